@@ -1,0 +1,187 @@
+"""The platform's settings, read from the environment and ``.env``.
+
+Every setting is an environment variable prefixed ``DATAOPS_`` (for example
+``DATAOPS_TARGET=postgres``). The same variables feed dbt's ``profiles.yml``
+(through ``env_var()``), the TICKIT loaders and the Airflow tasks, so one
+``.env`` configures the whole platform. Bad values fail early with the name of
+the variable and what to do, not a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dataops import paths
+from dataops.errors import ConfigError
+
+Target = Literal["duckdb", "postgres", "redshift"]
+Executor = Literal["local", "ecs"]
+
+
+class PostgresSettings(BaseSettings):
+    """The PostgreSQL warehouse (the local stand-in for Redshift)."""
+
+    model_config = SettingsConfigDict(env_prefix="DATAOPS_PG_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    user: str = "postgres"
+    password: SecretStr = SecretStr("")
+    database: str = "dataops"
+
+    def conninfo(self, database: str | None = None) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password.get_secret_value() or None,
+            dbname=database or self.database,
+        )
+
+
+class RedshiftSettings(BaseSettings):
+    """Amazon Redshift: password or IAM authentication, COPY through S3."""
+
+    model_config = SettingsConfigDict(env_prefix="DATAOPS_REDSHIFT_", env_file=".env", extra="ignore")
+
+    host: str = ""
+    port: int = Field(5439, ge=1, le=65535)
+    user: str = "awsuser"
+    password: SecretStr = SecretStr("")
+    database: str = "dev"
+    method: Literal["database", "iam"] = "database"
+    cluster_id: str = ""
+    # The IAM role Redshift assumes to COPY the sample data from S3.
+    copy_role_arn: str = ""
+
+
+class S3Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DATAOPS_S3_", env_file=".env", extra="ignore")
+
+    bucket: str = ""
+    prefix: str = "tickit/"
+    # Empty means AWS itself; tests point this at a loopback S3 server.
+    endpoint_url: str | None = None
+    region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION", "us-east-1"))
+
+
+class Settings(BaseSettings):
+    """Top-level settings. ``load_settings()`` is the way to get one."""
+
+    model_config = SettingsConfigDict(env_prefix="DATAOPS_", env_file=".env", extra="ignore")
+
+    # Which dbt target (and warehouse) the platform runs against.
+    target: Target = "duckdb"
+    # Where dbt runs: a subprocess on the Airflow worker, or an ECS Fargate task.
+    dbt_executor: Executor = "local"
+    # The dbt project, its environment and threads.
+    dbt_project_dir: Path = Field(default_factory=paths.dbt_project_dir)
+    dbt_bin: Path = Field(default_factory=lambda: paths.repo_root() / ".venv-dbt" / "bin" / "dbt")
+    dbt_threads: int = Field(4, ge=1, le=64)
+    # Local state: sample data, the DuckDB warehouse, Airflow's home.
+    state_dir: Path = Field(default_factory=paths.state_dir)
+    duckdb_path: Path | None = None
+    # The schema holding the TICKIT tables (dbt reads them as sources).
+    tickit_schema: str = "tickit"
+    # The schema the dbt models build into.
+    models_schema: str = "analytics"
+    scale: float = Field(1.0, gt=0, le=1000)
+    seed: int = 42
+
+    @field_validator("tickit_schema", "models_schema")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not value.replace("_", "").isalnum() or value[0].isdigit():
+            raise ValueError("must be a plain SQL identifier (letters, digits, underscores)")
+        return value.lower()
+
+    @property
+    def data_dir(self) -> Path:
+        """Where the TICKIT text files for this scale factor are written."""
+        return self.state_dir / "data" / f"tickit-sf{self.scale:g}"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.duckdb_path or self.state_dir / "warehouse.duckdb"
+
+    @cached_property
+    def postgres(self) -> PostgresSettings:
+        return _build(PostgresSettings)
+
+    @cached_property
+    def redshift(self) -> RedshiftSettings:
+        return _build(RedshiftSettings)
+
+    @cached_property
+    def s3(self) -> S3Settings:
+        return _build(S3Settings)
+
+    def dbt_env(self) -> dict[str, str]:
+        """The environment dbt's profiles.yml reads (``env_var(...)``)."""
+        env = {
+            "DATAOPS_TARGET": self.target,
+            "DATAOPS_DUCKDB_PATH": str(self.warehouse_path),
+            "DATAOPS_TICKIT_SCHEMA": self.tickit_schema,
+            "DATAOPS_MODELS_SCHEMA": self.models_schema,
+            "DATAOPS_DBT_THREADS": str(self.dbt_threads),
+        }
+        if self.target == "postgres":
+            pg = self.postgres
+            env |= {
+                "DATAOPS_PG_HOST": pg.host,
+                "DATAOPS_PG_PORT": str(pg.port),
+                "DATAOPS_PG_USER": pg.user,
+                "DATAOPS_PG_PASSWORD": pg.password.get_secret_value(),
+                "DATAOPS_PG_DATABASE": pg.database,
+            }
+        elif self.target == "redshift":
+            rs = self.redshift
+            if not rs.host:
+                raise ConfigError(
+                    "DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's endpoint "
+                    "(in .env or the environment) to run against Redshift."
+                )
+            env |= {
+                "DATAOPS_REDSHIFT_HOST": rs.host,
+                "DATAOPS_REDSHIFT_PORT": str(rs.port),
+                "DATAOPS_REDSHIFT_USER": rs.user,
+                "DATAOPS_REDSHIFT_PASSWORD": rs.password.get_secret_value(),
+                "DATAOPS_REDSHIFT_DATABASE": rs.database,
+                "DATAOPS_REDSHIFT_METHOD": rs.method,
+                "DATAOPS_REDSHIFT_CLUSTER_ID": rs.cluster_id,
+            }
+        return env
+
+
+def _build(cls: type[BaseSettings]) -> BaseSettings:
+    try:
+        return cls()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, cls.model_config.get("env_prefix", ""))) from None
+
+
+def _describe(exc: ValidationError, prefix: str) -> str:
+    lines = ["Invalid configuration (check .env and the environment):"]
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        name = field if field.startswith("DATAOPS_") else f"{prefix}{field.rstrip('_')}".upper()
+        value = error.get("input")
+        shown = "" if isinstance(value, dict) or "password" in name.lower() else f" (got {value!r})"
+        lines.append(f"  {name}: {error['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides) -> Settings:
+    """Settings from the environment and ``.env``, with ``overrides`` on top."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "DATAOPS_")) from None
