@@ -1,0 +1,3 @@
+from dataops.airflow.operators.dbt import DbtBuildOperator
+
+__all__ = ["DbtBuildOperator"]

@@ -1,0 +1,172 @@
+"""Invoking dbt in its own environment, one process per invocation.
+
+dbt lives in a separate virtual environment (or container) from Airflow, so it
+is run as a subprocess. Its structured (JSON) log lines are streamed to a
+callback as they come, so callers can follow each node live; when the process
+ends, ``run_results.json`` gives each node's final status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataops.dbt.project import DbtProject
+from dataops.dbt.results import RunResults
+from dataops.errors import DbtError
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[dict], None]
+
+# Files that let dbt skip work when a run starts in a fresh target directory.
+_WARM_START_FILES = ("partial_parse.msgpack",)
+
+
+@dataclass(frozen=True)
+class DbtInvocation:
+    """One dbt command line, described rather than spelled out."""
+
+    command: str = "build"
+    select: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    # A directory of its own keeps concurrent runs from overwriting each
+    # other's artifacts; None uses the project's target/.
+    target_path: Path | None = None
+    threads: int | None = None
+    full_refresh: bool = False
+    fail_fast: bool = False
+    state: Path | None = None
+    extra_args: Sequence[str] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class DbtRun:
+    """A finished dbt process."""
+
+    invocation: DbtInvocation
+    returncode: int
+    target_path: Path
+    duration_s: float
+    results: RunResults | None
+    errors: tuple[str, ...] = ()
+
+    @property
+    def succeeded(self) -> bool:
+        return self.returncode == 0
+
+    def raise_for_status(self) -> None:
+        if self.succeeded:
+            return
+        raise DbtError(describe_failure(self))
+
+
+def describe_failure(run: DbtRun) -> str:
+    """One message naming the failed models and tests and why."""
+    lines = [f"dbt {run.invocation.command} failed (exit code {run.returncode})."]
+    failed = run.results.failed if run.results else ()
+    for node in failed:
+        message = (node.message or "").strip().splitlines()
+        lines.append(f"  {node.resource_type} {node.name}: {node.status}: {message[0] if message else ''}")
+    if not failed:
+        lines.extend(f"  {e}" for e in run.errors[-5:])
+        lines.append(f"  dbt's log: {run.target_path / 'dbt.log'}")
+    return "\n".join(lines)
+
+
+class DbtRunner:
+    """Runs dbt commands against one project."""
+
+    def __init__(self, project: DbtProject):
+        self.project = project
+
+    def argv(self, inv: DbtInvocation, target_path: Path) -> list[str]:
+        p = self.project
+        args = [str(p.dbt_bin), "--log-format", "json", "--no-use-colors", inv.command]
+        args += ["--project-dir", str(p.project_dir), "--target", p.target]
+        if p.profiles_dir:
+            args += ["--profiles-dir", str(p.profiles_dir)]
+        args += ["--target-path", str(target_path), "--log-path", str(target_path)]
+        if inv.select:
+            args += ["--select", *inv.select]
+        if inv.exclude:
+            args += ["--exclude", *inv.exclude]
+        if inv.threads:
+            args += ["--threads", str(inv.threads)]
+        if inv.full_refresh:
+            args.append("--full-refresh")
+        if inv.fail_fast:
+            args.append("--fail-fast")
+        if inv.state:
+            args += ["--state", str(inv.state)]
+        args += list(inv.extra_args)
+        return args
+
+    def invoke(self, inv: DbtInvocation, on_event: EventHandler | None = None) -> DbtRun:
+        """Run dbt to the end; never raises for dbt's own failures (see DbtRun)."""
+        self.project.check_installed()
+        target_path = Path(inv.target_path or self.project.project_dir / "target")
+        target_path.mkdir(parents=True, exist_ok=True)
+        self._warm_start(target_path)
+        (target_path / "run_results.json").unlink(missing_ok=True)
+
+        argv = self.argv(inv, target_path)
+        log.info("running %s", " ".join(argv))
+        errors: list[str] = []
+        started = time.monotonic()
+        with subprocess.Popen(
+            argv,
+            cwd=self.project.project_dir,
+            env=self.project.process_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        ) as proc:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                event = _parse_event(line)
+                if event is None:
+                    log.info("%s", line.rstrip())
+                    continue
+                info = event.get("info", {})
+                if info.get("level") == "error" and info.get("msg"):
+                    errors.append(info["msg"])
+                if info.get("msg"):
+                    log.info("%s", info["msg"])
+                if on_event:
+                    on_event(event)
+        results_file = target_path / "run_results.json"
+        results = RunResults.from_file(results_file) if results_file.is_file() else None
+        return DbtRun(
+            invocation=inv,
+            returncode=proc.returncode,
+            target_path=target_path,
+            duration_s=time.monotonic() - started,
+            results=results,
+            errors=tuple(errors),
+        )
+
+    def _warm_start(self, target_path: Path) -> None:
+        default_target = self.project.project_dir / "target"
+        if target_path.resolve() == default_target.resolve():
+            return
+        for name in _WARM_START_FILES:
+            source = default_target / name
+            if source.is_file() and not (target_path / name).exists():
+                shutil.copy2(source, target_path / name)
+
+
+def _parse_event(line: str) -> dict | None:
+    if not line.startswith("{"):
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None

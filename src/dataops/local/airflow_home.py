@@ -1,0 +1,105 @@
+"""Airflow's home on this machine and the environment its processes run with.
+
+The embedded default is SQLite with the LocalExecutor; everything Airflow
+writes (its database, logs, the admin password) stays under
+``.dataops/airflow``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataops import paths
+from dataops.config import Settings
+from dataops.errors import DataOpsError
+
+ADMIN_USER = "admin"
+
+
+@dataclass(frozen=True)
+class AirflowHome:
+    path: Path
+    settings: Settings
+    # On two cores a couple of worker processes is plenty; more just compete.
+    parallelism: int = 4
+    api_port: int = 8080
+
+    @classmethod
+    def for_settings(cls, settings: Settings, **kwargs) -> AirflowHome:
+        return cls(path=settings.state_dir / "airflow", settings=settings, **kwargs)
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.path / "passwords.json"
+
+    def env(self) -> dict[str, str]:
+        """The environment of every Airflow process of the local platform."""
+        bin_dir = str(Path(sys.executable).parent)
+        s = self.settings
+        return {
+            **os.environ,
+            # `airflow standalone` starts its components by running `airflow` from PATH.
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(self.path),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(paths.dags_dir()),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.path / 'airflow.db'}",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # Tasks find the repository (and so the dbt project) through this.
+            "DATAOPS_HOME": str(paths.repo_root()),
+            "DATAOPS_STATE_DIR": str(s.state_dir),
+            "DATAOPS_TARGET": s.target,
+            "DATAOPS_DUCKDB_PATH": str(s.warehouse_path),
+        }
+
+    def admin_password(self) -> str:
+        """The admin's password, generated once and kept in Airflow's home."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        if self.passwords_file.is_file():
+            passwords = json.loads(self.passwords_file.read_text() or "{}")
+            if ADMIN_USER in passwords:
+                return passwords[ADMIN_USER]
+        password = secrets.token_urlsafe(16)
+        fd = os.open(self.passwords_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({ADMIN_USER: password}, f)
+        return password
+
+    def airflow(self, *args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess:
+        """Run the ``airflow`` command with this home's environment."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        airflow_bin = Path(sys.executable).parent / "airflow"
+        result = subprocess.run(
+            [str(airflow_bin), *args],
+            env=self.env(),
+            cwd=self.path,
+            text=True,
+            capture_output=capture,
+        )
+        if check and result.returncode != 0:
+            detail = (result.stderr or result.stdout or "").strip().splitlines()[-20:] if capture else []
+            raise DataOpsError(
+                f"`airflow {' '.join(args)}` failed (exit code {result.returncode}); "
+                f"Airflow's home is {self.path}.\n" + "\n".join(detail)
+            )
+        return result
+
+    def migrate(self) -> None:
+        """Create or upgrade Airflow's metadata database (fast when up to date)."""
+        self.airflow("db", "migrate", capture=True)
