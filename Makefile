@@ -32,8 +32,21 @@ $(DBT_VENV)/.installed: requirements/dbt.txt | $(UV)
 
 setup: $(VENV)/.installed $(DBT_VENV)/.installed  ## Create the environments (done on first use)
 
-test: setup  ## Run the whole test suite
+demo: setup  ## The main job: TICKIT into DuckDB, the DAG through Airflow, results
+	$(VENV)/bin/dataops demo
+
+up: setup  ## Start the Airflow UI on 127.0.0.1 (Ctrl-C stops it)
+	$(VENV)/bin/dataops up
+
+test: setup  ## Run the whole test suite (platform, then infra)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(MAKE) -C infra test
+
+test-services: setup  ## Only the tests that need PostgreSQL and Redis
+	$(PY) -m pytest -m services $(PYTEST_ARGS)
+
+bench: setup  ## Benchmarks; QUICK=1 for the short version
+	$(PY) bench/run.py $(if $(QUICK),--quick)
 
 lock: | $(UV)  ## Recompile requirements/*.txt from the .in files
 	cd requirements && for f in platform dbt dev; do ../$(UV) pip compile -q --universal --python-version 3.11 $$f.in -o $$f.txt; done

@@ -1,0 +1,112 @@
+"""Starting and stopping long-running local processes, cleanly.
+
+Each supervised process gets its own process group so that stopping it also
+stops whatever it started (``airflow standalone`` starts several components).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from dataops.errors import DataOpsError
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_free_port(port: int, what: str, setting: str) -> None:
+    if not port_is_free(port):
+        raise DataOpsError(
+            f"port {port} on 127.0.0.1 is taken, so {what} cannot start. "
+            f"Stop whatever listens there or choose another port with {setting}."
+        )
+
+
+def start(argv: list[str], env: dict[str, str], log_file: Path, cwd: Path | None = None) -> subprocess.Popen:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "ab") as out:
+        return subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def stop(pid: int, timeout_s: float = 20.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after the timeout."""
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        return
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not _group_alive(pgid):
+            return
+        _reap(pid)
+        time.sleep(0.2)
+    _signal_group(pgid, signal.SIGKILL)
+    _reap(pid)
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str, log_file: Path | None = None,
+               alive: Callable[[], bool] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if alive is not None and not alive():
+            raise DataOpsError(f"{what} exited during start-up; see {log_file}")
+        time.sleep(0.5)
+    raise DataOpsError(f"{what} did not become ready within {timeout_s:.0f}s; see {log_file}")
+
+
+def http_ok(url: str, timeout_s: float = 2.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as response:
+            return 200 <= response.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
