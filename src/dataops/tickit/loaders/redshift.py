@@ -1,0 +1,318 @@
+"""Loads TICKIT into Amazon Redshift: files to S3, then ``COPY`` as in the guide.
+
+1. Each file is validated locally by the shared reader, so a bad line is
+   reported with its file and line before anything is uploaded.
+2. The files go to ``s3://<DATAOPS_S3_BUCKET>/<DATAOPS_S3_PREFIX><file>``.
+3. ``COPY`` loads them into staging tables (schema ``<tickit_schema>_staging``,
+   created with the guide's DDL, distkey and sortkey included) and the row
+   counts are checked against the files.
+4. One transaction replaces the rows of the target tables from staging
+   (``delete`` + ``insert``: Redshift's ``truncate`` would commit early, and
+   replacing rows keeps the views that depend on the tables valid).
+
+The SQL is built by the pure functions below, so it can be checked without a
+cluster; ``RedshiftLoader`` accepts a DB-API ``connect`` and an S3 client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from dataops.errors import ConfigError, DataFileError, WarehouseError
+from dataops.tickit.files import TimeFormat, drop_parsed, parse_file, table_files, time_format
+from dataops.tickit.progress import Progress, no_progress
+from dataops.tickit.schema import TABLES, TABLES_BY_NAME, Table, render_ddl
+
+if TYPE_CHECKING:
+    from dataops.config import RedshiftSettings, S3Settings, Settings
+
+STAGING_SUFFIX = "_staging"
+
+
+@dataclass(frozen=True)
+class CopySource:
+    """One uploaded file and how COPY must read it."""
+
+    table: Table
+    s3_uri: str
+    time_format: TimeFormat
+
+
+# --- SQL (pure functions) ----------------------------------------------------------------
+
+
+def staging_schema(schema: str) -> str:
+    return schema + STAGING_SUFFIX
+
+
+def copy_sql(schema: str, source: CopySource, role_arn: str, region: str) -> str:
+    """``COPY`` of one file, with the guide's options.
+
+    EMPTYASNULL makes an empty text field NULL, as the other warehouses load it.
+    """
+    table = source.table
+    delimiter = "\\t" if table.delimiter == "\t" else table.delimiter
+    options = [f"IAM_ROLE {_literal(role_arn)}", f"DELIMITER {_literal(delimiter)}"]
+    if any(column.type == "timestamp" for column in table.columns):
+        options.append(f"TIMEFORMAT {_literal(source.time_format.redshift_timestamp)}")
+    if any(column.type == "date" for column in table.columns) and source.time_format.duckdb_date != "%Y-%m-%d":
+        options.append("DATEFORMAT 'MM/DD/YYYY'")
+    options += ["EMPTYASNULL", f"REGION {_literal(region)}"]
+    return f"COPY {schema}.{table.name} FROM {_literal(source.s3_uri)} " + " ".join(options)
+
+
+def schema_statements(schema: str) -> list[str]:
+    return [f"create schema if not exists {schema}", f"create schema if not exists {staging_schema(schema)}"]
+
+
+def stage_table_statements(schema: str, source: CopySource, role_arn: str, region: str) -> list[str]:
+    """Creates one staging table afresh and COPYs its file into it (COPY last)."""
+    staging = staging_schema(schema)
+    return [
+        f"drop table if exists {staging}.{source.table.name}",
+        render_ddl(source.table, "redshift", staging),
+        copy_sql(staging, source, role_arn, region),
+    ]
+
+
+def stage_statements(schema: str, sources: list[CopySource], role_arn: str, region: str) -> list[str]:
+    """Everything the staging transaction runs before checking the counts."""
+    statements = schema_statements(schema)
+    for source in sources:
+        statements += stage_table_statements(schema, source, role_arn, region)
+    return statements
+
+
+def count_sql(schema: str, table: Table) -> str:
+    return f"select count(*) from {staging_schema(schema)}.{table.name}"
+
+
+def swap_statements(schema: str, tables: tuple[Table, ...] = TABLES) -> list[str]:
+    """Replaces every target table's rows from staging (run as one transaction)."""
+    staging = staging_schema(schema)
+    statements = []
+    for table in tables:
+        statements += [
+            render_ddl(table, "redshift", schema).replace("create table ", "create table if not exists ", 1),
+            f"delete from {schema}.{table.name}",
+            f"insert into {schema}.{table.name} select * from {staging}.{table.name}",
+        ]
+    return statements
+
+
+def cleanup_statements(schema: str, tables: tuple[Table, ...] = TABLES) -> list[str]:
+    staging = staging_schema(schema)
+    return [f"drop table if exists {staging}.{table.name}" for table in tables] + [
+        f"drop schema if exists {staging}"
+    ]
+
+
+LOAD_ERROR_SQL = (
+    "select trim(filename), line_number, trim(colname), trim(err_reason) "
+    "from stl_load_errors where query = pg_last_copy_id() order by line_number limit 1"
+)
+
+
+# --- the loader ------------------------------------------------------------------------------
+
+
+def s3_key(prefix: str, file_name: str) -> str:
+    prefix = prefix.strip("/")
+    return f"{prefix}/{file_name}" if prefix else file_name
+
+
+def make_s3_client(s3: S3Settings) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=s3.endpoint_url or None, region_name=s3.region)
+
+
+def upload_files(client: Any, bucket: str, prefix: str, paths: dict[str, Path]) -> dict[str, str]:
+    """Uploads each table's file; returns table -> ``s3://`` URI."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    uris = {}
+    for name, path in paths.items():
+        key = s3_key(prefix, path.name)
+        try:
+            client.upload_file(str(path), bucket, key)
+        except (BotoCoreError, ClientError) as exc:
+            raise WarehouseError(
+                f"uploading {path} to s3://{bucket}/{key} failed: {exc}. Check DATAOPS_S3_BUCKET, "
+                "DATAOPS_S3_ENDPOINT_URL and the AWS credentials."
+            ) from exc
+        uris[name] = f"s3://{bucket}/{key}"
+    return uris
+
+
+def connect_redshift(rs: RedshiftSettings, region: str) -> Any:
+    """A redshift_connector connection, with a password or IAM credentials."""
+    import redshift_connector
+
+    if rs.method == "iam":
+        if not rs.cluster_id:
+            raise ConfigError("DATAOPS_REDSHIFT_CLUSTER_ID is not set: IAM authentication needs the cluster's name.")
+        return redshift_connector.connect(
+            iam=True,
+            host=rs.host or None,
+            port=rs.port,
+            database=rs.database,
+            db_user=rs.user,
+            cluster_identifier=rs.cluster_id,
+            region=region,
+        )
+    if not rs.host:
+        raise ConfigError("DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's endpoint.")
+    return redshift_connector.connect(
+        host=rs.host,
+        port=rs.port,
+        database=rs.database,
+        user=rs.user,
+        password=rs.password.get_secret_value(),
+    )
+
+
+class RedshiftLoader:
+    target = "redshift"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        connect: Callable[[], Any] | None = None,
+        s3_client: Any | None = None,
+    ):
+        self.settings = settings
+        self.schema = settings.tickit_schema
+        self._connect = connect or (lambda: connect_redshift(settings.redshift, settings.s3.region))
+        self._s3_client = s3_client
+
+    def load(self, data_dir: Path, progress: Progress = no_progress) -> dict[str, int]:
+        s3, role_arn = self.settings.s3, self.settings.redshift.copy_role_arn
+        if not s3.bucket:
+            raise ConfigError("DATAOPS_S3_BUCKET is not set: Redshift loads the sample data from S3.")
+        if not role_arn:
+            raise ConfigError("DATAOPS_REDSHIFT_COPY_ROLE_ARN is not set: COPY needs an IAM role that can read the bucket.")
+        paths = table_files(data_dir)
+        steps = 2 * len(TABLES) + 2
+        rows = {}
+        with duckdb.connect() as parser:
+            for done, table in enumerate(TABLES):
+                parsed = parse_file(parser, table, paths[table.name])
+                rows[table.name] = parsed.rows
+                drop_parsed(parser, parsed)
+                progress(f"check {table.name}", done + 1, steps)
+        uris = upload_files(self._s3_client or make_s3_client(s3), s3.bucket, s3.prefix, paths)
+        progress("upload", len(TABLES) + 1, steps)
+        sources = [CopySource(t, uris[t.name], time_format(t, paths[t.name])) for t in TABLES]
+        conn = self._open_connection()
+        try:
+            self._stage(conn, sources, role_arn, s3.region, paths, rows, progress, steps)
+            self._run(conn, swap_statements(self.schema))
+            try:
+                self._run(conn, cleanup_statements(self.schema))
+            except WarehouseError:
+                pass  # the data is in place; the next load recreates the staging tables anyway
+        finally:
+            conn.close()
+        progress("swap", steps, steps)
+        return rows
+
+    def _open_connection(self) -> Any:
+        try:
+            return self._connect()
+        except ConfigError:
+            raise
+        except Exception as exc:
+            rs = self.settings.redshift
+            raise WarehouseError(
+                f"cannot connect to Redshift ({rs.host or rs.cluster_id}:{rs.port}, database {rs.database}): {exc}. "
+                "Check DATAOPS_REDSHIFT_HOST, DATAOPS_REDSHIFT_METHOD and the credentials."
+            ) from exc
+
+    def _stage(
+        self,
+        conn: Any,
+        sources: list[CopySource],
+        role_arn: str,
+        region: str,
+        paths: dict[str, Path],
+        rows: dict[str, int],
+        progress: Progress,
+        steps: int,
+    ) -> None:
+        """COPYs every file into staging and checks the counts (one transaction)."""
+        cursor = conn.cursor()
+        try:
+            for statement in schema_statements(self.schema):
+                _execute(conn, cursor, statement)
+            for done, source in enumerate(sources):
+                *prepare, copy = stage_table_statements(self.schema, source, role_arn, region)
+                for statement in prepare:
+                    _execute(conn, cursor, statement)
+                try:
+                    cursor.execute(copy)
+                except Exception as exc:
+                    conn.rollback()
+                    raise self._copy_error(conn, source.table, paths[source.table.name], exc) from exc
+                progress(source.table.name, len(TABLES) + 2 + done, steps)
+            for table in TABLES:
+                _execute(conn, cursor, count_sql(self.schema, table))
+                loaded = cursor.fetchone()[0]
+                if loaded != rows[table.name]:
+                    conn.rollback()
+                    raise WarehouseError(
+                        f"COPY loaded {loaded} rows into {staging_schema(self.schema)}.{table.name} but "
+                        f"{paths[table.name]} has {rows[table.name]}; see stl_load_errors."
+                    )
+            conn.commit()
+        finally:
+            cursor.close()
+
+    def _run(self, conn: Any, statements: list[str]) -> None:
+        """Runs ``statements`` as one transaction."""
+        cursor = conn.cursor()
+        try:
+            for statement in statements:
+                cursor.execute(statement)
+            conn.commit()
+        except Exception as exc:
+            conn.rollback()
+            raise WarehouseError(
+                f"Redshift refused {statement.splitlines()[0]!r} and the transaction was rolled back "
+                f"(the tables in {self.schema} are unchanged): {exc}"
+            ) from exc
+        finally:
+            cursor.close()
+
+    @staticmethod
+    def _copy_error(conn: Any, table: Table, path: Path, exc: Exception) -> Exception:
+        """The COPY failure as a DataFileError when stl_load_errors names the line."""
+        try:
+            cursor = conn.cursor()
+            cursor.execute(LOAD_ERROR_SQL)
+            found = cursor.fetchone()
+            cursor.close()
+        except Exception:
+            found = None
+        if found:
+            _, line, column, reason = found
+            return DataFileError(path, int(line), f"Redshift rejected column {column}: {reason} (table {table.name})")
+        return WarehouseError(f"COPY into {table.name} failed: {exc}; see stl_load_errors for the reason.")
+
+
+def _execute(conn: Any, cursor: Any, statement: str) -> None:
+    try:
+        cursor.execute(statement)
+    except Exception as exc:
+        conn.rollback()
+        raise WarehouseError(f"Redshift refused {statement.splitlines()[0]!r}: {exc}") from exc
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
