@@ -134,6 +134,7 @@ def make_s3_client(s3: S3Settings) -> Any:
 
 def upload_files(client: Any, bucket: str, prefix: str, paths: dict[str, Path]) -> dict[str, str]:
     """Uploads each table's file; returns table -> ``s3://`` URI."""
+    from boto3.exceptions import Boto3Error
     from botocore.exceptions import BotoCoreError, ClientError
 
     uris = {}
@@ -141,7 +142,7 @@ def upload_files(client: Any, bucket: str, prefix: str, paths: dict[str, Path]) 
         key = s3_key(prefix, path.name)
         try:
             client.upload_file(str(path), bucket, key)
-        except (BotoCoreError, ClientError) as exc:
+        except (Boto3Error, BotoCoreError, ClientError) as exc:
             raise WarehouseError(
                 f"uploading {path} to s3://{bucket}/{key} failed: {exc}. Check DATAOPS_S3_BUCKET, "
                 "DATAOPS_S3_ENDPOINT_URL and the AWS credentials."

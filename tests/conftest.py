@@ -1,0 +1,133 @@
+"""Fixtures shared by the whole test suite.
+
+PostgreSQL
+----------
+``postgres_db`` gives each test a fresh, uniquely named database on the real
+server (``dataops_test_<random>``) and drops it afterwards. It yields a
+``PostgresDatabase`` with the database's name, its ``conninfo`` and ``env``,
+the ``DATAOPS_PG_*`` variables that point the platform's settings at it::
+
+    def test_something(postgres_db, monkeypatch):
+        for name, value in postgres_db.env.items():
+            monkeypatch.setenv(name, value)
+        settings = load_settings()          # settings.postgres -> that database
+        with psycopg.connect(postgres_db.conninfo) as conn: ...
+
+``postgres_url`` is the same database's conninfo string alone.
+
+The server is the one the platform's settings name (``DATAOPS_PG_HOST``,
+``_PORT``, ``_USER``, ``_PASSWORD``; by default 127.0.0.1:5432 as postgres).
+When it cannot be reached, the tests using these fixtures are skipped with the
+reason shown, except under ``CI=true``, where they fail: CI must not go green
+by skipping them. Mark such tests ``@pytest.mark.services``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+# Airflow reads its configuration once, at import: give the test session a home
+# of its own (never the developer's ~/airflow) before anything imports it.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="dataops-tests-airflow-")
+os.environ["AIRFLOW_HOME"] = _AIRFLOW_HOME
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__CORE__UNIT_TEST_MODE"] = "False"
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME}/airflow.db"
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def conninfo(self, database: str) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        return make_conninfo(
+            host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=database
+        )
+
+
+@dataclass(frozen=True)
+class PostgresDatabase:
+    server: PostgresServer
+    name: str
+    conninfo: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def service_unavailable(service: str, reason: str) -> None:
+    """Skips the test, or fails it under CI=true, because ``service`` is missing."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{service} is required under CI=true but is unavailable: {reason}", pytrace=False)
+    pytest.skip(f"{service} unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def _postgres_probe() -> tuple[PostgresServer, str | None]:
+    """The configured server and why it is unusable (None when it is fine)."""
+    import psycopg
+
+    from dataops.config import PostgresSettings
+
+    settings = PostgresSettings()
+    server = PostgresServer(settings.host, settings.port, settings.user, settings.password.get_secret_value())
+    try:
+        with psycopg.connect(server.conninfo("postgres"), connect_timeout=5, autocommit=True) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as exc:
+        return server, f"{server.host}:{server.port}: {str(exc).strip()}"
+    return server, None
+
+
+@pytest.fixture(scope="session")
+def postgres_server(_postgres_probe) -> PostgresServer:
+    """The reachable PostgreSQL server (skips, or fails under CI=true, without one)."""
+    server, problem = _postgres_probe
+    if problem:
+        service_unavailable("PostgreSQL", problem)
+    return server
+
+
+@pytest.fixture
+def postgres_db(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A fresh database for one test, dropped (with its connections) afterwards."""
+    import psycopg
+    from psycopg import sql
+
+    name = f"dataops_test_{uuid.uuid4().hex[:12]}"
+    admin_conninfo = postgres_server.conninfo("postgres")
+    with psycopg.connect(admin_conninfo, autocommit=True) as admin:
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    env = {
+        "DATAOPS_PG_HOST": postgres_server.host,
+        "DATAOPS_PG_PORT": str(postgres_server.port),
+        "DATAOPS_PG_USER": postgres_server.user,
+        "DATAOPS_PG_PASSWORD": postgres_server.password,
+        "DATAOPS_PG_DATABASE": name,
+    }
+    try:
+        yield PostgresDatabase(postgres_server, name, postgres_server.conninfo(name), env)
+    finally:
+        with psycopg.connect(admin_conninfo, autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_url(postgres_db: PostgresDatabase) -> str:
+    """The conninfo of a fresh test database (see ``postgres_db``)."""
+    return postgres_db.conninfo
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)

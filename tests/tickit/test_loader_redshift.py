@@ -1,0 +1,244 @@
+"""The Redshift loader: files uploaded to a real S3 API (moto's server on
+loopback), and the exact SQL it sends, recorded by a fake DB-API connection
+(no Redshift can run here)."""
+
+from __future__ import annotations
+
+import re
+import boto3
+import pytest
+
+from dataops.config import load_settings
+from dataops.errors import ConfigError, DataFileError, WarehouseError
+from dataops.tickit.loaders import get_loader
+from dataops.tickit.loaders.redshift import LOAD_ERROR_SQL, RedshiftLoader, connect_redshift
+from dataops.tickit.manifest import read_manifest
+from dataops.tickit.schema import TABLES
+
+ROLE = "arn:aws:iam::123456789012:role/TickitCopy"
+
+
+class FakeRedshift:
+    """Records what the loader sends; answers counts and load errors."""
+
+    def __init__(self, counts: dict[str, int], fail_copy_of: str | None = None, load_error=None, fail_on: str | None = None):
+        self.counts, self.fail_copy_of, self.load_error, self.fail_on = counts, fail_copy_of, load_error, fail_on
+        self.log: list[str] = []
+        self.closed = False
+
+    def cursor(self):
+        return FakeCursor(self)
+
+    def commit(self):
+        self.log.append("COMMIT")
+
+    def rollback(self):
+        self.log.append("ROLLBACK")
+
+    def close(self):
+        self.closed = True
+
+
+class FakeCursor:
+    def __init__(self, conn: FakeRedshift):
+        self.conn, self.result = conn, None
+
+    def execute(self, statement: str):
+        conn = self.conn
+        conn.log.append(statement)
+        if conn.fail_copy_of and statement.startswith(f"COPY tickit_staging.{conn.fail_copy_of} "):
+            raise RuntimeError("Load into table 'x' failed. Check 'stl_load_errors' system table for details.")
+        if conn.fail_on and statement.startswith(conn.fail_on):
+            raise RuntimeError("permission denied")
+        counted = re.fullmatch(r"select count\(\*\) from tickit_staging\.(\w+)", statement)
+        self.result = (conn.counts[counted.group(1)],) if counted else None
+        if statement == LOAD_ERROR_SQL:
+            self.result = conn.load_error
+
+    def fetchone(self):
+        return self.result
+
+    def close(self):
+        pass
+
+
+@pytest.fixture
+def rs_settings(s3_env, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    return load_settings(state_dir=tmp_path, target="redshift")
+
+
+def _loader(settings, fake: FakeRedshift) -> RedshiftLoader:
+    return RedshiftLoader(settings, connect=lambda: fake)
+
+
+def _s3_objects(s3_env) -> dict[str, bytes]:
+    client = boto3.client("s3", endpoint_url=s3_env["DATAOPS_S3_ENDPOINT_URL"], region_name="us-east-1")
+    listing = client.list_objects_v2(Bucket=s3_env["DATAOPS_S3_BUCKET"]).get("Contents", [])
+    return {
+        o["Key"]: client.get_object(Bucket=s3_env["DATAOPS_S3_BUCKET"], Key=o["Key"])["Body"].read() for o in listing
+    }
+
+
+def test_uploads_the_files_and_runs_the_guides_copy(small_dir, rs_settings, s3_env):
+    rows = read_manifest(small_dir).rows
+    fake = FakeRedshift(rows)
+    assert _loader(rs_settings, fake).load(small_dir) == rows
+    bucket = s3_env["DATAOPS_S3_BUCKET"]
+
+    assert _s3_objects(s3_env) == {f"samples/tickit/{t.file_name}": (small_dir / t.file_name).read_bytes() for t in TABLES}
+
+    log = fake.log
+    assert log.count("COMMIT") == 3 and "ROLLBACK" not in log and fake.closed
+    stage, swap, cleanup = _split(log, "COMMIT")
+    assert stage[:2] == ["create schema if not exists tickit", "create schema if not exists tickit_staging"]
+    copies = [s for s in stage if s.startswith("COPY ")]
+    assert copies == [
+        f"COPY tickit_staging.users FROM 's3://{bucket}/samples/tickit/allusers_pipe.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '|' EMPTYASNULL REGION 'us-east-1'",
+        f"COPY tickit_staging.venue FROM 's3://{bucket}/samples/tickit/venue_pipe.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '|' EMPTYASNULL REGION 'us-east-1'",
+        f"COPY tickit_staging.category FROM 's3://{bucket}/samples/tickit/category_pipe.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '|' EMPTYASNULL REGION 'us-east-1'",
+        f"COPY tickit_staging.date FROM 's3://{bucket}/samples/tickit/date2008_pipe.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '|' EMPTYASNULL REGION 'us-east-1'",
+        f"COPY tickit_staging.event FROM 's3://{bucket}/samples/tickit/allevents_pipe.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '|' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS' EMPTYASNULL REGION 'us-east-1'",
+        f"COPY tickit_staging.listing FROM 's3://{bucket}/samples/tickit/listings_pipe.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '|' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS' EMPTYASNULL REGION 'us-east-1'",
+        f"COPY tickit_staging.sales FROM 's3://{bucket}/samples/tickit/sales_tab.txt' IAM_ROLE '{ROLE}' "
+        "DELIMITER '\\t' TIMEFORMAT 'YYYY-MM-DD HH:MI:SS' EMPTYASNULL REGION 'us-east-1'",
+    ]
+    # Each staging table is created with the guide's DDL right before its COPY.
+    sales_copy = stage.index(copies[-1])
+    assert stage[sales_copy - 2] == "drop table if exists tickit_staging.sales"
+    assert re.sub(r"\s+", " ", stage[sales_copy - 1]) == (
+        "create table tickit_staging.sales( salesid integer not null, listid integer not null distkey, "
+        "sellerid integer not null, buyerid integer not null, eventid integer not null, "
+        "dateid smallint not null sortkey, qtysold smallint not null, pricepaid decimal(8,2), "
+        "commission decimal(8,2), saletime timestamp)"
+    )
+    assert stage[-7:] == [f"select count(*) from tickit_staging.{t.name}" for t in TABLES]
+
+    # The swap: one transaction that replaces every table's rows.
+    assert len(swap) == 3 * len(TABLES)
+    for table in TABLES:
+        i = swap.index(f"delete from tickit.{table.name}")
+        assert swap[i - 1].startswith(f"create table if not exists tickit.{table.name}(")
+        assert swap[i + 1] == f"insert into tickit.{table.name} select * from tickit_staging.{table.name}"
+    assert not any("truncate" in s.lower() for s in log)  # truncate would commit mid-swap on Redshift
+    assert cleanup[-1] == "drop schema if exists tickit_staging"
+
+
+def _split(log: list[str], marker: str) -> list[list[str]]:
+    parts, current = [], []
+    for entry in log:
+        if entry == marker:
+            parts.append(current)
+            current = []
+        else:
+            current.append(entry)
+    return parts
+
+
+def test_the_real_sales_time_format_gets_its_timeformat(small_dir, rs_settings):
+    sales = small_dir / "sales_tab.txt"
+    us = re.sub(r"2008-(\d\d)-(\d\d) ", lambda m: f"{int(m[1])}/{int(m[2])}/2008 ", sales.read_text())
+    sales.write_text(us)
+    fake = FakeRedshift(read_manifest(small_dir).rows)
+    _loader(rs_settings, fake).load(small_dir)
+    copy = next(s for s in fake.log if s.startswith("COPY tickit_staging.sales "))
+    assert "TIMEFORMAT 'MM/DD/YYYY HH:MI:SS'" in copy
+
+
+def test_a_rejected_copy_names_the_file_and_line_and_does_not_swap(small_dir, rs_settings):
+    fake = FakeRedshift(
+        read_manifest(small_dir).rows,
+        fail_copy_of="listing",
+        load_error=("samples/tickit/listings_pipe.txt", 42, "priceperticket", "Overflow for NUMERIC(8,2)"),
+    )
+    with pytest.raises(DataFileError) as caught:
+        _loader(rs_settings, fake).load(small_dir)
+    assert caught.value.path == small_dir / "listings_pipe.txt" and caught.value.line == 42
+    assert "priceperticket" in str(caught.value)
+    assert "ROLLBACK" in fake.log and "COMMIT" not in fake.log
+    assert not any(s.startswith("delete from tickit.") for s in fake.log)
+    assert not any(s.startswith("COPY tickit_staging.sales") for s in fake.log)
+    assert fake.closed
+
+
+def test_a_count_mismatch_stops_before_the_swap(small_dir, rs_settings):
+    rows = dict(read_manifest(small_dir).rows)
+    rows["sales"] -= 1
+    fake = FakeRedshift(rows)
+    with pytest.raises(WarehouseError, match="tickit_staging.sales"):
+        _loader(rs_settings, fake).load(small_dir)
+    assert "COMMIT" not in fake.log and not any(s.startswith("delete from") for s in fake.log)
+
+
+def test_a_failed_swap_is_rolled_back(small_dir, rs_settings):
+    fake = FakeRedshift(read_manifest(small_dir).rows, fail_on="insert into tickit.listing")
+    with pytest.raises(WarehouseError, match="rolled back"):
+        _loader(rs_settings, fake).load(small_dir)
+    assert fake.log.count("COMMIT") == 1  # staging only
+    assert fake.log[-1] == "ROLLBACK"
+
+
+def test_a_bad_file_fails_before_anything_is_uploaded(small_dir, rs_settings, s3_env, corrupt_line):
+    corrupt_line(small_dir / "allevents_pipe.txt", 9, lambda l: l.replace("|", "|x", 2))
+    connected = []
+    loader = RedshiftLoader(rs_settings, connect=lambda: connected.append(1))
+    with pytest.raises(DataFileError) as caught:
+        loader.load(small_dir)
+    assert caught.value.line == 9
+    assert _s3_objects(s3_env) == {} and connected == []
+
+
+def test_missing_s3_settings_are_config_errors(small_dir, rs_settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATAOPS_S3_BUCKET", "")
+    with pytest.raises(ConfigError, match="DATAOPS_S3_BUCKET"):
+        get_loader(load_settings(state_dir=tmp_path, target="redshift")).load(small_dir)
+    monkeypatch.setenv("DATAOPS_S3_BUCKET", "b")
+    monkeypatch.setenv("DATAOPS_REDSHIFT_COPY_ROLE_ARN", "")
+    with pytest.raises(ConfigError, match="DATAOPS_REDSHIFT_COPY_ROLE_ARN"):
+        get_loader(load_settings(state_dir=tmp_path, target="redshift")).load(small_dir)
+
+
+def test_missing_bucket_is_a_warehouse_error(small_dir, rs_settings, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATAOPS_S3_BUCKET", "no-such-bucket-here")
+    settings = load_settings(state_dir=tmp_path, target="redshift")
+    with pytest.raises(WarehouseError, match="no-such-bucket-here"):
+        RedshiftLoader(settings, connect=lambda: FakeRedshift({})).load(small_dir)
+
+
+@pytest.mark.parametrize("method", ["database", "iam"])
+def test_connection_arguments(method, monkeypatch, tmp_path):
+    import redshift_connector
+
+    seen = {}
+    monkeypatch.setattr(redshift_connector, "connect", lambda **kwargs: seen.update(kwargs) or "conn")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATAOPS_REDSHIFT_HOST", "cluster.example.internal")
+    monkeypatch.setenv("DATAOPS_REDSHIFT_PASSWORD", "s3cret")
+    monkeypatch.setenv("DATAOPS_REDSHIFT_METHOD", method)
+    monkeypatch.setenv("DATAOPS_REDSHIFT_CLUSTER_ID", "analytics")
+    settings = load_settings(state_dir=tmp_path)
+    assert connect_redshift(settings.redshift, "eu-west-1") == "conn"
+    if method == "iam":
+        assert seen == {
+            "iam": True, "host": "cluster.example.internal", "port": 5439, "database": "dev",
+            "db_user": "awsuser", "cluster_identifier": "analytics", "region": "eu-west-1",
+        }
+    else:
+        assert seen == {
+            "host": "cluster.example.internal", "port": 5439, "database": "dev", "user": "awsuser", "password": "s3cret",
+        }
+
+
+def test_unreachable_cluster_is_a_warehouse_error(small_dir, rs_settings):
+    def refuse():
+        raise OSError("connection refused")
+
+    with pytest.raises(WarehouseError, match="cannot connect to Redshift"):
+        RedshiftLoader(rs_settings, connect=refuse).load(small_dir)
+
