@@ -1,31 +1,38 @@
 """The TICKIT sample database: its schema, a generator and warehouse loaders.
 
-Public entry points:
+Public entry points (imported lazily, so ``dataops.tickit.schema`` stays cheap):
 
 - ``generate(out_dir, scale=, seed=, force=, progress=)`` writes the seven files
-  and a manifest; ``ensure_data(data_dir, ...)`` generates only when missing.
+  and a manifest; ``ensure_data(data_dir, scale=, seed=)`` generates only when
+  the folder has none of them.
 - ``get_loader(settings, target=None).load(data_dir)`` loads them into DuckDB,
   PostgreSQL or Redshift and returns the rows per table.
 - ``dataops.tickit.schema`` describes the tables (``TABLES``, ``render_ddl``).
 - ``dataops.tickit.files.parse_file`` is the validating reader.
 """
 
-from dataops.tickit.generator import GenerateResult, ensure_data, generate
-from dataops.tickit.loaders import Loader, get_loader
-from dataops.tickit.manifest import Manifest, read_manifest
-from dataops.tickit.schema import SF1_ROWS, TABLE_NAMES, TABLES
-from dataops.tickit.synth import scaled_row_counts
+from __future__ import annotations
 
-__all__ = [
-    "GenerateResult",
-    "Loader",
-    "Manifest",
-    "SF1_ROWS",
-    "TABLES",
-    "TABLE_NAMES",
-    "ensure_data",
-    "generate",
-    "get_loader",
-    "read_manifest",
-    "scaled_row_counts",
-]
+from importlib import import_module
+
+_EXPORTS = {
+    "GenerateResult": "dataops.tickit.generator",
+    "ensure_data": "dataops.tickit.generator",
+    "generate": "dataops.tickit.generator",
+    "Loader": "dataops.tickit.loaders",
+    "get_loader": "dataops.tickit.loaders",
+    "Manifest": "dataops.tickit.manifest",
+    "read_manifest": "dataops.tickit.manifest",
+    "SF1_ROWS": "dataops.tickit.schema",
+    "TABLES": "dataops.tickit.schema",
+    "TABLE_NAMES": "dataops.tickit.schema",
+    "scaled_row_counts": "dataops.tickit.synth",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

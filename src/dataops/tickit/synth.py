@@ -241,6 +241,17 @@ def _event_names(rng: np.random.Generator, category: np.ndarray) -> pa.Array:
     return _pick([name for pool in pools for name in pool], index)
 
 
+@dataclass
+class _Listings:
+    """Listings in listid order (index i is listid i + 1)."""
+
+    event: np.ndarray  # 0-based event index
+    seller: np.ndarray  # userid
+    numtickets: np.ndarray
+    listtime: np.ndarray  # epoch seconds
+    price: np.ndarray  # whole dollars per ticket
+
+
 def _listings_and_sales(
     listing_rng: np.random.Generator,
     sales_rng: np.random.Generator,
@@ -249,63 +260,71 @@ def _listings_and_sales(
     n_users: int,
     events: _Events,
 ) -> tuple[pa.Table, pa.Table]:
-    rng = listing_rng
-    event = _draw(rng, events.popularity_cdf, n_listings)
-    seller = _draw(rng, _zipf_cdf(rng, n_users, SELLER_SKEW), n_listings) + 1
-    numtickets = np.minimum(1 + rng.geometric(0.12, n_listings), 30)
-    # Put up for sale some hours to weeks before the event, never before 2008.
-    event_start = events.starttime[event]
-    lead = 3600 + rng.exponential(25 * DAY, n_listings).astype(np.int64)
-    since_new_year = (rng.random(n_listings) * (event_start - YEAR_START)).astype(np.int64)
-    listtime = np.where(event_start - lead < YEAR_START, YEAR_START + since_new_year, event_start - lead)
-    price = BASE_PRICE[events.catid[event]] * events.price_factor[event]
-    price = np.clip(np.rint(price * rng.lognormal(0.0, 0.35, n_listings)), 20, 2_500).astype(np.int64)
+    listings = _listings(listing_rng, n_listings, n_users, events)
+    sales = _sales(sales_rng, n_sales, n_users, events, listings)  # may raise numtickets
+    return _listing_table(listings), sales
 
+
+def _listings(rng: np.random.Generator, n: int, n_users: int, events: _Events) -> _Listings:
+    event = _draw(rng, events.popularity_cdf, n)
+    seller = _draw(rng, _zipf_cdf(rng, n_users, SELLER_SKEW), n) + 1
+    numtickets = np.minimum(1 + rng.geometric(0.12, n), 30)
+    # Put up for sale hours to weeks before the event, but not before 2008.
+    event_start = events.starttime[event]
+    lead = 3600 + rng.exponential(25 * DAY, n).astype(np.int64)
+    since_new_year = (rng.random(n) * (event_start - YEAR_START)).astype(np.int64)
+    listtime = np.where(event_start - lead < YEAR_START, YEAR_START + since_new_year, event_start - lead)
+    price = BASE_PRICE[events.catid[event]] * events.price_factor[event] * rng.lognormal(0.0, 0.35, n)
+    price = np.clip(np.rint(price), 20, 2_500).astype(np.int64)
     # listid follows listing time, as a ticket exchange would number them.
     order = np.argsort(listtime, kind="stable")
-    event, seller, numtickets, listtime, price = (a[order] for a in (event, seller, numtickets, listtime, price))
+    return _Listings(event[order], seller[order], numtickets[order], listtime[order], price[order])
 
-    rng = sales_rng
-    listing = rng.integers(0, n_listings, n_sales)
-    qtysold = np.minimum(np.searchsorted(np.cumsum(QTY_WEIGHTS), rng.random(n_sales), side="right") + 1, 8)
-    qtysold = np.minimum(qtysold, numtickets[listing])
-    # A listing that sells more than it offered must have offered at least that much.
-    numtickets = np.maximum(numtickets, np.bincount(listing, weights=qtysold, minlength=n_listings).astype(np.int64))
-    buyer = _draw(rng, _zipf_cdf(rng, n_users, BUYER_SKEW), n_sales) + 1
-    seller_of_sale = seller[listing]
-    buyer = np.where(buyer == seller_of_sale, buyer % n_users + 1, buyer)
-    window = events.starttime[event[listing]] - listtime[listing]
-    saletime = listtime[listing] + (rng.random(n_sales) * window).astype(np.int64)
-    pricepaid = qtysold * price[listing] * 100  # cents
-    commission = (pricepaid * COMMISSION_PERCENT + 50) // 100
 
-    sale_order = np.argsort(saletime, kind="stable")
-    listing, qtysold, buyer, seller_of_sale, saletime, pricepaid, commission = (
-        a[sale_order] for a in (listing, qtysold, buyer, seller_of_sale, saletime, pricepaid, commission)
-    )
-    listing_table = pa.table({
-        "listid": np.arange(1, n_listings + 1, dtype=np.int32),
-        "sellerid": seller.astype(np.int32),
-        "eventid": (event + 1).astype(np.int32),
-        "dateid": _dateid(listtime),
-        "numtickets": numtickets.astype(np.int16),
-        "priceperticket": _money(price * 100),
-        "totalprice": _money(price * numtickets * 100),
-        "listtime": _timestamps(listtime),
+def _sales(
+    rng: np.random.Generator, n: int, n_users: int, events: _Events, listings: _Listings
+) -> pa.Table:
+    listing = rng.integers(0, len(listings.event), n)
+    qtysold = np.searchsorted(np.cumsum(QTY_WEIGHTS), rng.random(n) * QTY_WEIGHTS.sum(), side="right") + 1
+    qtysold = np.minimum(np.minimum(qtysold, 8), listings.numtickets[listing])
+    # A listing that sold more than it offered (several sales) offered at least that.
+    sold = np.bincount(listing, weights=qtysold, minlength=len(listings.event)).astype(np.int64)
+    listings.numtickets = np.maximum(listings.numtickets, sold)
+    seller = listings.seller[listing]
+    buyer = _draw(rng, _zipf_cdf(rng, n_users, BUYER_SKEW), n) + 1
+    buyer = np.where(buyer == seller, buyer % n_users + 1, buyer)  # nobody buys their own tickets
+    listtime = listings.listtime[listing]
+    event = listings.event[listing]
+    saletime = listtime + (rng.random(n) * (events.starttime[event] - listtime)).astype(np.int64)
+    pricepaid = qtysold * listings.price[listing] * 100  # cents
+    commission = (pricepaid * COMMISSION_PERCENT + 50) // 100  # rounded half up
+    # salesid follows sale time.
+    order = np.argsort(saletime, kind="stable")
+    return pa.table({
+        "salesid": np.arange(1, n + 1, dtype=np.int32),
+        "listid": (listing[order] + 1).astype(np.int32),
+        "sellerid": seller[order].astype(np.int32),
+        "buyerid": buyer[order].astype(np.int32),
+        "eventid": (event[order] + 1).astype(np.int32),
+        "dateid": _dateid(saletime[order]),
+        "qtysold": qtysold[order].astype(np.int16),
+        "pricepaid": _money(pricepaid[order]),
+        "commission": _money(commission[order]),
+        "saletime": _timestamps(saletime[order]),
     })
-    sales_table = pa.table({
-        "salesid": np.arange(1, n_sales + 1, dtype=np.int32),
-        "listid": (listing + 1).astype(np.int32),
-        "sellerid": seller_of_sale.astype(np.int32),
-        "buyerid": buyer.astype(np.int32),
-        "eventid": (event[listing] + 1).astype(np.int32),
-        "dateid": _dateid(saletime),
-        "qtysold": qtysold.astype(np.int16),
-        "pricepaid": _money(pricepaid),
-        "commission": _money(commission),
-        "saletime": _timestamps(saletime),
+
+
+def _listing_table(listings: _Listings) -> pa.Table:
+    return pa.table({
+        "listid": np.arange(1, len(listings.event) + 1, dtype=np.int32),
+        "sellerid": listings.seller.astype(np.int32),
+        "eventid": (listings.event + 1).astype(np.int32),
+        "dateid": _dateid(listings.listtime),
+        "numtickets": listings.numtickets.astype(np.int16),
+        "priceperticket": _money(listings.price * 100),
+        "totalprice": _money(listings.price * listings.numtickets * 100),
+        "listtime": _timestamps(listings.listtime),
     })
-    return listing_table, sales_table
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -8,6 +8,10 @@ commit, readers see the old tables; a failure rolls everything back.
 The swap renames a staging table into place, which is instant, unless views
 (dbt's models) depend on the old table: PostgreSQL binds views to the table
 itself, so there the rows are replaced instead and the views keep working.
+Like any table replacement in PostgreSQL, the rename is invisible to READ
+COMMITTED readers (dbt's, psql's) but not MVCC-safe for a REPEATABLE READ
+transaction that began before the swap: such a transaction would find the
+renamed-in tables empty.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataops.tickit.schema import TABLES, Table, render_ddl
 if TYPE_CHECKING:
     from dataops.config import PostgresSettings, Settings
 
-STAGING_SUFFIX = "__staging"
+STAGING_SUFFIX = "_staging"
 COPY_BATCH_ROWS = 65_536
 # How long the swap waits for readers holding the old tables before giving up.
 SWAP_LOCK_TIMEOUT = "60s"

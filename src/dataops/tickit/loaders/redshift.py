@@ -16,7 +16,7 @@ cluster; ``RedshiftLoader`` accepts a DB-API ``connect`` and an S3 client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,18 @@ class CopySource:
     table: Table
     s3_uri: str
     time_format: TimeFormat
+
+
+@dataclass(frozen=True)
+class StagingPlan:
+    """What the staging transaction COPYs, and the rows each table must then hold."""
+
+    schema: str
+    sources: list[CopySource]
+    role_arn: str
+    region: str
+    local_paths: dict[str, Path]
+    expected_rows: dict[str, int]
 
 
 # --- SQL (pure functions) ----------------------------------------------------------------
@@ -210,10 +222,18 @@ class RedshiftLoader:
                 progress(f"check {table.name}", done + 1, steps)
         uris = upload_files(self._s3_client or make_s3_client(s3), s3.bucket, s3.prefix, paths)
         progress("upload", len(TABLES) + 1, steps)
-        sources = [CopySource(t, uris[t.name], time_format(t, paths[t.name])) for t in TABLES]
+        plan = StagingPlan(
+            schema=self.schema,
+            sources=[CopySource(t, uris[t.name], time_format(t, paths[t.name])) for t in TABLES],
+            role_arn=role_arn,
+            region=s3.region,
+            local_paths=paths,
+            expected_rows=rows,
+        )
         conn = self._open_connection()
         try:
-            self._stage(conn, sources, role_arn, s3.region, paths, rows, progress, steps)
+            for done, table in enumerate(self._stage(conn, plan)):
+                progress(table.name, len(TABLES) + 2 + done, steps)
             self._run(conn, swap_statements(self.schema))
             try:
                 self._run(conn, cleanup_statements(self.schema))
@@ -236,40 +256,32 @@ class RedshiftLoader:
                 "Check DATAOPS_REDSHIFT_HOST, DATAOPS_REDSHIFT_METHOD and the credentials."
             ) from exc
 
-    def _stage(
-        self,
-        conn: Any,
-        sources: list[CopySource],
-        role_arn: str,
-        region: str,
-        paths: dict[str, Path],
-        rows: dict[str, int],
-        progress: Progress,
-        steps: int,
-    ) -> None:
-        """COPYs every file into staging and checks the counts (one transaction)."""
+    @classmethod
+    def _stage(cls, conn: Any, plan: StagingPlan) -> Iterator[Table]:
+        """COPYs every file into staging, yielding each table once it is loaded,
+        then checks the counts and commits (one transaction)."""
         cursor = conn.cursor()
         try:
-            for statement in schema_statements(self.schema):
+            for statement in schema_statements(plan.schema):
                 _execute(conn, cursor, statement)
-            for done, source in enumerate(sources):
-                *prepare, copy = stage_table_statements(self.schema, source, role_arn, region)
+            for source in plan.sources:
+                *prepare, copy = stage_table_statements(plan.schema, source, plan.role_arn, plan.region)
                 for statement in prepare:
                     _execute(conn, cursor, statement)
                 try:
                     cursor.execute(copy)
                 except Exception as exc:
                     conn.rollback()
-                    raise self._copy_error(conn, source.table, paths[source.table.name], exc) from exc
-                progress(source.table.name, len(TABLES) + 2 + done, steps)
+                    raise cls._copy_error(conn, source.table, plan.local_paths[source.table.name], exc) from exc
+                yield source.table
             for table in TABLES:
-                _execute(conn, cursor, count_sql(self.schema, table))
-                loaded = cursor.fetchone()[0]
-                if loaded != rows[table.name]:
+                _execute(conn, cursor, count_sql(plan.schema, table))
+                loaded, expected = cursor.fetchone()[0], plan.expected_rows[table.name]
+                if loaded != expected:
                     conn.rollback()
                     raise WarehouseError(
-                        f"COPY loaded {loaded} rows into {staging_schema(self.schema)}.{table.name} but "
-                        f"{paths[table.name]} has {rows[table.name]}; see stl_load_errors."
+                        f"COPY loaded {loaded} rows into {staging_schema(plan.schema)}.{table.name} but "
+                        f"{plan.local_paths[table.name]} has {expected}; see stl_load_errors."
                     )
             conn.commit()
         finally:
