@@ -1,0 +1,126 @@
+"""One Airflow component (API server, scheduler, ...) as a Fargate service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from dataops_infra.constructs.network import PRIVATE
+from dataops_infra.nag import ECR_TOKEN_REASON, acknowledge, wildcard_resource
+
+
+@dataclass(frozen=True)
+class AirflowRuntime:
+    """What every component shares."""
+
+    prefix: str
+    cluster: ecs.ICluster
+    image: ecs.ContainerImage
+    environment: dict[str, str]
+    log_group: logs.ILogGroup
+
+
+@dataclass(frozen=True)
+class ComponentSpec:
+    name: str
+    command: list[str]
+    cpu: int
+    memory: int
+    task_role: iam.IRole
+    secrets: dict[str, ecs.Secret]
+    health_check: ecs.HealthCheck
+    desired_count: int = 1
+    container_port: int | None = None
+    extra_environment: dict[str, str] = field(default_factory=dict)
+    # Runs to completion before the main container starts (e.g. database migrations).
+    init_command: list[str] | None = None
+    stop_timeout: Duration | None = None
+    register_in_namespace: bool = False
+    health_check_grace_period: Duration | None = None
+
+
+def shell_health_check(command: str, *, start_period: Duration = Duration.seconds(120)) -> ecs.HealthCheck:
+    return ecs.HealthCheck(
+        command=["CMD-SHELL", command],
+        interval=Duration.seconds(30),
+        timeout=Duration.seconds(20),
+        retries=5,
+        start_period=start_period,
+    )
+
+
+class AirflowComponent(Construct):
+    """Task definition, security group and service of one component, logging to CloudWatch."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, runtime: AirflowRuntime, spec: ComponentSpec) -> None:
+        super().__init__(scope, construct_id)
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=runtime.cluster.vpc, allow_all_outbound=True,
+            description=f"Airflow {spec.name}: inbound only from the parties that need it",
+        )
+        self.task_definition = ecs.FargateTaskDefinition(
+            self, "TaskDefinition", family=f"{runtime.prefix}-airflow-{spec.name}", cpu=spec.cpu,
+            memory_limit_mib=spec.memory, task_role=spec.task_role,
+            runtime_platform=ecs.RuntimePlatform(
+                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
+            ),
+        )
+        environment = {**runtime.environment, **spec.extra_environment}
+        self.container = self.task_definition.add_container(
+            "Main",
+            container_name=spec.name,
+            image=runtime.image,
+            command=spec.command,
+            environment=environment,
+            secrets=spec.secrets,
+            health_check=spec.health_check,
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=spec.name, log_group=runtime.log_group),
+            port_mappings=[ecs.PortMapping(container_port=spec.container_port)] if spec.container_port else None,
+            stop_timeout=spec.stop_timeout,
+        )
+        if spec.init_command:
+            init = self.task_definition.add_container(
+                "Init",
+                container_name=f"{spec.name}-init",
+                image=runtime.image,
+                command=spec.init_command,
+                essential=False,
+                environment=environment,
+                secrets=spec.secrets,
+                logging=ecs.LogDrivers.aws_logs(stream_prefix=f"{spec.name}-init", log_group=runtime.log_group),
+            )
+            self.container.add_container_dependencies(
+                ecs.ContainerDependency(container=init, condition=ecs.ContainerDependencyCondition.SUCCESS)
+            )
+        self.service = ecs.FargateService(
+            self,
+            "Service",
+            service_name=f"airflow-{spec.name}",
+            cluster=runtime.cluster,
+            task_definition=self.task_definition,
+            desired_count=spec.desired_count,
+            security_groups=[self.security_group],
+            vpc_subnets=PRIVATE,
+            assign_public_ip=False,
+            # Airflow runs several schedulers, processors and triggerers safely: roll forward first.
+            min_healthy_percent=100,
+            max_healthy_percent=200,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            health_check_grace_period=spec.health_check_grace_period,
+            cloud_map_options=ecs.CloudMapOptions(name=spec.name, dns_ttl=Duration.seconds(10))
+            if spec.register_in_namespace
+            else None,
+        )
+        acknowledge(self.task_definition.obtain_execution_role(), wildcard_resource("*"), ECR_TOKEN_REASON)
+        acknowledge(
+            self.task_definition,
+            "AwsSolutions-ECS2",
+            "The plain variables are non-secret settings (executor, URLs without credentials, resource names "
+            "for the dbt ECS runs); every credential is injected from Secrets Manager as an ECS secret.",
+        )

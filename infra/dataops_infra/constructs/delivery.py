@@ -1,0 +1,204 @@
+"""Delivery: CodeBuild projects that build the images and deploy the infrastructure,
+and the role GitHub Actions assumes (OIDC, no stored keys) to start them.
+
+The workflows upload the repository as ``source/dataops.zip`` to the artifacts
+bucket (versioned) and start a build at that object version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from dataops_infra.nag import ECR_TOKEN_REASON, acknowledge, acknowledge_findings, reference, wildcard_action, wildcard_resource
+
+SOURCE_KEY = "source/dataops.zip"
+GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# The CDK bootstrap roles (default qualifier) that `cdk deploy` assumes.
+CDK_ROLE_QUALIFIER = "hnb659fds"
+
+
+@dataclass(frozen=True)
+class DeliveryProps:
+    prefix: str
+    artifacts_bucket: s3.IBucket
+    airflow_repository: ecr.IRepository
+    dbt_repository: ecr.IRepository
+    # INFRA_* settings the deploy project runs with (non-secret by construction).
+    infra_environment: dict[str, str]
+    log_retention: logs.RetentionDays
+    removal_policy: RemovalPolicy
+
+
+class DeliveryProjects(Construct):
+    """Two CodeBuild projects reading the uploaded source, encrypted with a rotating KMS key."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: DeliveryProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        self.key = kms.Key(
+            self, "Key", enable_key_rotation=True, removal_policy=props.removal_policy,
+            description="Encrypts the CodeBuild projects' artifacts and logs",
+        )
+        self.images = self._project(
+            "Images",
+            name=f"{props.prefix}-images",
+            description="Builds the Airflow and dbt images and pushes them to ECR",
+            privileged=True,
+            environment={
+                "AIRFLOW_REPOSITORY": props.airflow_repository.repository_uri,
+                "DBT_REPOSITORY": props.dbt_repository.repository_uri,
+                "IMAGE_TAG": "latest",
+            },
+            commands=["bash infra/scripts/push_images.sh"],
+        )
+        for repository in (props.airflow_repository, props.dbt_repository):
+            repository.grant_pull_push(self.images)
+        acknowledge(self.images.role, wildcard_resource("*"), ECR_TOKEN_REASON)  # type: ignore[arg-type]
+        acknowledge(
+            self.images,
+            "AwsSolutions-CB3",
+            "Privileged mode runs the Docker daemon that builds the two images; the project builds only "
+            "this repository's Dockerfiles from the uploaded source.",
+        )
+
+        self.deploy = self._project(
+            "Deploy",
+            name=f"{props.prefix}-deploy-infra",
+            description="Runs `make -C infra deploy` (the Airflow and dbt stacks) with the pinned CDK",
+            privileged=False,
+            environment={**props.infra_environment, "IMAGE_TAG": "latest"},
+            commands=['INFRA_IMAGE_TAG="$IMAGE_TAG" make -C infra deploy'],
+        )
+        stack = Stack.of(self)
+        self.deploy.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam", region="", resource="role",
+                        resource_name=f"cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}",
+                    )
+                ],
+            )
+        )
+        acknowledge(
+            self.deploy.role,  # type: ignore[arg-type]
+            wildcard_resource(f"arn:aws:iam::{stack.account}:role/cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}"),
+            "`cdk deploy` works by assuming the CDK bootstrap roles (deploy, file-publishing, lookup) of this "
+            "account and region; the project holds no other AWS permission of its own.",
+        )
+
+    def _project(
+        self, construct_id: str, *, name: str, description: str, privileged: bool,
+        environment: dict[str, str], commands: list[str],
+    ) -> codebuild.Project:
+        log_group = logs.LogGroup(
+            self, f"{construct_id}Logs", log_group_name=f"/aws/codebuild/{name}",
+            retention=self._props.log_retention, removal_policy=RemovalPolicy.DESTROY,
+        )
+        project = codebuild.Project(
+            self,
+            construct_id,
+            project_name=name,
+            description=description,
+            source=codebuild.Source.s3(bucket=self._props.artifacts_bucket, path=SOURCE_KEY),
+            environment=codebuild.BuildEnvironment(
+                build_image=BUILD_IMAGE, compute_type=codebuild.ComputeType.MEDIUM, privileged=privileged
+            ),
+            environment_variables={
+                key: codebuild.BuildEnvironmentVariable(value=value) for key, value in environment.items()
+            },
+            build_spec=codebuild.BuildSpec.from_object(
+                {
+                    "version": "0.2",
+                    "phases": {
+                        "install": {"runtime-versions": {"python": "3.11", "nodejs": "20"}},
+                        "build": {"commands": commands},
+                    },
+                }
+            ),
+            encryption_key=self.key,
+            timeout=Duration.minutes(60),
+            logging=codebuild.LoggingOptions(cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group)),
+        )
+        self._acknowledge_codebuild_defaults(project)
+        return project
+
+    def _acknowledge_codebuild_defaults(self, project: codebuild.Project) -> None:
+        """The statements CodeBuild's L2 construct writes for every project."""
+        stack, role = Stack.of(self), project.role
+        acknowledge_findings(
+            role,  # type: ignore[arg-type]
+            [wildcard_action("s3:GetBucket*"), wildcard_action("s3:GetObject*"), wildcard_action("s3:List*")],
+            "CDK's read grant for the S3 source: read-only actions on the artifacts bucket and its single "
+            "source/dataops.zip object; nothing can be written or deleted.",
+        )
+        acknowledge_findings(
+            role,  # type: ignore[arg-type]
+            [wildcard_action("kms:GenerateDataKey*"), wildcard_action("kms:ReEncrypt*")],
+            "CDK's encrypt/decrypt grant on the delivery KMS key only, which CodeBuild uses for its artifacts.",
+        )
+        name = reference(project)
+        acknowledge(
+            role,  # type: ignore[arg-type]
+            wildcard_resource(f"arn:aws:logs:{stack.region}:{stack.account}:log-group:/aws/codebuild/{name}:*"),
+            "CodeBuild's default log group of this project (streams are named per build at run time).",
+        )
+        acknowledge(
+            role,  # type: ignore[arg-type]
+            wildcard_resource(f"arn:aws:codebuild:{stack.region}:{stack.account}:report-group/{name}-*"),
+            "CodeBuild test report groups of this project only (named <project>-<group> at run time).",
+        )
+
+
+@dataclass(frozen=True)
+class GitHubDeployRoleProps:
+    repository: str
+    # An existing provider (an account holds one per URL); None creates it.
+    oidc_provider_arn: str | None
+    artifacts_bucket: s3.IBucket
+    projects: list[codebuild.IProject]
+
+
+class GitHubDeployRole(Construct):
+    """Assumable only by workflows on the repository's main branch: upload the source, start builds."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: GitHubDeployRoleProps) -> None:
+        super().__init__(scope, construct_id)
+        provider_arn = props.oidc_provider_arn or iam.OidcProviderNative(
+            self, "Provider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
+        ).oidc_provider_arn
+        self.role = iam.Role(
+            self,
+            "Role",
+            description=f"GitHub Actions of {props.repository} (main): upload the source, start CodeBuild",
+            max_session_duration=Duration.hours(1),
+            assumed_by=iam.WebIdentityPrincipal(
+                provider_arn,
+                conditions={
+                    "StringEquals": {
+                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+                        "token.actions.githubusercontent.com:sub": f"repo:{props.repository}:ref:refs/heads/main",
+                    }
+                },
+            ),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:PutObject"], resources=[props.artifacts_bucket.arn_for_objects(SOURCE_KEY)])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
+                resources=[project.project_arn for project in props.projects],
+            )
+        )

@@ -1,0 +1,96 @@
+"""The platform's secrets in Secrets Manager: generated at deploy time, never written in code.
+
+Passwords that end up inside connection URLs are letters and digits only, so a
+URL can embed them without escaping.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_secretsmanager as sm
+from constructs import Construct
+
+from dataops_infra.nag import acknowledge
+
+METADATA_DB_USER = "airflow"
+AIRFLOW_ADMIN_USER = "admin"
+
+
+def fernet_secret_name(prefix: str) -> str:
+    """Created by ``make generate_fernet STORE=1`` (a Fernet key is not a random string CloudFormation can generate)."""
+    return f"{prefix}/airflow/fernet-key"
+
+
+@dataclass(frozen=True)
+class SecretsProps:
+    prefix: str
+    warehouse_admin_user: str
+    removal_policy: RemovalPolicy
+
+
+class PlatformSecrets(Construct):
+    """Airflow's keys, the admin login, and the database, broker and warehouse credentials."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: SecretsProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        self.fernet_key = sm.Secret.from_secret_name_v2(self, "FernetKey", fernet_secret_name(props.prefix))
+        self.jwt_secret = self._random("JwtSecret", "airflow/jwt-secret", "Signs Airflow's API and execution tokens ([api_auth] jwt_secret)", length=64)
+        self.api_secret_key = self._random("ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key", length=64)
+        self.admin_password = self._random("AdminPassword", "airflow/admin-password", "Password of the Airflow UI user 'admin'", length=32)
+        self.metadata_db_credentials = self._credentials(
+            "MetadataDbCredentials", "metadata-db/credentials", "Airflow's RDS PostgreSQL login", METADATA_DB_USER
+        )
+        self.broker_auth_token = self._random(
+            "BrokerAuthToken", "broker/auth-token", "AUTH token of the Celery broker (ElastiCache)", length=64
+        )
+        self.warehouse_credentials = self._credentials(
+            "WarehouseCredentials", "warehouse/admin", "Redshift admin login used by dbt and the loaders", props.warehouse_admin_user
+        )
+
+    def _random(self, construct_id: str, name: str, description: str, *, length: int) -> sm.Secret:
+        secret = sm.Secret(
+            self,
+            construct_id,
+            secret_name=f"{self._props.prefix}/{name}",
+            description=description,
+            removal_policy=self._props.removal_policy,
+            generate_secret_string=sm.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=length
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "Airflow reads this key at container start and has no hook to pick up a rotated value; "
+            "rotate by deploying a new version and restarting the services (README, Secrets).",
+        )
+        return secret
+
+    def _credentials(self, construct_id: str, name: str, description: str, username: str) -> sm.Secret:
+        secret = sm.Secret(
+            self,
+            construct_id,
+            secret_name=f"{self._props.prefix}/{name}",
+            description=description,
+            removal_policy=self._props.removal_policy,
+            generate_secret_string=sm.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": username}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+                include_space=False,
+                # Redshift wants an upper-case letter, a lower-case letter and a digit.
+                require_each_included_type=True,
+                password_length=32,
+            ),
+        )
+        acknowledge(
+            secret,
+            "AwsSolutions-SMG4",
+            "The password is embedded at deploy time in the connection-URL secret Airflow reads; "
+            "a rotation Lambda would desynchronise them. Rotate by redeploying (README, Secrets).",
+        )
+        return secret

@@ -1,0 +1,1 @@
+"""Thin stacks, split by rate of change, that compose the constructs."""

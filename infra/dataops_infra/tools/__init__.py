@@ -1,0 +1,1 @@
+"""Small command-line tools behind the Makefile targets (run with infra/.venv)."""
