@@ -89,7 +89,7 @@ def scaled_row_counts(scale: float) -> dict[str, int]:
 class _Events:
     catid: np.ndarray
     starttime: np.ndarray  # epoch seconds
-    popularity_cdf: np.ndarray
+    popularity: _Zipf
     # How much dearer than its category's typical ticket the event is.
     price_factor: np.ndarray
 
@@ -229,7 +229,7 @@ def _events(rng: np.random.Generator, n: int, venues: int) -> tuple[pa.Table, _E
         "eventname": names,
         "starttime": _timestamps(starttime),
     })
-    return table, _Events(category, starttime, _zipf_cdf(rng, n, EVENT_SKEW), rng.lognormal(0.0, 0.5, n))
+    return table, _Events(category, starttime, _Zipf.shuffled(rng, n, EVENT_SKEW), rng.lognormal(0.0, 0.5, n))
 
 
 def _event_names(rng: np.random.Generator, category: np.ndarray) -> pa.Array:
@@ -266,8 +266,8 @@ def _listings_and_sales(
 
 
 def _listings(rng: np.random.Generator, n: int, n_users: int, events: _Events) -> _Listings:
-    event = _draw(rng, events.popularity_cdf, n)
-    seller = _draw(rng, _zipf_cdf(rng, n_users, SELLER_SKEW), n) + 1
+    event = events.popularity.draw(rng, n)
+    seller = _Zipf.shuffled(rng, n_users, SELLER_SKEW).draw(rng, n) + 1
     numtickets = np.minimum(1 + rng.geometric(0.12, n), 30)
     # Put up for sale hours to weeks before the event, but not before 2008.
     event_start = events.starttime[event]
@@ -291,7 +291,7 @@ def _sales(
     sold = np.bincount(listing, weights=qtysold, minlength=len(listings.event)).astype(np.int64)
     listings.numtickets = np.maximum(listings.numtickets, sold)
     seller = listings.seller[listing]
-    buyer = _draw(rng, _zipf_cdf(rng, n_users, BUYER_SKEW), n) + 1
+    buyer = _Zipf.shuffled(rng, n_users, BUYER_SKEW).draw(rng, n) + 1
     buyer = np.where(buyer == seller, buyer % n_users + 1, buyer)  # nobody buys their own tickets
     listtime = listings.listtime[listing]
     event = listings.event[listing]
@@ -330,16 +330,24 @@ def _listing_table(listings: _Listings) -> pa.Table:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _zipf_cdf(rng: np.random.Generator, n: int, exponent: float) -> np.ndarray:
-    """Cumulative weights of ``n`` items whose popularity ranks are shuffled."""
-    rank = rng.permutation(n) + 1
-    return np.cumsum(rank.astype(np.float64) ** -exponent)
+@dataclass(frozen=True)
+class _Zipf:
+    """Items whose popularity falls off as rank ** -exponent (0 < exponent < 1),
+    the ranks shuffled over the items."""
 
+    by_rank: np.ndarray  # item index of rank 1, 2, ...
+    exponent: float
 
-def _draw(rng: np.random.Generator, cdf: np.ndarray, size: int) -> np.ndarray:
-    """``size`` 0-based item indexes drawn with the weights behind ``cdf``."""
-    index = np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right")
-    return np.minimum(index, len(cdf) - 1)
+    @classmethod
+    def shuffled(cls, rng: np.random.Generator, n: int, exponent: float) -> _Zipf:
+        return cls(rng.permutation(n), exponent)
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` 0-based item indexes (inverting the continuous Zipf CDF: no search)."""
+        power = 1.0 - self.exponent
+        low, high = 0.5**power, (len(self.by_rank) + 0.5) ** power
+        rank = np.rint((low + rng.random(size) * (high - low)) ** (1.0 / power)).astype(np.int64)
+        return self.by_rank[np.clip(rank, 1, len(self.by_rank)) - 1]
 
 
 def _pick(vocabulary: Sequence[str], index: np.ndarray) -> pa.Array:
@@ -357,9 +365,13 @@ def _fixed_text(chars: np.ndarray) -> pa.Array:
 
 
 def _money(cents: np.ndarray) -> pa.Array:
-    """Cents as decimal text with two places ("728.00")."""
+    """Cents as decimal(8,2) (written "728.00"), built straight from the integers."""
     cents = np.asarray(cents, dtype=np.int64)
-    return pc.binary_join_element_wise(_text(cents // 100), pc.utf8_lpad(_text(cents % 100), 2, "0"), ".")
+    # A decimal128 is the unscaled integer in 16 little-endian bytes.
+    words = np.zeros((len(cents), 2), dtype=np.int64)
+    words[:, 0] = cents
+    words[:, 1] = np.where(cents < 0, -1, 0)
+    return pa.Array.from_buffers(pa.decimal128(8, 2), len(cents), [None, pa.py_buffer(words)])
 
 
 def _timestamps(epoch_seconds: np.ndarray) -> pa.Array:
