@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -20,29 +22,35 @@ def demo(ctx: click.Context, scale: float | None) -> None:
     from dataops.cli.data import load
 
     console = Console()
-    overrides = {"target": "duckdb"} | ({"scale": scale} if scale else {})
-    settings = load_settings(**overrides)
+    # The demo is the embedded default; the environment carries the choice to
+    # every step, including the Airflow processes.
+    os.environ["DATAOPS_TARGET"] = "duckdb"
+    if scale:
+        os.environ["DATAOPS_SCALE"] = f"{scale:g}"
+    settings = load_settings()
     timings = job.Timings()
 
     def announce(step: str) -> None:
         console.print(f"[bold cyan]==>[/] {step}")
 
     with timings.step("TICKIT sample data into DuckDB", announce):
-        ctx.invoke(load, target="duckdb", scale=settings.scale)
+        ctx.invoke(load, target="duckdb", data_dir=None)
     with timings.step("compile the dbt project", announce):
         job.compile_project(settings)
     with timings.step(f"run the {job.DEMO_DAG} DAG through Airflow", announce):
         job.run_dag(settings)
 
     for model, (columns, rows) in job.top_rows(settings).items():
-        table = Table(title=f"{settings.models_schema}.{model}", title_justify="left")
+        console.print(f"\n[bold]{settings.models_schema}.{model}[/]")
+        table = Table()
         for column in columns:
             table.add_column(column)
         for row in rows:
             table.add_row(*(str(v) for v in row))
         console.print(table)
 
-    summary = Table(title="Timing", title_justify="left")
+    console.print("\n[bold]Timing[/]")
+    summary = Table()
     summary.add_column("step")
     summary.add_column("seconds", justify="right")
     for name, seconds in timings.steps:

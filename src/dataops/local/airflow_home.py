@@ -101,5 +101,16 @@ class AirflowHome:
         return result
 
     def migrate(self) -> None:
-        """Create or upgrade Airflow's metadata database (fast when up to date)."""
+        """Create or upgrade Airflow's metadata database.
+
+        A marker records the Airflow version that last migrated this home, so
+        later runs skip a whole ``airflow`` process start when nothing changed.
+        """
+        from importlib.metadata import version
+
+        marker = self.path / ".migrated"
+        current = version("apache-airflow")
+        if marker.is_file() and marker.read_text() == current and (self.path / "airflow.db").is_file():
+            return
         self.airflow("db", "migrate", capture=True)
+        marker.write_text(current)

@@ -14,13 +14,14 @@ from dataops.errors import DataOpsError
 from dataops.local.airflow_home import AirflowHome
 
 DEMO_DAG = "redshift_transformations"
-MODELS = (
-    "all_gross_sales_model",
-    "percentile_sales_model",
-    "top_sales_99.9_percentile_model",
-    "top_buyers_by_quantity_model",
-    "top_buyer_data_model",
-)
+# Each model and the order that puts its top rows first.
+MODELS = {
+    "all_gross_sales_model": "total_price desc, eventid",
+    "percentile_sales_model": "percentile, total_price desc, eventid",
+    "top_sales_99.9_percentile_model": "total_price desc, eventname",
+    "top_buyers_by_quantity_model": "total_quantity desc, buyerid",
+    "top_buyer_data_model": "total_quantity desc, lastname, firstname",
+}
 
 
 @dataclass
@@ -63,8 +64,8 @@ def top_rows(settings: Settings, limit: int = 5) -> dict[str, tuple[list[str], l
 
     out = {}
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        for model in MODELS:
+        for model, order in MODELS.items():
             relation = f'"{settings.models_schema}"."{model}"'
-            cursor = con.execute(f"select * from {relation} limit {int(limit)}")
+            cursor = con.execute(f"select * from {relation} order by {order} limit {int(limit)}")
             out[model] = ([d[0] for d in cursor.description], cursor.fetchall())
     return out
