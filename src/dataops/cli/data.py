@@ -27,7 +27,9 @@ def data() -> None:
 
 @data.command()
 @click.option("--scale", type=float, help="Scale factor; 1 is the real sample's size (default: DATAOPS_SCALE or 1).")
-@click.option("--seed", type=int, help="Random seed; the same seed and scale give identical files (default: DATAOPS_SEED or 42).")
+@click.option(
+    "--seed", type=int, help="Random seed; the same seed and scale give identical files (default: DATAOPS_SEED or 42)."
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -103,7 +105,9 @@ def _given(**options: object) -> dict[str, object]:
 @contextmanager
 def _progress_bars(console: Console, unit: str, single: str | None = None) -> Iterator[ProgressCallback]:
     """A progress callback drawn as rich bars: one per task, or one ``single`` bar."""
-    columns = [TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn()]
+    columns = [
+        TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit), TimeElapsedColumn()
+    ]
     with Progress(*columns, console=console, transient=True) as bars:
         tasks: dict[str, object] = {}
 

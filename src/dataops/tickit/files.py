@@ -123,7 +123,8 @@ def _check_constraints(con: duckdb.DuckDBPyConnection, table: Table, path: Path,
         if column.not_null:
             tests.append((f"{name} is null", f"column {column.name} is empty but must have a value"))
         if column.max_length is not None:
-            tests.append((f"length({name}) > {column.max_length}", f"column {column.name} is longer than {column.type}"))
+            too_long = f"column {column.name} is longer than {column.type}"
+            tests.append((f"length({name}) > {column.max_length}", too_long))
     if not tests:
         return
     cases = " ".join(f"when {test} then {_literal(problem)}" for test, problem in tests)

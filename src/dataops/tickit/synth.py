@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataops.tickit import vocabulary as words
-from dataops.tickit.schema import SF1_ROWS, TABLE_NAMES
+from dataops.tickit.schema import SF1_ROWS, TABLE_NAMES, USERS
 
 YEAR_START = int(dt.datetime(2008, 1, 1, tzinfo=dt.timezone.utc).timestamp())
 YEAR_START_DAYS = YEAR_START // 86_400
@@ -138,10 +138,10 @@ def _users(rng: np.random.Generator, n: int) -> pa.Table:
     }
     # Many users leave a preference blank (NULL in the table).
     flags = pa.array(["TRUE", "FALSE", None])
-    for like in ("sports", "theatre", "concerts", "jazz", "classical", "opera", "rock", "vegas", "broadway", "musicals"):
+    for like in (column.name for column in USERS.columns if column.type == "boolean"):
         yes = rng.uniform(0.2, 0.5)
         choice = np.searchsorted(np.cumsum([yes, 0.65 - yes]), rng.random(n), side="right")
-        columns[f"like{like}"] = flags.take(pa.array(choice))
+        columns[like] = flags.take(pa.array(choice))
     return pa.table(columns)
 
 
@@ -216,7 +216,8 @@ def _dates() -> pa.Table:
 
 
 def _events(rng: np.random.Generator, n: int, venues: int) -> tuple[pa.Table, _Events]:
-    category = np.searchsorted(np.cumsum(EVENT_CATEGORY_SHARE), rng.random(n) * EVENT_CATEGORY_SHARE.sum(), side="right")
+    shares = np.cumsum(EVENT_CATEGORY_SHARE)
+    category = np.searchsorted(shares, rng.random(n) * shares[-1], side="right")
     category = np.minimum(category, len(EVENT_CATEGORIES) - 1)
     day = rng.integers(0, DAYS, n)
     starttime = YEAR_START + day * DAY + rng.choice(SHOW_TIMES, n)

@@ -127,7 +127,9 @@ def _unreachable(pg: PostgresSettings, exc: Exception) -> WarehouseError:
     )
 
 
-def _copy(parser: duckdb.DuckDBPyConnection, parsed: ParsedFile, conn: psycopg.Connection, target: sql.Composable) -> int:
+def _copy(
+    parser: duckdb.DuckDBPyConnection, parsed: ParsedFile, conn: psycopg.Connection, target: sql.Composable
+) -> int:
     """Streams the parsed rows to ``target`` as CSV; returns the rows stored."""
     # CSV marks NULL as an empty unquoted field and quotes every string, so an
     # empty string survives; dates and timestamps are written in ISO format.

@@ -26,7 +26,7 @@ import duckdb
 from dataops.errors import ConfigError, DataFileError, WarehouseError
 from dataops.tickit.files import TimeFormat, drop_parsed, parse_file, table_files, time_format
 from dataops.tickit.progress import Progress, no_progress
-from dataops.tickit.schema import TABLES, TABLES_BY_NAME, Table, render_ddl
+from dataops.tickit.schema import TABLES, Table, render_ddl
 
 if TYPE_CHECKING:
     from dataops.config import RedshiftSettings, S3Settings, Settings
@@ -210,7 +210,9 @@ class RedshiftLoader:
         if not s3.bucket:
             raise ConfigError("DATAOPS_S3_BUCKET is not set: Redshift loads the sample data from S3.")
         if not role_arn:
-            raise ConfigError("DATAOPS_REDSHIFT_COPY_ROLE_ARN is not set: COPY needs an IAM role that can read the bucket.")
+            raise ConfigError(
+                "DATAOPS_REDSHIFT_COPY_ROLE_ARN is not set: COPY needs an IAM role that can read the bucket."
+            )
         paths = table_files(data_dir)
         steps = 2 * len(TABLES) + 2
         rows = {}
