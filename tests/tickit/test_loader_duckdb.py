@@ -107,3 +107,17 @@ def test_an_open_warehouse_gives_a_clear_error(small_dir, settings):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_views_over_the_tables_survive_a_reload(small_dir, settings, tmp_path):
+    loader = get_loader(settings, "duckdb")
+    loader.load(small_dir)
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute("create schema analytics")
+        con.execute("create view analytics.sold as select sum(qtysold) quantity from tickit.sales")
+    other = generate(tmp_path / "other", scale=0.01, seed=1).out_dir
+    loader.load(other)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        quantity = con.execute("select quantity from analytics.sold").fetchone()[0]
+    expected = sum(int(line.split("\t")[6]) for line in (other / "sales_tab.txt").read_text().splitlines())
+    assert quantity == expected
