@@ -1,23 +1,24 @@
-"""The TICKIT transformations: the dbt project in analytics/dbt, run on a
-schedule against the configured warehouse (DuckDB locally, Redshift on AWS).
+"""The TICKIT transformations: the dbt project in analytics/dbt as one task
+per model (tests attached), built by one dbt process per run against the
+configured warehouse (DuckDB locally, PostgreSQL or Redshift), on the worker
+or on ECS Fargate (DATAOPS_DBT_EXECUTOR).
 
-The name is the seed platform's, kept so its users find it.
+The DAG is read from the project's compiled graph; after changing the dbt
+project, run `dataops dbt manifest`. The name is the seed platform's, kept
+so its users find it.
 """
 
 from datetime import datetime
 
-from airflow.sdk import DAG
+from dataops.airflow.factory import DbtDag
 
-from dataops.airflow.operators import DbtBuildOperator
-
-with DAG(
+dag = DbtDag(
     dag_id="redshift_transformations",
-    description="Build and test the TICKIT dbt models",
+    description="Build and test the TICKIT dbt models, one task per model",
     schedule="@daily",
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
     tags=["dbt", "tickit"],
     doc_md=__doc__,
-) as dag:
-    DbtBuildOperator(task_id="dbt_build")
+)

@@ -33,6 +33,7 @@ def main() -> None:
 
 def _register() -> None:
     from dataops.cli import data, demo, platform  # noqa: F401  (each module adds its commands)
+    from dataops.cli import dbt  # noqa: F401
 
 
 _register()

@@ -1,0 +1,127 @@
+"""A small client of Airflow's REST API (the official apache-airflow-client).
+
+Used by the benchmark and the end-to-end tests to trigger runs, wait for
+them, read task states and durations, and clear tasks like the UI does.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+
+from dataops.errors import DataOpsError
+
+FINISHED_RUN_STATES = frozenset({"success", "failed"})
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    state: str
+    start_date: datetime | None
+    end_date: datetime | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.start_date and self.end_date:
+            return (self.end_date - self.start_date).total_seconds()
+        return None
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    task_id: str
+    state: str | None
+    duration: float | None
+    try_number: int
+    start_date: datetime | None
+    end_date: datetime | None
+
+
+class AirflowApi:
+    def __init__(self, base_url: str, username: str, password: str):
+        import airflow_client.client as client
+
+        self.base_url = base_url.rstrip("/")
+        token = _token(self.base_url, username, password)
+        config = client.Configuration(host=self.base_url, access_token=token)
+        self._api_client = client.ApiClient(config)
+        self.dag_runs = client.DagRunApi(self._api_client)
+        self.task_instances = client.TaskInstanceApi(self._api_client)
+        self.dags = client.DAGApi(self._api_client)
+
+    def wait_for_dag(self, dag_id: str, timeout_s: float = 120) -> None:
+        """Until the DAG processor has parsed and serialized the DAG; unpause it."""
+        import airflow_client.client as client
+
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.dags.patch_dag(dag_id, client.DAGPatchBody(is_paused=False))
+                return
+            except client.exceptions.NotFoundException:
+                if time.monotonic() > deadline:
+                    raise DataOpsError(f"DAG {dag_id} did not appear in Airflow within {timeout_s:.0f}s") from None
+                time.sleep(0.5)
+
+    def trigger(self, dag_id: str, run_id: str | None = None, conf: dict | None = None) -> str:
+        import airflow_client.client as client
+
+        body = client.TriggerDAGRunPostBody(dag_run_id=run_id, conf=conf or {}, logical_date=None)
+        return self.dag_runs.trigger_dag_run(dag_id, body).dag_run_id
+
+    def run(self, dag_id: str, run_id: str) -> RunInfo:
+        r = self.dag_runs.get_dag_run(dag_id, run_id)
+        return RunInfo(r.dag_run_id, str(getattr(r.state, "value", r.state)), r.start_date, r.end_date)
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 600, poll_s: float = 0.25) -> RunInfo:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            info = self.run(dag_id, run_id)
+            if info.state in FINISHED_RUN_STATES and info.end_date is not None:
+                return info
+            if time.monotonic() > deadline:
+                raise DataOpsError(f"run {dag_id}/{run_id} still {info.state} after {timeout_s:.0f}s")
+            time.sleep(poll_s)
+
+    def tasks(self, dag_id: str, run_id: str) -> dict[str, TaskInfo]:
+        found: dict[str, TaskInfo] = {}
+        offset = 0
+        while True:
+            page = self.task_instances.get_task_instances(dag_id, run_id, limit=100, offset=offset)
+            for ti in page.task_instances:
+                state = getattr(ti.state, "value", ti.state)
+                found[ti.task_id] = TaskInfo(
+                    ti.task_id, state, ti.duration, ti.try_number, ti.start_date, ti.end_date
+                )
+            offset += len(page.task_instances)
+            if not page.task_instances or offset >= page.total_entries:
+                return found
+
+    def clear(self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True) -> list[str]:
+        import airflow_client.client as client
+
+        body = client.ClearTaskInstancesBody(
+            dag_run_id=run_id,
+            dry_run=False,
+            only_failed=False,
+            include_downstream=downstream,
+            reset_dag_runs=True,
+            task_ids=[client.ClearTaskInstancesBodyTaskIdsInner(t) for t in task_ids],
+        )
+        result = self.task_instances.post_clear_task_instances(dag_id, body)
+        return sorted(ti.task_id for ti in result.task_instances)
+
+
+def _token(base_url: str, username: str, password: str) -> str:
+    request = urllib.request.Request(
+        f"{base_url}/auth/token",
+        data=json.dumps({"username": username, "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["access_token"]

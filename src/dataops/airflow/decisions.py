@@ -1,0 +1,100 @@
+"""What a waiting dbt task does next, given what its DAG run looks like now.
+
+Pure functions of (the producer's report, the run's task states), so the
+rules are tested without Airflow running. The triggers call them each time
+their run's snapshot changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataops.airflow.run_report import NOT_BUILT_STATES, TERMINAL_TASK_STATES, RunReport
+
+
+@dataclass(frozen=True)
+class Decision:
+    # "wait", "finish" (end the task in `state`), or "rebuild" (resume on a
+    # worker and build this node alone).
+    action: str
+    state: str = ""
+    message: str = ""
+    outcome: dict | None = None
+
+
+WAIT = Decision("wait")
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """The task's own facts: its node, its run's clear, its upstream tasks."""
+
+    unique_id: str
+    clear_number: int
+    producer_task_id: str
+    upstream_task_ids: tuple[str, ...] = ()
+
+
+def decide_node(view: NodeView, report: RunReport | None, states: dict[str, str | None]) -> Decision:
+    live = report if report is not None and report.clear_number == view.clear_number else None
+    if live is not None:
+        outcome = live.nodes.get(view.unique_id)
+        if outcome is not None:
+            return Decision("finish", outcome["state"], outcome.get("summary", ""), outcome)
+        if live.final:
+            reason = live.error or "dbt did not report this node (see the dbt_build task's log)"
+            return Decision("finish", "failed", reason)
+        producer_state = states.get(view.producer_task_id)
+        if producer_state in TERMINAL_TASK_STATES:
+            return Decision("finish", "failed", f"{view.producer_task_id} ended {producer_state} before dbt reported this node")
+        return WAIT
+
+    producer_state = states.get(view.producer_task_id)
+    if producer_state not in TERMINAL_TASK_STATES:
+        return WAIT  # the producer has yet to run (or report) for this clear
+    if report is None:
+        if producer_state == "success":
+            return _after_upstream(view, states)
+        return Decision("finish", "failed", f"{view.producer_task_id} ended {producer_state} before running dbt")
+    # The producer's report is from an earlier clear: this task was cleared on
+    # its own (a retry), so it builds its node itself once its upstream is done.
+    return _after_upstream(view, states)
+
+
+def _after_upstream(view: NodeView, states: dict[str, str | None]) -> Decision:
+    pending = [t for t in view.upstream_task_ids if states.get(t) not in TERMINAL_TASK_STATES]
+    if pending:
+        return WAIT
+    not_built = [t for t in view.upstream_task_ids if states.get(t) in NOT_BUILT_STATES]
+    if not_built:
+        return Decision("finish", "skipped", f"not built: upstream {', '.join(sorted(not_built))} did not succeed")
+    return Decision("rebuild")
+
+
+def decide_summary(
+    task_ids: tuple[str, ...],
+    states: dict[str, str | None],
+    report: RunReport | None = None,
+    unique_ids: tuple[str, ...] = (),
+    clear_number: int | None = None,
+) -> Decision:
+    """The run's last task: failed if any dbt task did not succeed.
+
+    While the producer's report covers this clear, it decides as soon as dbt
+    has exited, without waiting for the node tasks' own ends to be recorded.
+    """
+    if report is not None and report.final and report.clear_number == clear_number and unique_ids:
+        outcomes = report.nodes
+        bad = sorted(uid for uid in unique_ids if (outcomes.get(uid) or {}).get("state") != "success")
+        if not bad:
+            return Decision("finish", "success", f"all {len(unique_ids)} dbt nodes succeeded")
+        shown = ", ".join(f"{uid} ({(outcomes.get(uid) or {}).get('state', 'not reported')})" for uid in bad[:20])
+        return Decision("finish", "failed", f"{len(bad)} dbt nodes did not succeed: {shown}")
+    if any(states.get(t) not in TERMINAL_TASK_STATES for t in task_ids):
+        return WAIT
+    bad = sorted(t for t in task_ids if states.get(t) in NOT_BUILT_STATES)
+    if bad:
+        shown = ", ".join(f"{t} ({states[t]})" for t in bad[:20])
+        more = f" and {len(bad) - 20} more" if len(bad) > 20 else ""
+        return Decision("finish", "failed", f"{len(bad)} dbt tasks did not succeed: {shown}{more}")
+    return Decision("finish", "success", f"all {len(task_ids)} dbt tasks succeeded")

@@ -1,0 +1,136 @@
+"""The DAG factory: a dbt project's compiled graph as Airflow tasks.
+
+    from dataops.airflow.factory import DbtDag
+
+    dag = DbtDag(dag_id="marts_daily", project_dir="analytics/dbt", select=["tag:daily"], schedule="@daily")
+
+gives one task per model, seed, snapshot and tested source (tests attached),
+the manifest's dependencies between them, the ``dbt_build`` task that runs dbt
+once for the run, and ``dbt_done``, the run's verdict. Reading the graph
+artifact and building the tasks is all a parse does: no dbt, no warehouse,
+no settings. The same artifact always gives the same DAG (stable order, no
+timestamps), so Airflow does not record a new DAG version at every parse.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from airflow.sdk import DAG
+
+from dataops.airflow.naming import PRODUCER_TASK_ID, task_ids_for
+from dataops.airflow.operators.node import DbtNodeOperator, DbtSummaryOperator
+from dataops.airflow.operators.producer import DbtProducerOperator
+from dataops.dbt.graph import DbtGraph
+from dataops.dbt.selection import select_nodes
+from dataops.errors import DbtError
+
+SUMMARY_TASK_ID = "dbt_done"
+
+
+def DbtDag(  # noqa: N802  (reads like the DAG it builds)
+    *,
+    dag_id: str,
+    project_dir: str | os.PathLike | None = None,
+    graph_path: str | os.PathLike | None = None,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    threads: int | None = None,
+    check_fresh: bool = True,
+    **dag_kwargs,
+) -> DAG:
+    """A DAG for the nodes of one dbt project picked by ``select``/``exclude``."""
+    project = Path(project_dir or os.environ.get("DATAOPS_DBT_PROJECT_DIR") or _default_project())
+    graph_file = Path(graph_path) if graph_path else project / "target" / "dataops_graph.json"
+    graph = load_graph(graph_file, project if check_fresh else None)
+    dag_kwargs.setdefault("tags", ["dbt"])
+    with DAG(dag_id=dag_id, **dag_kwargs) as dag:
+        add_dbt_tasks(
+            graph,
+            project_dir=str(project),
+            graph_path=str(graph_file),
+            select=select,
+            exclude=exclude,
+            threads=threads,
+        )
+    return dag
+
+
+def load_graph(graph_file: Path, project_dir: Path | None) -> DbtGraph:
+    """The graph artifact, refused when the project changed since it was compiled."""
+    graph = DbtGraph.read(graph_file)
+    if project_dir is not None:
+        from dataops.dbt.fingerprint import project_fingerprint
+
+        if project_fingerprint(project_dir) != graph.fingerprint:
+            raise DbtError(
+                f"{graph_file} is out of date: the dbt project in {project_dir} changed since it was "
+                f"compiled. Run `dataops dbt manifest --project-dir {project_dir}`."
+            )
+    return graph
+
+
+def add_dbt_tasks(
+    graph: DbtGraph,
+    *,
+    project_dir: str,
+    graph_path: str,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    threads: int | None = None,
+) -> dict[str, DbtNodeOperator]:
+    """Add the dbt tasks to the DAG being defined; returns unique_id -> task."""
+    chosen = select_nodes(graph, select, exclude)
+    if not chosen:
+        raise DbtError(f"the selection {list(select)} minus {list(exclude)} matches no dbt node")
+    nodes = [node for uid, node in graph.nodes.items() if uid in chosen]  # topological order
+    task_ids = task_ids_for(nodes)
+
+    producer = DbtProducerOperator(
+        task_id=PRODUCER_TASK_ID,
+        nodes={task_ids[n.unique_id]: (n.unique_id, n.selector) for n in nodes},
+        select=select,
+        exclude=exclude,
+        project_dir=project_dir,
+        graph_path=graph_path,
+        threads=threads,
+    )
+    tasks: dict[str, DbtNodeOperator] = {}
+    for node in nodes:
+        upstream = [tasks[d] for d in node.depends_on if d in tasks]
+        task = DbtNodeOperator(
+            task_id=task_ids[node.unique_id],
+            unique_id=node.unique_id,
+            selector=node.selector,
+            producer_task_id=PRODUCER_TASK_ID,
+            upstream_node_task_ids=[t.task_id for t in upstream],
+            project_dir=project_dir,
+            graph_path=graph_path,
+            doc_md=_doc(node),
+        )
+        task.set_upstream(upstream or producer)
+        tasks[node.unique_id] = task
+
+    children = {d for node in nodes for d in node.depends_on if d in tasks}
+    leaves = [tasks[uid] for uid in tasks if uid not in children]
+    summary = DbtSummaryOperator(
+        task_id=SUMMARY_TASK_ID,
+        node_task_ids=[t.task_id for t in tasks.values()],
+        node_unique_ids=list(tasks),
+        producer_task_id=PRODUCER_TASK_ID,
+    )
+    summary.set_upstream(leaves)
+    return tasks
+
+
+def _doc(node) -> str:
+    tests = f"{len(node.tests)} tests" if node.tests else "no tests"
+    return f"dbt {node.resource_type} `{node.unique_id}` ({node.path}), {tests}."
+
+
+def _default_project() -> str:
+    from dataops import paths
+
+    return str(paths.dbt_project_dir())

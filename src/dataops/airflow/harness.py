@@ -1,0 +1,79 @@
+"""A local Airflow to run dbt DAGs against, for the benchmark and the tests.
+
+The embedded stack (``airflow standalone``, SQLite, LocalExecutor) of
+``dataops.local``, pointed at a DAGs folder and a dbt project of the
+caller's choosing, in a home of its own so that it never meets the user's
+``.dataops/airflow``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataops.airflow.api import AirflowApi
+from dataops.local.airflow_home import ADMIN_USER, AirflowHome
+from dataops.local.embedded import EmbeddedStack
+
+
+@dataclass(frozen=True)
+class _Home(AirflowHome):
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        env = {**super().env(), **self.extra_env}
+        if "PYTHONPYCACHEPREFIX" in self.extra_env:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+        return env
+
+
+@dataclass
+class LocalAirflow:
+    home_dir: Path
+    dags_folder: Path
+    settings: object
+    api_port: int = 8794
+    extra_env: dict[str, str] = field(default_factory=dict)
+    _stack: EmbeddedStack | None = None
+
+    def home(self) -> _Home:
+        env = {
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            # New DAG files show up within seconds rather than the default minutes.
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
+            "DATAOPS_DBT_PROJECT_DIR": str(self.settings.dbt_project_dir),
+            "DATAOPS_MODELS_SCHEMA": self.settings.models_schema,
+            "DATAOPS_TICKIT_SCHEMA": self.settings.tickit_schema,
+            **self.extra_env,
+        }
+        return _Home(path=self.home_dir, settings=self.settings, api_port=self.api_port, extra_env=env)
+
+    def start(self, timeout_s: float = 240) -> None:
+        self._stack = EmbeddedStack(self.home())
+        self._stack.start(timeout_s)
+
+    def stop(self) -> None:
+        if self._stack is not None:
+            self._stack.stop()
+            self._stack = None
+
+    @property
+    def log_file(self) -> Path:
+        return self.home_dir / "logs" / "standalone.log"
+
+    def api(self) -> AirflowApi:
+        home = self.home()
+        return AirflowApi(f"http://127.0.0.1:{self.api_port}", ADMIN_USER, home.admin_password())
+
+
+def pycache_env(state_dir: Path) -> dict[str, str]:
+    """Bytecode caching for every Python process (the sandbox turns it off).
+
+    Without it each task, dbt and component process recompiles every module
+    it imports, which dwarfs everything measured here.
+    """
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return {"PYTHONPYCACHEPREFIX": str(state_dir / "pycache")}
+    return {}

@@ -1,0 +1,146 @@
+"""One task per dbt node, started in the triggerer, and the run's last task.
+
+A ``DbtNodeOperator`` never takes a worker in a normal run: it starts in the
+triggerer (``start_from_trigger``), where :class:`DbtNodeTrigger` waits for
+its node's outcome in the producer's report and ends the task with it.
+Its trigger rule is ``always`` so that every node task is waiting from the
+start of the run and ends as soon as dbt finishes its node; waiting for
+upstream tasks in Airflow would add the scheduler's and triggerer's
+round trip once per level of the graph. The edges still show the
+manifest's dependencies and drive "clear with downstream".
+
+When a task was cleared on its own (a retry of a failed model), no dbt run
+of the DAG run covers it: the trigger waits for its upstream tasks, then
+resumes the task on a worker, which builds that node alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowSkipException
+from airflow.triggers.base import StartTriggerArgs
+
+_NODE_TRIGGER = "dataops.airflow.triggers.DbtNodeTrigger"
+_SUMMARY_TRIGGER = "dataops.airflow.triggers.DbtSummaryTrigger"
+
+
+class DbtNodeOperator(BaseOperator):
+    """The task of one dbt model, seed, snapshot or tested source."""
+
+    ui_color = "#fbe3dd"
+    start_from_trigger = True
+
+    def __init__(
+        self,
+        *,
+        unique_id: str,
+        selector: str,
+        producer_task_id: str,
+        upstream_node_task_ids: Sequence[str] = (),
+        project_dir: str | None = None,
+        graph_path: str | None = None,
+        **kwargs,
+    ):
+        kwargs.setdefault("trigger_rule", "always")
+        super().__init__(**kwargs)
+        self.unique_id = unique_id
+        self.selector = selector
+        self.project_dir = project_dir
+        self.graph_path = graph_path
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=_NODE_TRIGGER,
+            next_method="execute_complete",
+            trigger_kwargs={
+                "unique_id": unique_id,
+                "producer_task_id": producer_task_id,
+                "upstream_task_ids": list(upstream_node_task_ids),
+            },
+            next_kwargs=None,
+            timeout=None,
+        )
+
+    def execute(self, context):
+        # Only reached without a triggerer (start_from_trigger off, dag.test()).
+        return self.build_alone(context)
+
+    def execute_complete(self, context, event=None):
+        if isinstance(event, dict) and event.get("action") == "rebuild":
+            return self.build_alone(context)
+        raise AirflowException(f"unexpected event for {self.unique_id}: {event!r}")
+
+    def build_alone(self, context):
+        """``dbt build --select <this node>`` (with its tests), here and now."""
+        from dataops.airflow.executors.base import DbtJob, executor_for
+        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
+        from dataops.dbt.events import OutcomeTracker
+
+        ti = context["ti"]
+        graph = load_graph_for_task(self.graph_path, self.project_dir)
+        tracker = OutcomeTracker(graph, expected={self.unique_id})
+        job = DbtJob(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            try_number=ti.try_number,
+            select=[self.selector],
+            project_dir=self.project_dir,
+        )
+        self._executor = executor_for(runtime_settings())
+        result = self._executor.run(job, tracker.feed)
+        tracker.finish(result.run_results)
+        outcome = tracker.outcomes.get(self.unique_id)
+        if outcome is None:
+            errors = " | ".join(result.errors[-5:]) or "dbt reported nothing for it"
+            raise AirflowException(f"dbt build --select {self.selector} failed: {errors}")
+        ti.xcom_push("dbt_outcome", {k: v for k, v in outcome.to_json().items() if k != "log"})
+        if outcome.state == "failed":
+            raise AirflowException(f"{self.unique_id}: {outcome.summary}\n" + "\n".join(outcome.log[-5:]))
+        if outcome.state == "skipped":
+            raise AirflowSkipException(outcome.summary)
+        return None
+
+    def on_kill(self) -> None:
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.cancel()
+
+
+class DbtSummaryOperator(BaseOperator):
+    """The run's last task: fails when any dbt task did not succeed.
+
+    Airflow decides a run's state from its leaf tasks; a failed model whose
+    downstream tasks were skipped would otherwise leave a "successful" run.
+    """
+
+    ui_color = "#e8e8e8"
+    start_from_trigger = True
+
+    def __init__(
+        self, *, node_task_ids: Sequence[str], node_unique_ids: Sequence[str], producer_task_id: str, **kwargs
+    ):
+        kwargs.setdefault("trigger_rule", "always")
+        super().__init__(**kwargs)
+        self.start_trigger_args = StartTriggerArgs(
+            trigger_cls=_SUMMARY_TRIGGER,
+            next_method="execute_complete",
+            trigger_kwargs={
+                "task_ids": list(node_task_ids),
+                "unique_ids": list(node_unique_ids),
+                "producer_task_id": producer_task_id,
+            },
+            next_kwargs=None,
+            timeout=None,
+        )
+
+    def execute(self, context):
+        states = context["ti"].get_task_states(dag_id=context["ti"].dag_id, run_ids=[context["ti"].run_id])
+        from dataops.airflow.decisions import decide_summary
+
+        decision = decide_summary(tuple(self.start_trigger_args.trigger_kwargs["task_ids"]), states.get(context["ti"].run_id, {}))
+        if decision.state != "success":
+            raise AirflowException(decision.message or "dbt tasks still running")
+
+    def execute_complete(self, context, event=None):
+        raise AirflowException(f"unexpected event: {event!r}")

@@ -1,0 +1,181 @@
+"""The one dbt process of a DAG run, and the report its model tasks read.
+
+``DbtProducerOperator`` (task ``dbt_build``) runs ``dbt build`` once for the
+run's nodes, locally or on ECS (``DATAOPS_DBT_EXECUTOR``), follows dbt's
+structured events and publishes each node's final outcome to the run's
+report (see run_report.py) a fraction of a second after dbt decides it. It
+builds the nodes whose tasks have not succeeded yet in this run: every node
+on the first try, what remains when it is retried after a crash.
+
+It fails only when dbt could not run (no results at all); failed models are
+shown by their own tasks and by the run's ``dbt_done`` task.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from dataops.airflow.run_report import RESULTS_KEY, RunReport
+
+_PUSH_INTERVAL_S = 0.25
+
+
+class DbtProducerOperator(BaseOperator):
+    ui_color = "#ff694b"
+
+    def __init__(
+        self,
+        *,
+        nodes: Mapping[str, tuple[str, str]],
+        select: Sequence[str] = (),
+        exclude: Sequence[str] = (),
+        project_dir: str | None = None,
+        graph_path: str | None = None,
+        threads: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        # task_id -> (unique_id, selector) for every dbt task of the DAG.
+        self.nodes = dict(nodes)
+        self.select = list(select)
+        self.exclude = list(exclude)
+        self.project_dir = project_dir
+        self.graph_path = graph_path
+        self.threads = threads
+
+    def execute(self, context):
+        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
+        from dataops.airflow.executors.base import DbtJob, executor_for
+        from dataops.dbt.events import OutcomeTracker
+
+        ti, dag_run = context["ti"], context["dag_run"]
+        report = RunReport(clear_number=int(dag_run.clear_number or 0), try_number=ti.try_number)
+        ti.xcom_push(RESULTS_KEY, report.to_json())
+
+        states = _task_states(ti, context)
+        todo = {tid: spec for tid, spec in self.nodes.items() if states.get(tid) != "success"}
+        if not todo:
+            self.log.info("Every dbt task of this run has succeeded already; nothing to build.")
+            report.final = True
+            ti.xcom_push(RESULTS_KEY, report.to_json())
+            return None
+        if len(todo) == len(self.nodes):
+            select, exclude = self.select, self.exclude
+        else:
+            self.log.info("Building the %d of %d nodes not yet built in this run", len(todo), len(self.nodes))
+            select, exclude = sorted(sel for _, sel in todo.values()), []
+
+        settings = runtime_settings()
+        graph = load_graph_for_task(self.graph_path, self.project_dir)
+        tracker = OutcomeTracker(graph, expected={uid for uid, _ in todo.values()})
+        publisher = _ReportPublisher(ti, report)
+        job = DbtJob(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            try_number=ti.try_number,
+            select=select,
+            exclude=exclude,
+            threads=self.threads,
+            project_dir=self.project_dir,
+        )
+
+        def on_event(event: dict) -> None:
+            for outcome in tracker.feed(event):
+                publisher.add(outcome.unique_id, outcome.to_json())
+
+        executor = executor_for(settings)
+        self._executor = executor
+        publisher.start()
+        result = None
+        try:
+            result = executor.run(job, on_event)
+        finally:
+            for outcome in tracker.finish(result.run_results if result else None):
+                publisher.add(outcome.unique_id, outcome.to_json())
+            publisher.stop()
+
+        reported = len(tracker.outcomes)
+        error = None
+        if not reported:
+            lines = list(result.errors[-8:]) or ["dbt reported no nodes"]
+            error = f"dbt could not run (exit code {result.returncode}): " + " | ".join(lines)
+        publisher.finish(result.returncode, error)
+        failed = sorted(o.unique_id for o in tracker.outcomes.values() if o.state == "failed")
+        self.log.info(
+            "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s",
+            job.command,
+            result.returncode,
+            result.duration_s,
+            reported,
+            len(failed),
+            f" ({', '.join(failed[:10])})" if failed else "",
+        )
+        if error:
+            raise AirflowException(error)
+        return {"returncode": result.returncode, "failed": failed, "where": result.where}
+
+    def on_kill(self) -> None:
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.cancel()
+
+
+def _task_states(ti, context) -> dict[str, str | None]:
+    try:
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id])
+    except Exception:  # outside a real run (unit tests, dag.test): build everything
+        return {}
+    return dict(states.get(ti.run_id, {}))
+
+
+class _ReportPublisher:
+    """Rewrites the run's report XCom when outcomes arrive, at most every 0.25 s."""
+
+    def __init__(self, ti, report: RunReport):
+        self.ti, self.report = ti, report
+        self.lock = threading.Lock()
+        self.dirty = False
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="dbt-report", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def add(self, unique_id: str, outcome: dict) -> None:
+        with self.lock:
+            self.report.nodes[unique_id] = outcome
+            self.dirty = True
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def finish(self, returncode: int, error: str | None) -> None:
+        with self.lock:
+            self.report.final = True
+            self.report.returncode = returncode
+            self.report.error = error
+            self.dirty = True
+        self._flush()
+
+    def _loop(self) -> None:
+        while not self.stopping.wait(_PUSH_INTERVAL_S):
+            self._flush()
+        self._flush()
+
+    def _flush(self) -> None:
+        with self.lock:
+            if not self.dirty:
+                return
+            payload = self.report.to_json()
+            self.dirty = False
+        started = time.monotonic()
+        self.ti.xcom_push(RESULTS_KEY, payload)
+        if time.monotonic() - started > 1:
+            self.ti.log.warning("publishing dbt results took %.1fs", time.monotonic() - started)

@@ -1,0 +1,235 @@
+"""Triggers that end dbt tasks from the triggerer, without a worker process.
+
+Every model task of a run starts in the triggerer (``start_from_trigger``)
+and waits there, as a coroutine, for its node's outcome. One
+:class:`_RunWatcher` per DAG run and triggerer process polls the producer's
+report and the run's task states through the triggerer's API client and
+shares each snapshot with all of that run's triggers, so a run with a
+thousand models costs two small requests per poll, not two thousand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, ClassVar
+
+from airflow.triggers.base import (
+    BaseTrigger,
+    TaskFailedEvent,
+    TaskSkippedEvent,
+    TaskSuccessEvent,
+    TriggerEvent,
+)
+
+from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_summary
+from dataops.airflow.run_report import RESULTS_KEY, RunReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_INTERVAL = 0.5
+
+
+class _Snapshot:
+    __slots__ = ("report", "states", "version")
+
+    def __init__(self, report: RunReport | None, states: dict[str, str | None], version: int):
+        self.report, self.states, self.version = report, states, version
+
+
+class _RunWatcher:
+    """Polls one DAG run for as long as any trigger of that run listens."""
+
+    _watchers: ClassVar[dict[tuple[str, str, str], _RunWatcher]] = {}
+
+    def __init__(self, dag_id: str, run_id: str, producer_task_id: str, interval: float):
+        self.dag_id, self.run_id, self.producer_task_id = dag_id, run_id, producer_task_id
+        self.interval = interval
+        self.listeners = 0
+        self.snapshot: _Snapshot | None = None
+        self.changed = asyncio.Condition()
+        self.task: asyncio.Task | None = None
+
+    @classmethod
+    @asynccontextmanager
+    async def listen(cls, dag_id: str, run_id: str, producer_task_id: str, interval: float):
+        key = (dag_id, run_id, producer_task_id)
+        watcher = cls._watchers.get(key)
+        if watcher is None:
+            watcher = cls._watchers[key] = cls(dag_id, run_id, producer_task_id, interval)
+            watcher.task = asyncio.create_task(watcher._poll(), name=f"dbt-watch {dag_id}/{run_id}")
+        watcher.listeners += 1
+        try:
+            yield watcher
+        finally:
+            watcher.listeners -= 1
+            if watcher.listeners == 0:
+                cls._watchers.pop(key, None)
+                watcher.task.cancel()
+
+    async def next_snapshot(self, after: int) -> _Snapshot:
+        async with self.changed:
+            await self.changed.wait_for(lambda: self.snapshot is not None and self.snapshot.version > after)
+            return self.snapshot
+
+    async def _poll(self) -> None:
+        version = 0
+        while True:
+            try:
+                report, states = await asyncio.gather(self._report(), self._states())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not read the state of %s/%s; retrying", self.dag_id, self.run_id)
+                await asyncio.sleep(self.interval * 4)
+                continue
+            version += 1
+            async with self.changed:
+                self.snapshot = _Snapshot(report, states, version)
+                self.changed.notify_all()
+            await asyncio.sleep(self.interval)
+
+    async def _report(self) -> RunReport | None:
+        from airflow.sdk.bases.xcom import BaseXCom
+
+        value = await BaseXCom.aget_one(
+            key=RESULTS_KEY, dag_id=self.dag_id, task_id=self.producer_task_id, run_id=self.run_id
+        )
+        return RunReport.from_json(value)
+
+    async def _states(self) -> dict[str, str | None]:
+        from airflow.sdk.execution_time.comms import GetTaskStates
+        from airflow.sdk.execution_time.task_runner import SUPERVISOR_COMMS
+
+        response = await SUPERVISOR_COMMS.asend(GetTaskStates(dag_id=self.dag_id, run_ids=[self.run_id]))
+        return dict(getattr(response, "task_states", {}).get(self.run_id, {}))
+
+
+class _RunTrigger(BaseTrigger):
+    """Shared plumbing: the run this trigger belongs to and its watcher."""
+
+    def __init__(self, producer_task_id: str, poll_interval: float = DEFAULT_POLL_INTERVAL):
+        super().__init__()
+        self.producer_task_id = producer_task_id
+        self.poll_interval = poll_interval
+
+    def _ti(self):
+        ti = self.task_instance
+        if ti is None:
+            raise RuntimeError(f"{type(self).__name__} must run for a task instance (start_from_trigger)")
+        return ti
+
+    def _clear_number(self) -> int:
+        ti = self._ti()
+        context = getattr(ti, "_ti_context_from_server", None)
+        dag_run = getattr(context, "dag_run", None)
+        return int(getattr(dag_run, "clear_number", 0) or 0)
+
+    async def _decisions(self, decide) -> AsyncIterator[Decision]:
+        ti = self._ti()
+        async with _RunWatcher.listen(ti.dag_id, ti.run_id, self.producer_task_id, self.poll_interval) as w:
+            seen = 0
+            while True:
+                snapshot = await w.next_snapshot(seen)
+                seen = snapshot.version
+                decision = decide(snapshot)
+                if decision.action != "wait":
+                    yield decision
+                    return
+
+
+class DbtNodeTrigger(_RunTrigger):
+    """Ends a model task with its node's outcome, or resumes it to rebuild."""
+
+    def __init__(
+        self,
+        unique_id: str,
+        producer_task_id: str,
+        upstream_task_ids: list[str] | tuple[str, ...] = (),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ):
+        super().__init__(producer_task_id, poll_interval)
+        self.unique_id = unique_id
+        self.upstream_task_ids = tuple(upstream_task_ids)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "unique_id": self.unique_id,
+                "producer_task_id": self.producer_task_id,
+                "upstream_task_ids": list(self.upstream_task_ids),
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        view = NodeView(self.unique_id, self._clear_number(), self.producer_task_id, self.upstream_task_ids)
+        async for decision in self._decisions(lambda s: decide_node(view, s.report, s.states)):
+            yield self._event(decision)
+
+    def _event(self, decision: Decision) -> TriggerEvent:
+        if decision.action == "rebuild":
+            self.log.info("No dbt run of this DAG run covers this try: building %s on a worker", self.unique_id)
+            return TriggerEvent({"action": "rebuild"})
+        outcome = decision.outcome or {}
+        for line in outcome.get("log") or ():
+            self.log.info("%s", line)
+        if outcome.get("execution_time") is not None:
+            self.log.info(
+                "dbt: %s in %.2fs (started %s, finished %s)",
+                decision.state,
+                outcome.get("execution_time") or 0.0,
+                outcome.get("started_at"),
+                outcome.get("finished_at"),
+            )
+        xcoms = {"dbt_outcome": {k: v for k, v in outcome.items() if k != "log"}} if outcome else None
+        return _end_event(decision, self.log, xcoms)
+
+
+class DbtSummaryTrigger(_RunTrigger):
+    """Ends the run's last task: failed if any dbt task did not succeed."""
+
+    def __init__(
+        self,
+        task_ids: list[str] | tuple[str, ...],
+        producer_task_id: str,
+        unique_ids: list[str] | tuple[str, ...] = (),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+    ):
+        super().__init__(producer_task_id, poll_interval)
+        self.task_ids = tuple(task_ids)
+        self.unique_ids = tuple(unique_ids)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "task_ids": list(self.task_ids),
+                "producer_task_id": self.producer_task_id,
+                "unique_ids": list(self.unique_ids),
+                "poll_interval": self.poll_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        clear = self._clear_number()
+
+        def decide(s):
+            return decide_summary(self.task_ids, s.states, s.report, self.unique_ids, clear)
+
+        async for decision in self._decisions(decide):
+            yield _end_event(decision, self.log, None)
+
+
+def _end_event(decision: Decision, logger, xcoms: dict | None) -> TriggerEvent:
+    if decision.state == "success":
+        logger.info("%s", decision.message)
+        return TaskSuccessEvent(xcoms=xcoms)
+    if decision.state == "skipped":
+        logger.warning("%s", decision.message)
+        return TaskSkippedEvent(xcoms=xcoms)
+    logger.error("%s", decision.message)
+    return TaskFailedEvent(xcoms=xcoms)

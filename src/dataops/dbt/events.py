@@ -1,0 +1,181 @@
+"""From dbt's structured log events to the outcome of each task node.
+
+dbt (``--log-format json``) emits one JSON event per line; events about a
+node carry ``data.node_info`` with its ``unique_id`` and ``node_status``.
+:class:`OutcomeTracker` follows them and decides, per task node of a
+:class:`~dataops.dbt.graph.DbtGraph`, when its outcome is final: the node and
+every test attached to it have finished. A failure is only final once dbt
+has printed its error (in the end-of-run summary), so the task's log says why.
+
+The same tracker reads events from a local subprocess and from CloudWatch
+(the ECS executor), and ``run_results.json`` settles whatever events missed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dataops.dbt.graph import DbtGraph
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# dbt's node_status values, by what they mean for the task.
+_OK = frozenset({"success", "pass", "warn", "no-op", "noop"})
+_FAILED = frozenset({"error", "fail", "runtime error"})
+_SKIPPED = frozenset({"skipped"})
+_DONE = _OK | _FAILED | _SKIPPED
+_MAX_LOG_LINES = 40
+_MAX_LINE = 2000
+
+
+def clean(message: str) -> str:
+    return _ANSI.sub("", message or "").rstrip()
+
+
+@dataclass
+class NodeProgress:
+    status: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    execution_time: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class TaskOutcome:
+    """What a task node's task reports: one of success, failed, skipped."""
+
+    unique_id: str
+    state: str
+    summary: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    execution_time: float = 0.0
+    log: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "state": self.state,
+            "summary": self.summary,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "execution_time": round(self.execution_time, 3),
+            "log": self.log,
+        }
+
+
+class OutcomeTracker:
+    """Feeds on dbt events; yields task outcomes as they become final."""
+
+    def __init__(self, graph: DbtGraph, expected: set[str] | None = None):
+        self.graph = graph
+        self.expected = set(expected if expected is not None else graph.nodes)
+        self.progress: dict[str, NodeProgress] = {}
+        self.logs: dict[str, list[str]] = {uid: [] for uid in self.expected}
+        self.outcomes: dict[str, TaskOutcome] = {}
+        self.errors: list[str] = []
+
+    def owner(self, unique_id: str) -> str | None:
+        if unique_id in self.graph.nodes:
+            return unique_id
+        return self.graph.test_owner.get(unique_id)
+
+    def feed(self, event: dict) -> list[TaskOutcome]:
+        """Take one event; return the outcomes that became final with it."""
+        info = event.get("info") or {}
+        data = event.get("data") or {}
+        msg = clean(info.get("msg", ""))
+        node_info = data.get("node_info") or {}
+        uid = node_info.get("unique_id")
+        if not uid:
+            if info.get("level") == "error" and msg:
+                self.errors.append(msg)
+            return []
+        owner = self.owner(uid)
+        if owner is None or owner not in self.expected:
+            return []
+        progress = self.progress.setdefault(uid, NodeProgress())
+        status = node_info.get("node_status")
+        if status in _DONE:
+            progress.status = status
+        progress.started_at = node_info.get("node_started_at") or progress.started_at
+        progress.finished_at = node_info.get("node_finished_at") or progress.finished_at
+        if "execution_time" in data:
+            progress.execution_time = float(data["execution_time"] or 0)
+        if info.get("name") == "RunResultError" and msg:
+            progress.error = msg
+        if msg:
+            lines = self.logs[owner]
+            if len(lines) < _MAX_LOG_LINES:
+                lines.append(msg[:_MAX_LINE])
+        return self._settle(owner, end_of_run=False)
+
+    def finish(self, run_results: dict | None = None) -> list[TaskOutcome]:
+        """dbt has exited: fold in run_results.json and settle every node."""
+        for result in (run_results or {}).get("results", ()):
+            uid = result.get("unique_id")
+            if not uid or self.owner(uid) is None:
+                continue
+            progress = self.progress.setdefault(uid, NodeProgress())
+            progress.status = str(result.get("status") or progress.status)
+            progress.execution_time = float(result.get("execution_time") or progress.execution_time or 0)
+            if str(result.get("status")) in _FAILED and result.get("message") and not progress.error:
+                progress.error = clean(str(result["message"]))
+            for timing in result.get("timing") or ():
+                if timing.get("name") == "execute":
+                    progress.started_at = progress.started_at or timing.get("started_at")
+                    progress.finished_at = progress.finished_at or timing.get("completed_at")
+        final = []
+        for owner in sorted(self.expected):
+            final += self._settle(owner, end_of_run=True)
+        return final
+
+    def _settle(self, owner: str, *, end_of_run: bool) -> list[TaskOutcome]:
+        if owner in self.outcomes:
+            return []
+        node = self.graph.nodes[owner]
+        members = [owner, *node.tests] if node.resource_type != "source" else list(node.tests)
+        statuses = {m: self.progress[m].status for m in members if m in self.progress}
+        own = statuses.get(owner) if node.resource_type != "source" else "success"
+        if not end_of_run:
+            if own is None or any(statuses.get(m) is None for m in members):
+                return []
+            if any(statuses[m] in _FAILED and not self.progress[m].error for m in members):
+                return []  # wait for dbt's error message (printed at the end of the run)
+        elif own is None:
+            return []  # dbt never reported the node; the producer says so
+        outcome = self._outcome(owner, node.resource_type, members, statuses)
+        self.outcomes[owner] = outcome
+        return [outcome]
+
+    def _outcome(self, owner: str, kind: str, members: list[str], statuses: dict) -> TaskOutcome:
+        failed = [m for m in members if statuses.get(m) in _FAILED]
+        own_status = statuses.get(owner)
+        p = self.progress.get(owner, NodeProgress())
+        log = list(self.logs.get(owner, ()))
+        for m in failed:
+            if self.progress[m].error:
+                log.append(self.progress[m].error[:_MAX_LINE])
+        if failed:
+            names = ", ".join(_short(m) for m in failed)
+            state, summary = "failed", f"dbt reported failures: {names}"
+        elif kind != "source" and own_status in _SKIPPED:
+            state, summary = "skipped", "dbt skipped this node: something it depends on failed"
+        else:
+            skipped_tests = [m for m in members if statuses.get(m) in _SKIPPED and m != owner]
+            state = "success"
+            summary = f"dbt: {own_status or 'tests passed'}"
+            if skipped_tests:
+                summary += f" ({len(skipped_tests)} tests skipped)"
+        times = [self.progress[m] for m in members if m in self.progress]
+        started = min((t.started_at for t in times if t.started_at), default=p.started_at)
+        finished = max((t.finished_at for t in times if t.finished_at), default=p.finished_at)
+        total = sum(t.execution_time or 0.0 for t in times)
+        return TaskOutcome(owner, state, summary, started, finished, total, log)
+
+
+def _short(unique_id: str) -> str:
+    parts = unique_id.split(".")
+    if parts[0] == "test" and len(parts) > 3:
+        return "test " + ".".join(parts[2:-1])
+    return f"{parts[0]} {'.'.join(parts[2:])}"

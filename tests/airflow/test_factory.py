@@ -1,0 +1,87 @@
+"""The DAG factory: the graph artifact as Airflow tasks, deterministically."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from dataops.airflow.factory import DbtDag
+from dataops.dbt.fingerprint import project_fingerprint
+from dataops.dbt.graph import DbtGraph
+from dataops.errors import DbtError
+
+DATA = Path(__file__).parent.parent / "dbt" / "data"
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A project folder whose compiled graph (TICKIT's) is up to date."""
+    root = tmp_path / "proj"
+    (root / "models").mkdir(parents=True)
+    (root / "dbt_project.yml").write_text("name: tickit\n")
+    (root / "models" / "m.sql").write_text("select 1\n")
+    graph = DbtGraph.read(DATA / "tickit_graph.json")
+    data = graph.to_json() | {"fingerprint": project_fingerprint(root)}
+    (root / "target").mkdir()
+    (root / "target" / "dataops_graph.json").write_text(json.dumps(data))
+    return root
+
+
+def _dag(project, **kwargs):
+    return DbtDag(dag_id="d", project_dir=project, schedule=None, **kwargs)
+
+
+def test_one_task_per_node_with_manifest_dependencies(project):
+    dag = _dag(project)
+    ids = {t.task_id for t in dag.tasks}
+    assert ids == {
+        "dbt_build", "dbt_done",
+        "all_gross_sales_model", "percentile_sales_model", "top_sales_99_9_percentile_model",
+        "top_buyers_by_quantity_model", "top_buyer_data_model",
+        "source__tickit__category", "source__tickit__date", "source__tickit__event",
+        "source__tickit__listing", "source__tickit__sales", "source__tickit__users", "source__tickit__venue",
+    }
+    top = dag.get_task("top_sales_99_9_percentile_model")
+    assert top.unique_id == "model.tickit.top_sales_99.9_percentile_model"
+    assert top.upstream_task_ids == {"percentile_sales_model", "source__tickit__event"}
+    assert dag.get_task("source__tickit__sales").upstream_task_ids == {"dbt_build"}
+    assert dag.get_task("dbt_done").upstream_task_ids >= {"top_sales_99_9_percentile_model", "top_buyer_data_model"}
+    assert top.start_from_trigger and top.trigger_rule == "always"
+    assert top.start_trigger_args.trigger_kwargs["upstream_task_ids"] == ["percentile_sales_model", "source__tickit__event"]
+    assert len(dag.get_task("dbt_build").nodes) == 12
+
+
+def test_partial_dag_from_a_selection(project):
+    dag = _dag(project, select=["+top_buyer_data_model"], exclude=["source:tickit.users"])
+    assert {t.task_id for t in dag.tasks} == {
+        "dbt_build", "dbt_done", "source__tickit__sales", "top_buyers_by_quantity_model", "top_buyer_data_model",
+    }
+    assert dag.get_task("dbt_build").select == ["+top_buyer_data_model"]
+
+
+def test_an_empty_selection_is_an_error(project):
+    with pytest.raises(DbtError, match="matches no dbt node"):
+        _dag(project, select=["tag:nothing"])
+
+
+def test_serialized_dag_is_identical_across_parses(project):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    first = json.dumps(DagSerialization.to_dict(_dag(project)), sort_keys=True)
+    second = json.dumps(DagSerialization.to_dict(_dag(project)), sort_keys=True)
+    assert first == second
+
+
+def test_a_changed_project_needs_a_new_artifact(project):
+    (project / "models" / "m.sql").write_text("select 2\n")
+    with pytest.raises(DbtError, match=r"out of date.*dataops dbt manifest --project-dir"):
+        _dag(project)
+
+
+def test_a_missing_artifact_names_the_command(project):
+    shutil.rmtree(project / "target")
+    with pytest.raises(DbtError, match="dataops dbt manifest"):
+        _dag(project)
