@@ -1,26 +1,201 @@
-"""``dataops up``: the Airflow UI and scheduler on this machine."""
+"""``dataops up``, ``down``, ``status`` and ``logs``: Airflow on this machine.
+
+Two stacks: ``embedded`` (the default: ``airflow standalone`` on SQLite with
+the LocalExecutor, no server needed) and ``services`` (the production
+topology on PostgreSQL and Redis, each Airflow component its own supervised
+process).
+"""
 
 from __future__ import annotations
 
 import signal
+import time
+from pathlib import Path
 
 import click
 
 from dataops.cli.main import main
 from dataops.config import load_settings
-from dataops.local.airflow_home import AirflowHome
-from dataops.local.embedded import EmbeddedStack
+from dataops.errors import DataOpsError
 
 
 @main.command()
+@click.option("--stack", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
+              help="embedded: SQLite and LocalExecutor, no server needed. services: PostgreSQL, Redis, "
+                   "CeleryExecutor, each Airflow component its own process.")
 @click.option("--port", default=8080, show_default=True, help="Port of the Airflow UI and API on 127.0.0.1.")
-def up(port: int) -> None:
+@click.option("--pg-url", envvar="DATAOPS_SERVICES_PG_URL",
+              help="[services] PostgreSQL server for Airflow's metadata and the warehouse, e.g. "
+                   "postgresql://user:password@host:5432/warehouse_db (default: the DATAOPS_PG_* settings).")
+@click.option("--redis-url", envvar="DATAOPS_SERVICES_REDIS_URL", default="redis://127.0.0.1:6379/0", show_default=True,
+              help="[services] Redis server used as the Celery broker.")
+@click.option("--redis-prefix", envvar="DATAOPS_SERVICES_REDIS_PREFIX", default="dataops:", show_default=True,
+              help="[services] Prefix of every Redis key the stack uses, so stacks sharing a Redis never meet.")
+@click.option("--metadata-db", envvar="DATAOPS_SERVICES_METADATA_DB", default="dataops_airflow", show_default=True,
+              help="[services] Airflow's metadata database on that server (created if missing).")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
+              help="[services] Number of Celery workers.")
+@click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="[services] Tasks each Celery worker runs at once.")
+@click.option("--dags-folder", "dags_folders", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="[services] A folder of DAG files; repeat for more (default: analytics/dags).")
+@click.option("--detach", is_flag=True, help="[services] Start in the background and return once ready; `dataops down` stops it.")
+def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: str, metadata_db: str,
+       workers: int, concurrency: int, dags_folders: tuple[Path, ...], detach: bool) -> None:
     """Start Airflow (UI, scheduler, DAG processor, triggerer) with the DAGs.
 
-    Runs in the foreground on 127.0.0.1 and stops everything it started on
-    Ctrl-C. The admin password is generated once and kept in
-    .dataops/airflow/passwords.json.
+    The UI listens on 127.0.0.1 with a generated admin password. In the
+    foreground, Ctrl-C stops everything it started.
+
+    With --stack services it first checks that PostgreSQL, Redis and the port
+    are usable, creates Airflow's metadata database and the warehouse (loading
+    TICKIT if absent), then starts the API server, scheduler, DAG processor,
+    triggerer and the Celery workers, restarting any that dies. Logs go to
+    .dataops/services/logs/<component>.log.
     """
+    if stack == "embedded":
+        if detach:
+            raise click.UsageError("--detach needs --stack services (the embedded stack runs in the foreground)")
+        _up_embedded(port)
+        return
+    _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach)
+
+
+@main.command()
+def down() -> None:
+    """Stop the services stack started from this checkout (from any shell).
+
+    Signals only the processes the stack recorded (pid and start time) or that
+    carry its marker; nothing else.
+    """
+    config = _services_folder_config()
+    done = _services().stop(config) if config else []
+    if not done:
+        click.echo("No services stack is running.")
+        return
+    for line in done:
+        click.echo(f"  {line}")
+    click.echo("Stopped.")
+
+
+@main.command()
+def status() -> None:
+    """Show the services stack's components, their pids, restarts and health."""
+    services = _services()
+    config = _services_folder_config()
+    state = services.StackState.read(config.state_file) if config else None  # type: ignore[union-attr]
+    if state is None or not state.supervisor.alive():
+        click.echo("No services stack is running.")
+        raise SystemExit(3)
+    summary = services.health_summary(config)
+    click.echo(f"Services stack {state.phase}: {state.url}  (supervisor pid {state.supervisor.pid})")
+    for name, record in state.components.items():
+        alive = "running" if record.alive() else f"down (last exit {record.last_exit})"
+        click.echo(f"  {name:<14} pid {record.pid:<8} {alive:<22} restarts {record.restarts}")
+    healthy = ", ".join(summary["healthy"]) or "none"
+    click.echo(f"  health: healthy {healthy}" + (f"; unhealthy {', '.join(summary['unhealthy'])}" if summary["unhealthy"] else ""))
+    click.echo(f"  logs: {config.logs_dir}")
+
+
+@main.command()
+@click.argument("component", required=False)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C stops).")
+@click.option("-n", "--lines", default=50, show_default=True, help="How many of the last lines to print.")
+def logs(component: str | None, follow: bool, lines: int) -> None:
+    """Print the services stack's logs: one COMPONENT's (api-server, scheduler,
+    dag-processor, triggerer, worker-N, supervisor, migrate) or all of them."""
+    settings = load_settings()
+    logs_dir = settings.state_dir / "services" / "logs"
+    files = sorted(logs_dir.glob("*.log")) if logs_dir.is_dir() else []
+    if component:
+        files = [f for f in files if f.stem == component]
+        if not files:
+            known = ", ".join(f.stem for f in sorted(logs_dir.glob("*.log"))) if logs_dir.is_dir() else "none yet"
+            raise DataOpsError(f"no log for component {component!r} in {logs_dir}; known: {known}")
+    if not files:
+        raise DataOpsError(f"no logs in {logs_dir}: start the stack with `dataops up --stack services`")
+    positions = {}
+    for path in files:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+        for line in text:
+            click.echo(f"{path.stem} | {line}" if len(files) > 1 else line)
+        positions[path] = path.stat().st_size
+    while follow:
+        time.sleep(0.5)
+        for path in files:
+            with open(path, "rb") as f:
+                f.seek(positions[path])
+                chunk = f.read()
+                positions[path] = f.tell()
+            for line in chunk.decode(errors="replace").splitlines():
+                click.echo(f"{path.stem} | {line}" if len(files) > 1 else line)
+
+
+def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach) -> None:
+    services = _services()
+    from dataops.local.services.config import PostgresServer, RedisServer, ServicesConfig
+
+    settings = load_settings()
+    if pg_url:
+        pg, database = PostgresServer.from_url(pg_url)
+    else:
+        p = settings.postgres
+        pg, database = PostgresServer(p.host, p.port, p.user, p.password.get_secret_value()), None
+    config = ServicesConfig(
+        folder=settings.state_dir / "services",
+        pg=pg,
+        warehouse_db=database or settings.postgres.database,
+        metadata_db=metadata_db,
+        redis=RedisServer(redis_url),
+        redis_prefix=redis_prefix,
+        api_port=port,
+        workers=workers,
+        worker_concurrency=concurrency,
+        dags_folders=tuple(p.resolve() for p in dags_folders),
+    )
+
+    def announce(step: str) -> None:
+        click.secho("==> ", fg="cyan", bold=True, nl=False)
+        click.echo(step)
+
+    announce(f"checking PostgreSQL at {pg.address}, Redis at {config.redis.address} and port {port}")
+    config, env = services.prepare(config, settings, announce)
+    if detach:
+        announce(f"starting {4 + workers} components in the background")
+        _print_running(services.start_detached(config, env), detached=True)
+        return
+    services.configure_supervisor_log(config, to_console=True)
+    announce(f"starting {4 + workers} components (Ctrl-C stops them)")
+    services.run_foreground(config, env, on_ready=lambda running: _print_running(running, detached=False))
+    click.echo("Stopped.")
+
+
+def _print_running(running, detached: bool) -> None:
+    click.secho(f"\nAirflow is up: {running.url}", fg="green", bold=True)
+    click.echo(f"  user:     {running.user}\n  password: {running.password}\n  logs:     {running.logs_dir}")
+    click.echo("Stop it with `dataops down`." if detached else "Press Ctrl-C to stop.")
+
+
+def _services():
+    """The services stack's module, imported only when used (the CLI starts faster)."""
+    from dataops.local.services import stack
+
+    return stack
+
+
+def _services_folder_config():
+    from dataops.local.services.config import ServicesConfig
+
+    folder = load_settings().state_dir / "services"
+    if not (folder / "config.json").is_file():
+        return None
+    return ServicesConfig.load(folder)
+
+
+def _up_embedded(port: int) -> None:
+    from dataops.local.airflow_home import AirflowHome
+    from dataops.local.embedded import EmbeddedStack
+
     settings = load_settings()
     stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port))
     click.echo("Starting Airflow (standalone, SQLite, LocalExecutor)...")
