@@ -109,6 +109,11 @@ class InfraSettings(BaseSettings):
     # An existing GitHub OIDC provider in the account (there can be only one per account).
     github_oidc_provider_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
 
+    @field_validator("certificate_arn", "public_hostname", "github_repository", "github_oidc_provider_arn", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("availability_zones", "allowed_cidrs", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

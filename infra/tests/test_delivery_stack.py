@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from tests.conftest import GITHUB_REPOSITORY
+from tests.helpers import as_list, only, resources, statements_of_role, text
+
+
+def projects(templates) -> dict[str, dict]:
+    found = resources(templates["dataops-delivery"], "AWS::CodeBuild::Project").values()
+    return {p["Properties"]["Name"]: p["Properties"] for p in found}
+
+
+def test_codebuild_projects_build_images_and_deploy(templates):
+    found = projects(templates)
+    assert set(found) == {"dataops-images", "dataops-deploy-infra"}
+    for project in found.values():
+        assert project["Source"]["Type"] == "S3"
+        assert project["Source"]["Location"] == "dataops-artifacts-123456789012-us-east-1/source/dataops.zip"
+        assert "Key" in text(project["EncryptionKey"])
+        assert project["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+    assert found["dataops-images"]["Environment"]["PrivilegedMode"] is True
+    assert found["dataops-deploy-infra"]["Environment"]["PrivilegedMode"] is False
+    assert "bash infra/scripts/push_images.sh" in found["dataops-images"]["Source"]["BuildSpec"]
+    assert "make -C infra deploy" in found["dataops-deploy-infra"]["Source"]["BuildSpec"]
+    deploy_env = {v["Name"]: v["Value"] for v in found["dataops-deploy-infra"]["Environment"]["EnvironmentVariables"]}
+    assert deploy_env["INFRA_ACCOUNT"] == "123456789012" and deploy_env["INFRA_ALLOWED_CIDRS"] == "203.0.113.0/24"
+    assert only(templates["dataops-delivery"], "AWS::KMS::Key")["Properties"]["EnableKeyRotation"] is True
+
+
+def test_deploy_project_only_assumes_the_cdk_roles(templates):
+    statements = statements_of_role(templates["dataops-delivery"], "ProjectsDeployRole")
+    assume = [s for s in statements if "sts:AssumeRole" in as_list(s["Action"])]
+    assert assume == [{
+        "Action": "sts:AssumeRole", "Effect": "Allow",
+        "Resource": "arn:aws:iam::123456789012:role/cdk-hnb659fds-*-123456789012-us-east-1",
+    }]
+
+
+def test_github_role_trusts_only_the_main_branch(templates):
+    delivery = templates["dataops-delivery"]
+    assert only(delivery, "AWS::IAM::OIDCProvider")["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
+    roles = [r for k, r in resources(delivery, "AWS::IAM::Role").items() if k.startswith("GitHubRole")]
+    assert len(roles) == 1
+    trust = roles[0]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": f"repo:{GITHUB_REPOSITORY}:ref:refs/heads/main",
+    }
+    statements = statements_of_role(delivery, "GitHubRole")
+    assert {text(s["Action"]) for s in statements} == {"s3:PutObject", '["codebuild:BatchGetBuilds", "codebuild:StartBuild"]'}
+    upload = next(s for s in statements if s["Action"] == "s3:PutObject")
+    assert upload["Resource"] == "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/source/dataops.zip"
+
+
+def test_no_github_role_without_a_repository(serverless_platform):
+    from aws_cdk.assertions import Template
+
+    delivery = Template.from_stack(serverless_platform.delivery)
+    assert not resources(delivery, "AWS::IAM::OIDCProvider")

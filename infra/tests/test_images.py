@@ -1,0 +1,96 @@
+"""The Dockerfiles install exactly the pinned sets the project's tests install."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+INFRA = Path(__file__).resolve().parent.parent
+REPO = INFRA.parent
+
+
+def instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n", " ", dockerfile.read_text())
+    result = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            result.append((keyword.upper(), rest.strip()))
+    return result
+
+
+def compiled_python_version(lock: Path) -> str:
+    match = re.search(r"--python-version (\d+\.\d+)", lock.read_text())
+    assert match, f"{lock} does not say which Python it was compiled for"
+    return match.group(1)
+
+
+def pin(lock: Path, package: str) -> str:
+    match = re.search(rf"^{re.escape(package)}==(\S+)", lock.read_text(), re.MULTILINE)
+    assert match, f"{package} is not pinned in {lock}"
+    return match.group(1)
+
+
+def installed_requirement_files(dockerfile: Path) -> set[str]:
+    """The repository files that reach a `pip install -r` (through COPY)."""
+    steps = instructions(dockerfile)
+    copied = {}
+    for keyword, args in steps:
+        if keyword == "COPY":
+            parts = [part for part in args.split() if not part.startswith("--")]
+            for source in parts[:-1]:
+                copied[parts[-1]] = source
+    installed = set()
+    for keyword, args in steps:
+        if keyword == "RUN" and "pip install" in args:
+            for path in re.findall(r"-r\s+(\S+)", args):
+                assert path in copied, f"{dockerfile}: installs {path}, which no COPY puts there"
+                installed.add(copied[path])
+    return installed
+
+
+def base_image(dockerfile: Path) -> str:
+    return next(args for keyword, args in instructions(dockerfile) if keyword == "FROM")
+
+
+def test_airflow_image_installs_the_platform_lock():
+    dockerfile = INFRA / "images/airflow/Dockerfile"
+    assert installed_requirement_files(dockerfile) == {"requirements/platform.txt"}
+    # The package itself goes in without dependencies, so nothing outside the lock sneaks in.
+    runs = [args for keyword, args in instructions(dockerfile) if keyword == "RUN"]
+    assert any("--no-deps /opt/dataops/package" in run for run in runs)
+
+
+def test_airflow_base_image_matches_the_pins():
+    lock = REPO / "requirements/platform.txt"
+    expected = f"apache/airflow:{pin(lock, 'apache-airflow')}-python{compiled_python_version(lock)}"
+    assert base_image(INFRA / "images/airflow/Dockerfile") == expected
+
+
+def test_dbt_image_installs_the_dbt_lock():
+    dockerfile = INFRA / "images/dbt/Dockerfile"
+    assert installed_requirement_files(dockerfile) == {"requirements/dbt.txt"}
+    assert base_image(dockerfile) == f"python:{compiled_python_version(REPO / 'requirements/dbt.txt')}-slim"
+
+
+def test_images_copy_what_exists():
+    for image in ("airflow", "dbt"):
+        for keyword, args in instructions(INFRA / f"images/{image}/Dockerfile"):
+            if keyword == "COPY":
+                sources = [part for part in args.split() if not part.startswith("--")][:-1]
+                for source in sources:
+                    assert (REPO / source).exists(), f"images/{image}/Dockerfile copies missing {source}"
+
+
+def test_build_context_ignores_send_what_is_copied():
+    """BuildKit's <Dockerfile>.dockerignore: everything excluded except what COPY uses."""
+    for image in ("airflow", "dbt"):
+        ignore = (INFRA / f"images/{image}/Dockerfile.dockerignore").read_text().splitlines()
+        assert ignore[next(i for i, line in enumerate(ignore) if not line.startswith("#"))] == "*"
+        kept = {line[1:].rstrip("/") for line in ignore if line.startswith("!")}
+        for keyword, args in instructions(INFRA / f"images/{image}/Dockerfile"):
+            if keyword == "COPY":
+                for source in [part for part in args.split() if not part.startswith("--")][:-1]:
+                    assert source.rstrip("/") in kept, f"{image}: {source} is copied but excluded from the context"
