@@ -57,3 +57,19 @@ def test_no_github_role_without_a_repository(serverless_platform):
 
     delivery = Template.from_stack(serverless_platform.delivery)
     assert not resources(delivery, "AWS::IAM::OIDCProvider")
+
+
+def test_workflows_start_the_projects_this_stack_defines():
+    """The GitHub workflows and the CodeBuild projects agree on names and the source key."""
+    from pathlib import Path
+
+    from dataops_infra.constructs.delivery import SOURCE_KEY
+
+    repo = Path(__file__).resolve().parents[2]
+    runner = (repo / "infra/scripts/run_codebuild.sh").read_text()
+    assert f'source_key="{SOURCE_KEY}"' in runner
+    images = (repo / ".github/workflows/infra-images.yml").read_text()
+    deploy = (repo / ".github/workflows/infra-deploy.yml").read_text()
+    assert "run_codebuild.sh" in images and "-images\"" in images
+    assert "run_codebuild.sh" in deploy and "-deploy-infra\"" in deploy
+    assert "id-token: write" in images and "id-token: write" in deploy
