@@ -89,6 +89,6 @@ class CeleryBroker(Construct):
             acknowledge(
                 self.replication_group,
                 "AwsSolutions-AEC4",
-                "One node by configuration (INFRA_BROKER_REPLICAS=0): the broker holds only queued task "
-                "messages that the scheduler re-sends after a node replacement. Set replicas for Multi-AZ.",
+                "One node by configuration (INFRA_BROKER_REPLICAS=0): the broker holds only queued task messages, "
+                "which Airflow's scheduler re-queues after task_queued_timeout if a node is replaced. Replicas add Multi-AZ.",
             )

@@ -24,6 +24,20 @@ def fernet_secret_name(prefix: str) -> str:
     return f"{prefix}/airflow/fernet-key"
 
 
+AIRFLOW_KEY_REASON = (
+    "Every Airflow component must hold the same value and reads it only at container start, so an automatic "
+    "rotation would split the services; rotate by putting a new value and redeploying (infra/README.md, Secrets)."
+)
+EMBEDDED_IN_URL_REASON = (
+    "CloudFormation copies this value into the service (RDS/ElastiCache) and into the connection-URL secret at "
+    "deploy time; a rotation Lambda would desynchronise them. Rotate via a deploy (infra/README.md, Secrets)."
+)
+WAREHOUSE_REASON = (
+    "Rotation needs a Lambda with network access to Redshift in the isolated subnets; the password is rotated by "
+    "putting a new value and redeploying the warehouse stack (infra/README.md, Secrets); tasks read it at start."
+)
+
+
 @dataclass(frozen=True)
 class SecretsProps:
     prefix: str
@@ -38,20 +52,26 @@ class PlatformSecrets(Construct):
         super().__init__(scope, construct_id)
         self._props = props
         self.fernet_key = sm.Secret.from_secret_name_v2(self, "FernetKey", fernet_secret_name(props.prefix))
-        self.jwt_secret = self._random("JwtSecret", "airflow/jwt-secret", "Signs Airflow's API and execution tokens ([api_auth] jwt_secret)", length=64)
-        self.api_secret_key = self._random("ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key", length=64)
-        self.admin_password = self._random("AdminPassword", "airflow/admin-password", "Password of the Airflow UI user 'admin'", length=32)
-        self.metadata_db_credentials = self._credentials(
-            "MetadataDbCredentials", "metadata-db/credentials", "Airflow's RDS PostgreSQL login", METADATA_DB_USER
+        self.jwt_secret = self._random(
+            "JwtSecret", "airflow/jwt-secret", "Signs Airflow's API and execution tokens ([api_auth] jwt_secret)", 64, AIRFLOW_KEY_REASON
+        )
+        self.api_secret_key = self._random("ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key", 64, AIRFLOW_KEY_REASON)
+        self.admin_password = self._random(
+            "AdminPassword", "airflow/admin-password", "Password of the Airflow UI user 'admin'", 32, AIRFLOW_KEY_REASON
         )
         self.broker_auth_token = self._random(
-            "BrokerAuthToken", "broker/auth-token", "AUTH token of the Celery broker (ElastiCache)", length=64
+            "BrokerAuthToken", "broker/auth-token", "AUTH token of the Celery broker (ElastiCache)", 64, EMBEDDED_IN_URL_REASON
+        )
+        self.metadata_db_credentials = self._credentials(
+            "MetadataDbCredentials", "metadata-db/credentials", "Airflow's RDS PostgreSQL login", METADATA_DB_USER,
+            EMBEDDED_IN_URL_REASON,
         )
         self.warehouse_credentials = self._credentials(
-            "WarehouseCredentials", "warehouse/admin", "Redshift admin login used by dbt and the loaders", props.warehouse_admin_user
+            "WarehouseCredentials", "warehouse/admin", "Redshift admin login used by dbt and the loaders",
+            props.warehouse_admin_user, WAREHOUSE_REASON,
         )
 
-    def _random(self, construct_id: str, name: str, description: str, *, length: int) -> sm.Secret:
+    def _random(self, construct_id: str, name: str, description: str, length: int, rotation_reason: str) -> sm.Secret:
         secret = sm.Secret(
             self,
             construct_id,
@@ -62,15 +82,12 @@ class PlatformSecrets(Construct):
                 exclude_punctuation=True, include_space=False, password_length=length
             ),
         )
-        acknowledge(
-            secret,
-            "AwsSolutions-SMG4",
-            "Airflow reads this key at container start and has no hook to pick up a rotated value; "
-            "rotate by deploying a new version and restarting the services (README, Secrets).",
-        )
+        acknowledge(secret, "AwsSolutions-SMG4", rotation_reason)
         return secret
 
-    def _credentials(self, construct_id: str, name: str, description: str, username: str) -> sm.Secret:
+    def _credentials(
+        self, construct_id: str, name: str, description: str, username: str, rotation_reason: str
+    ) -> sm.Secret:
         secret = sm.Secret(
             self,
             construct_id,
@@ -87,10 +104,5 @@ class PlatformSecrets(Construct):
                 password_length=32,
             ),
         )
-        acknowledge(
-            secret,
-            "AwsSolutions-SMG4",
-            "The password is embedded at deploy time in the connection-URL secret Airflow reads; "
-            "a rotation Lambda would desynchronise them. Rotate by redeploying (README, Secrets).",
-        )
+        acknowledge(secret, "AwsSolutions-SMG4", rotation_reason)
         return secret
