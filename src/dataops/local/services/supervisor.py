@@ -143,7 +143,17 @@ class Supervisor:
             child.process.wait()
             log.info("%s stopped (exit code %s)", child.name, child.process.returncode)
             child.process = None
+        # Task processes run in process groups of their own; they carry the stack's marker.
+        for pid in self.marked_pids():
+            log.warning("killing pid %d left behind by the components", pid)
+            _signal_pid(pid, signal.SIGKILL)
         self.state_file.unlink(missing_ok=True)
+
+    def marked_pids(self) -> list[int]:
+        from dataops.local.services.environment import STACK_ID_VARIABLE
+        from dataops.local.services.state import pids_with_marker
+
+        return pids_with_marker(STACK_ID_VARIABLE, self.stack_id) if self.stack_id else []
 
     def save_state(self) -> None:
         StackState(
@@ -185,6 +195,13 @@ class Supervisor:
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _signal_pid(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
