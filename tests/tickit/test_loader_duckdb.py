@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import pytest
 
@@ -121,3 +123,21 @@ def test_views_over_the_tables_survive_a_reload(small_dir, settings, tmp_path):
         quantity = con.execute("select quantity from analytics.sold").fetchone()[0]
     expected = sum(int(line.split("\t")[6]) for line in (other / "sales_tab.txt").read_text().splitlines())
     assert quantity == expected
+
+
+@pytest.mark.parametrize(
+    ("file_name", "line", "edit", "words"),
+    [
+        ("venue_pipe.txt", 3, lambda l: "|" + l.split("|", 1)[1], "venueid is empty"),  # NOT NULL
+        ("allusers_pipe.txt", 250, lambda l: l.replace("|", "|ABCDEFGHIJK", 1), "longer than char(8)"),
+        ("allevents_pipe.txt", 17, lambda l: l.rsplit("|", 1)[0], "expected 6 fields, found 5"),
+    ],
+)
+def test_errors_found_while_staging_name_the_line(small_dir, settings, corrupt_line, file_name, line, edit, words):
+    loader = get_loader(settings, "duckdb")
+    before = loader.load(small_dir)
+    corrupt_line(small_dir / file_name, line, edit)
+    with pytest.raises(DataFileError, match=re.escape(words)) as caught:
+        loader.load(small_dir)
+    assert caught.value.path == small_dir / file_name and caught.value.line == line
+    assert _counts(settings.warehouse_path) == before

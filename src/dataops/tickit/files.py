@@ -69,40 +69,57 @@ def time_format(table: Table, path: Path) -> TimeFormat:
 
 @dataclass(frozen=True)
 class ParsedFile:
-    """A file parsed and validated into a temporary DuckDB table."""
+    """A file parsed and validated into a DuckDB table."""
 
     table: Table
     path: Path
-    relation: str  # the temporary table's (quoted) name
+    relation: str  # the table's (quoted) name
     rows: int
+    temporary: bool = True
 
 
-def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path) -> ParsedFile:
-    """Parses ``path`` as ``table`` into a temporary table of ``con`` and validates it.
+def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: str | None = None) -> ParsedFile:
+    """Parses ``path`` as ``table`` into a table of ``con`` and validates it.
 
-    The caller drops the temporary table (``drop_parsed``) when done.
+    By default the rows go to a new temporary table, which the caller drops
+    (``drop_parsed``) when done. ``into`` names an existing, empty table made
+    from the table's DuckDB DDL instead: the rows are inserted there directly.
     """
     path = Path(path)
     if not path.is_file():
         raise DataFileError(path, None, f"file not found (table {table.name}); {NEXT_STEP}")
-    relation = quote_identifier(f"tickit_parsed_{table.name}_{uuid.uuid4().hex[:8]}")
+    relation = into or quote_identifier(f"tickit_parsed_{table.name}_{uuid.uuid4().hex[:8]}")
+    rows_of_file = f"select * from {read_csv_sql(table, path)}"
     try:
-        con.execute(f"create temporary table {relation} as select * from {read_csv_sql(table, path)}")
+        if into:
+            con.execute(f"insert into {into} {rows_of_file}")
+        else:
+            con.execute(f"create temporary table {relation} as {rows_of_file}")
+    except duckdb.ConstraintException:
+        # The target's NOT NULL says nothing of the line: parse again without
+        # constraints to find it, on a connection of its own (this one's
+        # transaction is now aborted).
+        with duckdb.connect() as spare:
+            drop_parsed(spare, parse_file(spare, table, path))
+        raise DataFileError(path, None, f"a value breaks a constraint of table {table.name}; {NEXT_STEP}") from None
     except duckdb.Error as exc:
         raise _file_error(exc, table, path) from None
+    parsed = ParsedFile(table, path, relation, 0, temporary=into is None)
     try:
         rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
         if rows == 0:
             raise DataFileError(path, None, f"the file is empty (table {table.name}); {NEXT_STEP}")
         _check_constraints(con, table, path, relation)
     except BaseException:
-        con.execute(f"drop table if exists {relation}")
+        drop_parsed(con, parsed)
         raise
-    return ParsedFile(table, path, relation, rows)
+    return ParsedFile(table, path, relation, rows, temporary=into is None)
 
 
 def drop_parsed(con: duckdb.DuckDBPyConnection, parsed: ParsedFile) -> None:
-    con.execute(f"drop table if exists {parsed.relation}")
+    """Drops the temporary table of ``parsed`` (a table given as ``into`` stays)."""
+    if parsed.temporary:
+        con.execute(f"drop table if exists {parsed.relation}")
 
 
 def read_csv_sql(table: Table, path: Path) -> str:

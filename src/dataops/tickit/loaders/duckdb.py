@@ -1,7 +1,7 @@
 """Loads TICKIT into the embedded DuckDB warehouse (``settings.warehouse_path``).
 
-The whole load is one DuckDB transaction: each file is parsed and validated,
-copied into a staging table beside its target, and at the end the staging
+The whole load is one DuckDB transaction: each file is parsed and validated
+straight into a staging table beside its target, and at the end the staging
 tables are renamed over the old ones. Other connections keep reading the old
 tables until the commit; an error rolls everything back.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import duckdb
 
 from dataops.errors import WarehouseError
-from dataops.tickit.files import drop_parsed, parse_file, table_files
+from dataops.tickit.files import parse_file, table_files
 from dataops.tickit.progress import Progress, no_progress
 from dataops.tickit.schema import TABLES, qualified, quote_identifier, render_ddl
 
@@ -63,12 +63,10 @@ def load_into(
     try:
         con.execute(f"create schema if not exists {quote_identifier(schema)}")
         for done, table in enumerate(TABLES):
-            parsed = parse_file(con, table, paths[table.name])
             staging = table.name + STAGING_SUFFIX
             con.execute(f"drop table if exists {qualified(schema, staging, 'duckdb')}")
             con.execute(render_ddl(table, "duckdb", schema, staging))
-            con.execute(f"insert into {qualified(schema, staging, 'duckdb')} select * from {parsed.relation}")
-            drop_parsed(con, parsed)
+            parsed = parse_file(con, table, paths[table.name], into=qualified(schema, staging, "duckdb"))
             rows[table.name] = parsed.rows
             progress(table.name, done + 1, steps)
         for table in TABLES:
