@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Token
+from aws_cdk import Fn, Token
 
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
 
@@ -43,7 +43,9 @@ class DbtTaskContract:
         }
 
 
-def warehouse_environment(warehouse: WarehouseEndpoint, *, data_bucket_name: str, artifacts_bucket_name: str) -> dict[str, str]:
+def warehouse_environment(
+    warehouse: WarehouseEndpoint, *, data_bucket_name: str, artifacts_bucket_name: str
+) -> dict[str, str]:
     """The warehouse settings shared by the Airflow and dbt containers (password excluded)."""
     return {
         "DATAOPS_TARGET": "redshift",
@@ -60,7 +62,5 @@ def warehouse_environment(warehouse: WarehouseEndpoint, *, data_bucket_name: str
 def _joined(values: list[str]) -> str:
     """Comma-joined, also when the values are CloudFormation tokens (subnet ids are)."""
     if any(Token.is_unresolved(value) for value in values):
-        from aws_cdk import Fn
-
         return Fn.join(",", values)
     return ",".join(values)

@@ -38,7 +38,16 @@ class Platform:
     @property
     def core(self) -> list[Stack]:
         """`make bootstrap`: the services that rarely change."""
-        return [self.network, self.storage, self.registries, self.secrets, self.metadata_db, self.broker, self.warehouse, self.delivery]
+        return [
+            self.network,
+            self.storage,
+            self.registries,
+            self.secrets,
+            self.metadata_db,
+            self.broker,
+            self.warehouse,
+            self.delivery,
+        ]
 
     @property
     def application(self) -> list[Stack]:
@@ -52,7 +61,18 @@ class Platform:
 
 def stack_names(prefix: str) -> dict[str, str]:
     """CloudFormation stack names, also used by the Makefile (`python -m dataops_infra.tools.stacks`)."""
-    parts = ["network", "storage", "registries", "secrets", "metadata-db", "broker", "warehouse", "delivery", "dbt", "airflow"]
+    parts = [
+        "network",
+        "storage",
+        "registries",
+        "secrets",
+        "metadata-db",
+        "broker",
+        "warehouse",
+        "delivery",
+        "dbt",
+        "airflow",
+    ]
     return {part: f"{prefix}-{part}" for part in parts}
 
 
@@ -66,32 +86,61 @@ def build_platform(app: App, settings: InfraSettings) -> Platform:
     names = stack_names(settings.prefix)
 
     def kwargs(part: str, description: str) -> dict:
-        return {"stack_name": names[part], "env": env, "description": f"DataOps platform ({settings.prefix}): {description}"}
+        return {
+            "stack_name": names[part],
+            "env": env,
+            "description": f"DataOps platform ({settings.prefix}): {description}",
+        }
 
     network = NetworkStack(app, names["network"], settings=settings, **kwargs("network", "VPC, endpoints, flow logs"))
     storage = StorageStack(app, names["storage"], settings=settings, **kwargs("storage", "S3 buckets"))
-    registries = RegistriesStack(app, names["registries"], settings=settings, **kwargs("registries", "ECR repositories"))
+    registries = RegistriesStack(
+        app, names["registries"], settings=settings, **kwargs("registries", "ECR repositories")
+    )
     secrets = SecretsStack(app, names["secrets"], settings=settings, **kwargs("secrets", "Secrets Manager"))
     metadata_db = MetadataDbStack(
-        app, names["metadata-db"], settings=settings, network=network.network, secrets=secrets.secrets,
+        app,
+        names["metadata-db"],
+        settings=settings,
+        network=network.network,
+        secrets=secrets.secrets,
         **kwargs("metadata-db", "Airflow metadata database"),
     )
     broker = BrokerStack(
-        app, names["broker"], settings=settings, network=network.network, secrets=secrets.secrets,
+        app,
+        names["broker"],
+        settings=settings,
+        network=network.network,
+        secrets=secrets.secrets,
         **kwargs("broker", "Celery broker"),
     )
     warehouse = WarehouseStack(
-        app, names["warehouse"], settings=settings, network=network.network, secrets=secrets.secrets,
-        data_bucket=storage.data, **kwargs("warehouse", "Amazon Redshift"),
+        app,
+        names["warehouse"],
+        settings=settings,
+        network=network.network,
+        secrets=secrets.secrets,
+        data_bucket=storage.data,
+        **kwargs("warehouse", "Amazon Redshift"),
     )
     delivery = DeliveryStack(
-        app, names["delivery"], settings=settings, artifacts_bucket=storage.artifacts,
-        airflow_repository=registries.airflow, dbt_repository=registries.dbt,
+        app,
+        names["delivery"],
+        settings=settings,
+        artifacts_bucket=storage.artifacts,
+        airflow_repository=registries.airflow,
+        dbt_repository=registries.dbt,
         **kwargs("delivery", "CodeBuild and the GitHub Actions role"),
     )
     dbt = DbtStack(
-        app, names["dbt"], settings=settings, network=network.network, repository=registries.dbt,
-        warehouse=warehouse.endpoint, data_bucket=storage.data, artifacts_bucket=storage.artifacts,
+        app,
+        names["dbt"],
+        settings=settings,
+        network=network.network,
+        repository=registries.dbt,
+        warehouse=warehouse.endpoint,
+        data_bucket=storage.data,
+        artifacts_bucket=storage.artifacts,
         **kwargs("dbt", "dbt task definition"),
     )
     airflow = AirflowStack(

@@ -23,7 +23,30 @@ ENV_PREFIX = "INFRA_"
 DUMMY_ACCOUNT = "123456789012"
 
 # CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 CommaSeparated = Annotated[list[str], NoDecode]
 
@@ -64,7 +87,9 @@ class InfraSettings(BaseSettings):
     # With a certificate the load balancer serves HTTPS and redirects HTTP.
     certificate_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
     # The name users type (a DNS record you point at the load balancer); else its DNS name.
-    public_hostname: str | None = Field(None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+    public_hostname: str | None = Field(
+        None, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+    )
 
     # Protection of stateful resources (RDS, Redshift, buckets, load balancer).
     deletion_protection: bool = True
@@ -107,9 +132,13 @@ class InfraSettings(BaseSettings):
     # Delivery: the GitHub repository (owner/name) whose Actions may start the builds.
     github_repository: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     # An existing GitHub OIDC provider in the account (there can be only one per account).
-    github_oidc_provider_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+    github_oidc_provider_arn: str | None = Field(
+        None, pattern=r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$"
+    )
 
-    @field_validator("certificate_arn", "public_hostname", "github_repository", "github_oidc_provider_arn", mode="before")
+    @field_validator(
+        "certificate_arn", "public_hostname", "github_repository", "github_oidc_provider_arn", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -165,17 +194,22 @@ class InfraSettings(BaseSettings):
             if memory not in allowed:
                 raise _FieldError(
                     f"{name}_memory",
-                    f"with {ENV_PREFIX}{name.upper()}_CPU={cpu} Fargate accepts {allowed.start}..{allowed.stop - 1} MiB in steps of {allowed.step}",
+                    f"with {ENV_PREFIX}{name.upper()}_CPU={cpu} Fargate accepts "
+                    f"{allowed.start}..{allowed.stop - 1} MiB in steps of {allowed.step}",
                     memory,
                 )
         if self.worker_min > self.worker_max:
             raise _FieldError("worker_min", f"must not exceed INFRA_WORKER_MAX ({self.worker_max})", self.worker_min)
         if self.redshift_serverless and len(self.availability_zones) not in (0, 3):
             raise _FieldError(
-                "availability_zones", "Redshift Serverless needs subnets in three zones: list three or none", ",".join(self.availability_zones)
+                "availability_zones",
+                "Redshift Serverless needs subnets in three zones: list three or none",
+                ",".join(self.availability_zones),
             )
         if self.public_hostname and not self.certificate_arn:
-            raise _FieldError("public_hostname", "needs INFRA_CERTIFICATE_ARN (a certificate for that name)", self.public_hostname)
+            raise _FieldError(
+                "public_hostname", "needs INFRA_CERTIFICATE_ARN (a certificate for that name)", self.public_hostname
+            )
         return self
 
     @property

@@ -57,7 +57,9 @@ def platform(settings: InfraSettings, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="session")
 def serverless_platform(tmp_path_factory: pytest.TempPathFactory) -> Platform:
     """Redshift Serverless, no certificate, no protection: the other branches of the constructs."""
-    settings = load_settings(redshift_serverless=True, deletion_protection=False, broker_replicas=1, metadata_db_multi_az=True)
+    settings = load_settings(
+        redshift_serverless=True, deletion_protection=False, broker_replicas=1, metadata_db_multi_az=True
+    )
     return synthesized(settings, str(tmp_path_factory.mktemp("cdk-out-serverless")))
 
 

@@ -5,7 +5,17 @@ import re
 import pytest
 
 from tests.conftest import ALLOWED_CIDR, CERTIFICATE_ARN
-from tests.helpers import as_list, containers, environment, ingress_rules, only, resources, secrets, statements_of_role, text
+from tests.helpers import (
+    as_list,
+    containers,
+    environment,
+    ingress_rules,
+    only,
+    resources,
+    secrets,
+    statements_of_role,
+    text,
+)
 
 COMPONENTS = {"api-server", "scheduler", "dag-processor", "triggerer", "worker"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|FERNET|SQL_ALCHEMY_CONN|BROKER_URL|RESULT_BACKEND|KEY$")
@@ -92,7 +102,12 @@ def test_no_plaintext_secret_in_any_task_definition(templates):
 
 
 def test_each_component_gets_only_the_secrets_it_needs(airflow):
-    common = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"}
+    common = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY",
+    }
     celery = {"AIRFLOW__CELERY__BROKER_URL", "AIRFLOW__CELERY__RESULT_BACKEND"}
     expected = {
         "api-server": common | {"AIRFLOW_ADMIN_PASSWORD"},
@@ -109,7 +124,18 @@ def test_each_component_gets_only_the_secrets_it_needs(airflow):
     assert fields["AIRFLOW__CORE__FERNET_KEY"].endswith("secret:dataops/airflow/fernet-key")
 
 
-PARTIES = ["LoadBalancer", "ApiServer", "Scheduler", "DagProcessor", "Triggerer", "Worker", "MetadataDb", "Broker", "Provisioned", "Dbt"]
+PARTIES = [
+    "LoadBalancer",
+    "ApiServer",
+    "Scheduler",
+    "DagProcessor",
+    "Triggerer",
+    "Worker",
+    "MetadataDb",
+    "Broker",
+    "Provisioned",
+    "Dbt",
+]
 
 
 def party(value) -> str:
@@ -146,7 +172,8 @@ def test_security_groups_open_only_the_needed_ports(templates, settings):
 
 
 def test_load_balancer_serves_https_and_redirects_http(airflow):
-    listeners = {l["Properties"]["Port"]: l["Properties"] for l in resources(airflow, "AWS::ElasticLoadBalancingV2::Listener").values()}
+    found = resources(airflow, "AWS::ElasticLoadBalancingV2::Listener").values()
+    listeners = {listener["Properties"]["Port"]: listener["Properties"] for listener in found}
     assert set(listeners) == {80, 443}
     assert listeners[443]["Protocol"] == "HTTPS"
     assert listeners[443]["Certificates"] == [{"CertificateArn": CERTIFICATE_ARN}]
@@ -187,7 +214,9 @@ def test_task_roles_are_least_privilege(airflow):
     assert control == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
     worker = {a: s for s in statements_of_role(airflow, "TaskRolesWorker") for a in as_list(s["Action"])}
     assert worker["ecs:RunTask"]["Resource"] == "arn:aws:ecs:us-east-1:123456789012:task-definition/dataops-dbt:*"
-    assert worker["ecs:RunTask"]["Condition"] == {"ArnEquals": {"ecs:cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/dataops"}}
+    assert worker["ecs:RunTask"]["Condition"] == {
+        "ArnEquals": {"ecs:cluster": "arn:aws:ecs:us-east-1:123456789012:cluster/dataops"}
+    }
     assert worker["iam:PassRole"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert len(worker["iam:PassRole"]["Resource"]) == 2  # the dbt task role and its execution role
     assert worker["logs:GetLogEvents"]["Resource"] == (

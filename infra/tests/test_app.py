@@ -20,8 +20,14 @@ INFRA = Path(__file__).resolve().parent.parent
 def test_app_synthesizes_every_stack(platform: Platform):
     assert [stack.stack_name for stack in platform.stacks] == list(stack_names("dataops").values())
     assert {stack.stack_name for stack in platform.core} == {
-        "dataops-network", "dataops-storage", "dataops-registries", "dataops-secrets",
-        "dataops-metadata-db", "dataops-broker", "dataops-warehouse", "dataops-delivery",
+        "dataops-network",
+        "dataops-storage",
+        "dataops-registries",
+        "dataops-secrets",
+        "dataops-metadata-db",
+        "dataops-broker",
+        "dataops-warehouse",
+        "dataops-delivery",
     }
     assert {stack.stack_name for stack in platform.application} == {"dataops-dbt", "dataops-airflow"}
 
@@ -86,7 +92,11 @@ def test_pinned_cdk_cli_synthesizes_the_defaults(tmp_path):
     env = {**os.environ, "INFRA_ENV_FILE": os.devnull, "CDK_DISABLE_CLI_TELEMETRY": "true"}
     result = subprocess.run(
         [str(cdk), "synth", "--no-notices", "--quiet", "--output", str(tmp_path)],
-        cwd=INFRA, env=env, capture_output=True, text=True, timeout=600,
+        cwd=INFRA,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     templates = sorted(path.name for path in tmp_path.glob("*.template.json"))

@@ -3,8 +3,14 @@ from __future__ import annotations
 from tests.helpers import containers, environment, only, resources, secrets, statements_of_role, text
 
 WAREHOUSE_VARIABLES = {
-    "DATAOPS_TARGET", "DATAOPS_REDSHIFT_HOST", "DATAOPS_REDSHIFT_PORT", "DATAOPS_REDSHIFT_DATABASE",
-    "DATAOPS_REDSHIFT_USER", "DATAOPS_REDSHIFT_COPY_ROLE_ARN", "DATAOPS_S3_BUCKET", "DATAOPS_ARTIFACTS_BUCKET",
+    "DATAOPS_TARGET",
+    "DATAOPS_REDSHIFT_HOST",
+    "DATAOPS_REDSHIFT_PORT",
+    "DATAOPS_REDSHIFT_DATABASE",
+    "DATAOPS_REDSHIFT_USER",
+    "DATAOPS_REDSHIFT_COPY_ROLE_ARN",
+    "DATAOPS_S3_BUCKET",
+    "DATAOPS_ARTIFACTS_BUCKET",
 }
 
 
@@ -33,7 +39,11 @@ def test_warehouse_settings_plain_password_secret(templates):
 def test_task_role_only_writes_its_artifacts(templates):
     statements = statements_of_role(templates["dataops-dbt"], "DbtTaskRole")
     assert statements == [
-        {"Action": "s3:PutObject", "Effect": "Allow", "Resource": "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/dbt/*"}
+        {
+            "Action": "s3:PutObject",
+            "Effect": "Allow",
+            "Resource": "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/dbt/*",
+        }
     ]
 
 

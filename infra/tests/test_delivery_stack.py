@@ -29,15 +29,20 @@ def test_codebuild_projects_build_images_and_deploy(templates):
 def test_deploy_project_only_assumes_the_cdk_roles(templates):
     statements = statements_of_role(templates["dataops-delivery"], "ProjectsDeployRole")
     assume = [s for s in statements if "sts:AssumeRole" in as_list(s["Action"])]
-    assert assume == [{
-        "Action": "sts:AssumeRole", "Effect": "Allow",
-        "Resource": "arn:aws:iam::123456789012:role/cdk-hnb659fds-*-123456789012-us-east-1",
-    }]
+    assert assume == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": "arn:aws:iam::123456789012:role/cdk-hnb659fds-*-123456789012-us-east-1",
+        }
+    ]
 
 
 def test_github_role_trusts_only_the_main_branch(templates):
     delivery = templates["dataops-delivery"]
-    assert only(delivery, "AWS::IAM::OIDCProvider")["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
+    assert (
+        only(delivery, "AWS::IAM::OIDCProvider")["Properties"]["Url"] == "https://token.actions.githubusercontent.com"
+    )
     roles = [r for k, r in resources(delivery, "AWS::IAM::Role").items() if k.startswith("GitHubRole")]
     assert len(roles) == 1
     trust = roles[0]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
@@ -47,7 +52,10 @@ def test_github_role_trusts_only_the_main_branch(templates):
         "token.actions.githubusercontent.com:sub": f"repo:{GITHUB_REPOSITORY}:ref:refs/heads/main",
     }
     statements = statements_of_role(delivery, "GitHubRole")
-    assert {text(s["Action"]) for s in statements} == {"s3:PutObject", '["codebuild:BatchGetBuilds", "codebuild:StartBuild"]'}
+    assert {text(s["Action"]) for s in statements} == {
+        "s3:PutObject",
+        '["codebuild:BatchGetBuilds", "codebuild:StartBuild"]',
+    }
     upload = next(s for s in statements if s["Action"] == "s3:PutObject")
     assert upload["Resource"] == "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/source/dataops.zip"
 
@@ -70,6 +78,6 @@ def test_workflows_start_the_projects_this_stack_defines():
     assert f'source_key="{SOURCE_KEY}"' in runner
     images = (repo / ".github/workflows/infra-images.yml").read_text()
     deploy = (repo / ".github/workflows/infra-deploy.yml").read_text()
-    assert "run_codebuild.sh" in images and "-images\"" in images
-    assert "run_codebuild.sh" in deploy and "-deploy-infra\"" in deploy
+    assert "run_codebuild.sh" in images and '-images"' in images
+    assert "run_codebuild.sh" in deploy and '-deploy-infra"' in deploy
     assert "id-token: write" in images and "id-token: write" in deploy

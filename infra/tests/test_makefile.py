@@ -29,7 +29,10 @@ def no_aws_env(tmp_path_factory) -> dict[str, str]:
 def make(target: str, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(INFRA), target, *extra],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

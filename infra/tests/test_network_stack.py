@@ -46,7 +46,9 @@ def test_endpoints_keep_aws_api_traffic_in_the_vpc(templates, settings):
 
 def test_flow_logs_capture_all_traffic(templates):
     network = templates["dataops-network"]
-    network.has_resource_properties("AWS::EC2::FlowLog", {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"})
+    network.has_resource_properties(
+        "AWS::EC2::FlowLog", {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs"}
+    )
     network.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 30})
 
 

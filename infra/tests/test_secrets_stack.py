@@ -9,8 +9,12 @@ def test_every_secret_is_generated_not_written(templates):
     secrets = resources(templates["dataops-secrets"], "AWS::SecretsManager::Secret")
     names = {s["Properties"]["Name"] for s in secrets.values()}
     assert names == {
-        "dataops/airflow/jwt-secret", "dataops/airflow/api-secret-key", "dataops/airflow/admin-password",
-        "dataops/metadata-db/credentials", "dataops/broker/auth-token", "dataops/warehouse/admin",
+        "dataops/airflow/jwt-secret",
+        "dataops/airflow/api-secret-key",
+        "dataops/airflow/admin-password",
+        "dataops/metadata-db/credentials",
+        "dataops/broker/auth-token",
+        "dataops/warehouse/admin",
     }
     for secret in secrets.values():
         props = secret["Properties"]

@@ -17,7 +17,9 @@ def test_defaults_need_no_env_file():
 
 def test_env_file_and_environment(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
-    env_file.write_text("INFRA_REGION=eu-west-1\nINFRA_ALLOWED_CIDRS=203.0.113.0/24, 198.51.100.7/32\nINFRA_CERTIFICATE_ARN=\n")
+    env_file.write_text(
+        "INFRA_REGION=eu-west-1\nINFRA_ALLOWED_CIDRS=203.0.113.0/24, 198.51.100.7/32\nINFRA_CERTIFICATE_ARN=\n"
+    )
     monkeypatch.setenv("INFRA_ENV_FILE", str(env_file))
     monkeypatch.setenv("INFRA_WORKER_MAX", "8")
     settings = load_settings()
@@ -58,7 +60,9 @@ def test_cross_field_rules_name_the_key(monkeypatch):
         load_settings()
     with pytest.raises(SettingsError, match="INFRA_PUBLIC_HOSTNAME: needs INFRA_CERTIFICATE_ARN"):
         load_settings(worker_min=1, public_hostname="airflow.example.com")
-    with pytest.raises(SettingsError, match="INFRA_AVAILABILITY_ZONES: Redshift Serverless needs subnets in three zones"):
+    with pytest.raises(
+        SettingsError, match="INFRA_AVAILABILITY_ZONES: Redshift Serverless needs subnets in three zones"
+    ):
         load_settings(worker_min=1, redshift_serverless=True, availability_zones=["us-east-1a", "us-east-1b"])
 
 

@@ -2,11 +2,17 @@ from __future__ import annotations
 
 from tests.helpers import resources, text
 
-BUCKETS = {"dataops-access-logs-123456789012-us-east-1", "dataops-artifacts-123456789012-us-east-1", "dataops-data-123456789012-us-east-1"}
+BUCKETS = {
+    "dataops-access-logs-123456789012-us-east-1",
+    "dataops-artifacts-123456789012-us-east-1",
+    "dataops-data-123456789012-us-east-1",
+}
 
 
 def buckets(templates) -> dict[str, dict]:
-    return {b["Properties"]["BucketName"]: b for b in resources(templates["dataops-storage"], "AWS::S3::Bucket").values()}
+    return {
+        b["Properties"]["BucketName"]: b for b in resources(templates["dataops-storage"], "AWS::S3::Bucket").values()
+    }
 
 
 def test_buckets_are_encrypted_versioned_private_and_kept(templates):
@@ -18,7 +24,10 @@ def test_buckets_are_encrypted_versioned_private_and_kept(templates):
         assert sse == {"SSEAlgorithm": "AES256"}, name
         assert props["VersioningConfiguration"] == {"Status": "Enabled"}, name
         assert props["PublicAccessBlockConfiguration"] == {
-            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
         }, name
         # Deletion protection is on by default: stack deletion keeps the buckets.
         assert bucket["DeletionPolicy"] == "Retain", name

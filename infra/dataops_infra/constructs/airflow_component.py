@@ -45,13 +45,13 @@ class ComponentSpec:
     health_check_grace_period: Duration | None = None
 
 
-def shell_health_check(command: str, *, start_period: Duration = Duration.seconds(120)) -> ecs.HealthCheck:
+def shell_health_check(command: str, *, start_period_seconds: int = 120) -> ecs.HealthCheck:
     return ecs.HealthCheck(
         command=["CMD-SHELL", command],
         interval=Duration.seconds(30),
         timeout=Duration.seconds(20),
         retries=5,
-        start_period=start_period,
+        start_period=Duration.seconds(start_period_seconds),
     )
 
 
@@ -61,12 +61,19 @@ class AirflowComponent(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, runtime: AirflowRuntime, spec: ComponentSpec) -> None:
         super().__init__(scope, construct_id)
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=runtime.cluster.vpc, allow_all_outbound=True,
+            self,
+            "SecurityGroup",
+            vpc=runtime.cluster.vpc,
+            allow_all_outbound=True,
             description=f"Airflow {spec.name}: inbound only from the parties that need it",
         )
         self.task_definition = ecs.FargateTaskDefinition(
-            self, "TaskDefinition", family=f"{runtime.prefix}-airflow-{spec.name}", cpu=spec.cpu,
-            memory_limit_mib=spec.memory, task_role=spec.task_role,
+            self,
+            "TaskDefinition",
+            family=f"{runtime.prefix}-airflow-{spec.name}",
+            cpu=spec.cpu,
+            memory_limit_mib=spec.memory,
+            task_role=spec.task_role,
             runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
             ),

@@ -82,7 +82,9 @@ class AirflowConfiguration:
     def _common_secrets(self) -> dict[str, ecs.Secret]:
         s = self._props.secrets
         return {
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": ecs.Secret.from_secrets_manager(s.metadata_db_urls, "sql_alchemy_conn"),
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": ecs.Secret.from_secrets_manager(
+                s.metadata_db_urls, "sql_alchemy_conn"
+            ),
             "AIRFLOW__CORE__FERNET_KEY": ecs.Secret.from_secrets_manager(s.fernet_key),
             "AIRFLOW__API_AUTH__JWT_SECRET": ecs.Secret.from_secrets_manager(s.jwt_secret),
             "AIRFLOW__API__SECRET_KEY": ecs.Secret.from_secrets_manager(s.api_secret_key),

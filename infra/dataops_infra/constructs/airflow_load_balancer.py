@@ -34,12 +34,20 @@ class AirflowLoadBalancer(Construct):
         super().__init__(scope, construct_id)
         self._props = props
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=False,
+            self,
+            "SecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=False,
             description="Airflow load balancer: HTTP(S) from the allowed CIDRs only",
         )
         self.load_balancer = elbv2.ApplicationLoadBalancer(
-            self, "LoadBalancer", vpc=props.vpc, internet_facing=True, vpc_subnets=PUBLIC,
-            security_group=self.security_group, deletion_protection=props.deletion_protection,
+            self,
+            "LoadBalancer",
+            vpc=props.vpc,
+            internet_facing=True,
+            vpc_subnets=PUBLIC,
+            security_group=self.security_group,
+            deletion_protection=props.deletion_protection,
             drop_invalid_header_fields=True,
         )
         # Attributes rather than log_access_logs(): the bucket policy that admits the
@@ -50,12 +58,18 @@ class AirflowLoadBalancer(Construct):
 
         if props.certificate_arn:
             self.listener = self.load_balancer.add_listener(
-                "Https", port=443, protocol=elbv2.ApplicationProtocol.HTTPS, open=False,
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                open=False,
                 certificates=[elbv2.ListenerCertificate.from_arn(props.certificate_arn)],
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
             )
             self.load_balancer.add_listener(
-                "HttpRedirect", port=80, protocol=elbv2.ApplicationProtocol.HTTP, open=False,
+                "HttpRedirect",
+                port=80,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                open=False,
                 default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
             )
             ports = (80, 443)
@@ -84,7 +98,11 @@ class AirflowLoadBalancer(Construct):
             targets=[service.load_balancer_target(container_name=container_name, container_port=port)],
             deregistration_delay=Duration.seconds(30),
             health_check=elbv2.HealthCheck(
-                path=HEALTH_CHECK_PATH, healthy_http_codes="200", interval=Duration.seconds(30),
-                timeout=Duration.seconds(10), healthy_threshold_count=2, unhealthy_threshold_count=5,
+                path=HEALTH_CHECK_PATH,
+                healthy_http_codes="200",
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(10),
+                healthy_threshold_count=2,
+                unhealthy_threshold_count=5,
             ),
         )

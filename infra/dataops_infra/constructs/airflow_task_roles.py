@@ -46,11 +46,15 @@ class AirflowTaskRoles(Construct):
         logs_objects = artifacts.arn_for_objects(f"{TASK_LOGS_PREFIX}/*")
 
         self.control_plane = iam.Role(
-            self, "ControlPlane", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            self,
+            "ControlPlane",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Airflow API server, scheduler, DAG processor, triggerer: task logs in S3",
         )
         self.worker = iam.Role(
-            self, "Worker", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            self,
+            "Worker",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="Airflow Celery workers: task logs, TICKIT data, dbt runs on ECS",
         )
         for role in (self.control_plane, self.worker):
@@ -121,7 +125,9 @@ class AirflowTaskRoles(Construct):
         self.worker.add_to_policy(
             iam.PolicyStatement(
                 actions=["ecs:RunTask"],
-                resources=[stack.format_arn(service="ecs", resource="task-definition", resource_name=f"{dbt.task_family}:*")],
+                resources=[
+                    stack.format_arn(service="ecs", resource="task-definition", resource_name=f"{dbt.task_family}:*")
+                ],
                 conditions={"ArnEquals": {"ecs:cluster": cluster_arn}},
             )
         )
@@ -152,7 +158,8 @@ class AirflowTaskRoles(Construct):
                 actions=["logs:GetLogEvents"],
                 resources=[
                     stack.format_arn(
-                        service="logs", resource="log-group",
+                        service="logs",
+                        resource="log-group",
                         resource_name=f"{dbt.log_group_name}:log-stream:{dbt.log_stream_prefix}/*",
                         arn_format=ArnFormat.COLON_RESOURCE_NAME,
                     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk.region_info import FactName, RegionInfo
+from aws_cdk.region_info import RegionInfo
 from constructs import Construct
 
 from dataops_infra.nag import acknowledge
@@ -55,7 +55,9 @@ def _common(props: BucketProps) -> dict:
 class AccessLogsBucket(Construct):
     """Receives the S3 server access logs of the other buckets and the load balancer's logs."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: BucketProps, name: str, retention_days: int = 365) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, props: BucketProps, name: str, retention_days: int = 365
+    ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -102,7 +104,14 @@ class SecureBucket(Construct):
     """A private bucket whose server access logs go to ``logs_bucket`` under ``s3/<purpose>/``."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, props: BucketProps, logs_bucket: s3.IBucket, name: str, purpose: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: BucketProps,
+        logs_bucket: s3.IBucket,
+        name: str,
+        purpose: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(

@@ -34,12 +34,18 @@ class CeleryBroker(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, props: CeleryBrokerProps) -> None:
         super().__init__(scope, construct_id)
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=False,
+            self,
+            "SecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=False,
             description="Celery broker: Redis protocol from the scheduler and the workers only",
         )
         subnet_group = elasticache.CfnSubnetGroup(
-            self, "Subnets", description="Isolated subnets of the Celery broker",
-            subnet_ids=props.isolated_subnet_ids, cache_subnet_group_name=f"{props.prefix}-broker",
+            self,
+            "Subnets",
+            description="Isolated subnets of the Celery broker",
+            subnet_ids=props.isolated_subnet_ids,
+            cache_subnet_group_name=f"{props.prefix}-broker",
         )
         multi_az = props.replicas > 0
         self.replication_group = elasticache.CfnReplicationGroup(
@@ -89,6 +95,7 @@ class CeleryBroker(Construct):
             acknowledge(
                 self.replication_group,
                 "AwsSolutions-AEC4",
-                "One node by configuration (INFRA_BROKER_REPLICAS=0): the broker holds only queued task messages, "
-                "which Airflow's scheduler re-queues after task_queued_timeout if a node is replaced. Replicas add Multi-AZ.",
+                "One node by configuration (INFRA_BROKER_REPLICAS=0): the broker holds only queued task "
+                "messages, which Airflow's scheduler re-queues after task_queued_timeout if a node is "
+                "replaced. Replicas add Multi-AZ.",
             )

@@ -51,5 +51,6 @@ class ConnectionUrlSecret(Construct):
             self.secret,
             "AwsSolutions-SMG4",
             "Derived secret: CloudFormation rebuilds it from the generated password on each deploy; "
-            "rotating it alone would break the URL. Rotate the source password and redeploy (infra/README.md, Secrets).",
+            "rotating it alone would break the URL. Rotate the source password and redeploy "
+            "(infra/README.md, Secrets).",
         )

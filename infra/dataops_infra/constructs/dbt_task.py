@@ -45,16 +45,26 @@ class DbtTask(Construct):
         self.family = f"{props.prefix}-dbt"
         self.log_group_name = f"/{props.prefix}/dbt"
         self.log_group = logs.LogGroup(
-            self, "Logs", log_group_name=self.log_group_name, retention=props.log_retention,
+            self,
+            "Logs",
+            log_group_name=self.log_group_name,
+            retention=props.log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=True,
+            self,
+            "SecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=True,
             description="dbt tasks: no inbound; out to Redshift and to AWS APIs for image, logs and secrets",
         )
-        allow_ingress(props.warehouse.security_group, self.security_group, props.warehouse.port, "dbt tasks to Redshift")
+        allow_ingress(
+            props.warehouse.security_group, self.security_group, props.warehouse.port, "dbt tasks to Redshift"
+        )
         self.task_role = iam.Role(
-            self, "TaskRole", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            self,
+            "TaskRole",
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="dbt runs: write their artifacts (manifest, run results) under dbt/ of the artifacts bucket",
         )
         self.task_role.add_to_policy(
@@ -63,8 +73,13 @@ class DbtTask(Construct):
             )
         )
         self.task_definition = ecs.FargateTaskDefinition(
-            self, "TaskDefinition", family=self.family, cpu=props.cpu, memory_limit_mib=props.memory,
-            task_role=self.task_role, runtime_platform=ecs.RuntimePlatform(
+            self,
+            "TaskDefinition",
+            family=self.family,
+            cpu=props.cpu,
+            memory_limit_mib=props.memory,
+            task_role=self.task_role,
+            runtime_platform=ecs.RuntimePlatform(
                 cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
             ),
         )

@@ -18,7 +18,14 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from dataops_infra.nag import ECR_TOKEN_REASON, acknowledge, acknowledge_findings, reference, wildcard_action, wildcard_resource
+from dataops_infra.nag import (
+    ECR_TOKEN_REASON,
+    acknowledge,
+    acknowledge_findings,
+    reference,
+    wildcard_action,
+    wildcard_resource,
+)
 
 SOURCE_KEY = "source/dataops.zip"
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
@@ -46,7 +53,10 @@ class DeliveryProjects(Construct):
         super().__init__(scope, construct_id)
         self._props = props
         self.key = kms.Key(
-            self, "Key", enable_key_rotation=True, removal_policy=props.removal_policy,
+            self,
+            "Key",
+            enable_key_rotation=True,
+            removal_policy=props.removal_policy,
             description="Encrypts the CodeBuild projects' artifacts and logs",
         )
         self.images = self._project(
@@ -85,7 +95,9 @@ class DeliveryProjects(Construct):
                 actions=["sts:AssumeRole"],
                 resources=[
                     stack.format_arn(
-                        service="iam", region="", resource="role",
+                        service="iam",
+                        region="",
+                        resource="role",
                         resource_name=f"cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}",
                     )
                 ],
@@ -93,18 +105,29 @@ class DeliveryProjects(Construct):
         )
         acknowledge(
             self.deploy.role,  # type: ignore[arg-type]
-            wildcard_resource(f"arn:aws:iam::{stack.account}:role/cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}"),
+            wildcard_resource(
+                f"arn:aws:iam::{stack.account}:role/cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}"
+            ),
             "`cdk deploy` works by assuming the CDK bootstrap roles (deploy, file-publishing, lookup) of this "
             "account and region; the project holds no other AWS permission of its own.",
         )
 
     def _project(
-        self, construct_id: str, *, name: str, description: str, privileged: bool,
-        environment: dict[str, str], commands: list[str],
+        self,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        privileged: bool,
+        environment: dict[str, str],
+        commands: list[str],
     ) -> codebuild.Project:
         log_group = logs.LogGroup(
-            self, f"{construct_id}Logs", log_group_name=f"/aws/codebuild/{name}",
-            retention=self._props.log_retention, removal_policy=RemovalPolicy.DESTROY,
+            self,
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/codebuild/{name}",
+            retention=self._props.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         project = codebuild.Project(
             self,
@@ -175,9 +198,12 @@ class GitHubDeployRole(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: GitHubDeployRoleProps) -> None:
         super().__init__(scope, construct_id)
-        provider_arn = props.oidc_provider_arn or iam.OidcProviderNative(
-            self, "Provider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
-        ).oidc_provider_arn
+        provider_arn = (
+            props.oidc_provider_arn
+            or iam.OidcProviderNative(
+                self, "Provider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
+            ).oidc_provider_arn
+        )
         self.role = iam.Role(
             self,
             "Role",
@@ -194,7 +220,9 @@ class GitHubDeployRole(Construct):
             ),
         )
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[props.artifacts_bucket.arn_for_objects(SOURCE_KEY)])
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[props.artifacts_bucket.arn_for_objects(SOURCE_KEY)]
+            )
         )
         self.role.add_to_policy(
             iam.PolicyStatement(

@@ -43,14 +43,20 @@ class MetadataDatabase(Construct):
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.SNAPSHOT if props.deletion_protection else RemovalPolicy.DESTROY
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=props.vpc, allow_all_outbound=False,
+            self,
+            "SecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=False,
             description="Airflow metadata database: PostgreSQL from the Airflow services only",
         )
         identifier = f"{props.prefix}-metadata"
         # Created before RDS would create it without retention (RDS names it after the instance).
         log_group = logs.LogGroup(
-            self, "PostgresLogs", log_group_name=f"/aws/rds/instance/{identifier}/postgresql",
-            retention=props.log_retention, removal_policy=RemovalPolicy.DESTROY,
+            self,
+            "PostgresLogs",
+            log_group_name=f"/aws/rds/instance/{identifier}/postgresql",
+            retention=props.log_retention,
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.instance = rds.DatabaseInstance(
             self,

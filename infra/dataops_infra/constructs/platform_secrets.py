@@ -53,22 +53,38 @@ class PlatformSecrets(Construct):
         self._props = props
         self.fernet_key = sm.Secret.from_secret_name_v2(self, "FernetKey", fernet_secret_name(props.prefix))
         self.jwt_secret = self._random(
-            "JwtSecret", "airflow/jwt-secret", "Signs Airflow's API and execution tokens ([api_auth] jwt_secret)", 64, AIRFLOW_KEY_REASON
+            "JwtSecret",
+            "airflow/jwt-secret",
+            "Signs Airflow's API and execution tokens ([api_auth] jwt_secret)",
+            64,
+            AIRFLOW_KEY_REASON,
         )
-        self.api_secret_key = self._random("ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key", 64, AIRFLOW_KEY_REASON)
+        self.api_secret_key = self._random(
+            "ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key", 64, AIRFLOW_KEY_REASON
+        )
         self.admin_password = self._random(
             "AdminPassword", "airflow/admin-password", "Password of the Airflow UI user 'admin'", 32, AIRFLOW_KEY_REASON
         )
         self.broker_auth_token = self._random(
-            "BrokerAuthToken", "broker/auth-token", "AUTH token of the Celery broker (ElastiCache)", 64, EMBEDDED_IN_URL_REASON
+            "BrokerAuthToken",
+            "broker/auth-token",
+            "AUTH token of the Celery broker (ElastiCache)",
+            64,
+            EMBEDDED_IN_URL_REASON,
         )
         self.metadata_db_credentials = self._credentials(
-            "MetadataDbCredentials", "metadata-db/credentials", "Airflow's RDS PostgreSQL login", METADATA_DB_USER,
+            "MetadataDbCredentials",
+            "metadata-db/credentials",
+            "Airflow's RDS PostgreSQL login",
+            METADATA_DB_USER,
             EMBEDDED_IN_URL_REASON,
         )
         self.warehouse_credentials = self._credentials(
-            "WarehouseCredentials", "warehouse/admin", "Redshift admin login used by dbt and the loaders",
-            props.warehouse_admin_user, WAREHOUSE_REASON,
+            "WarehouseCredentials",
+            "warehouse/admin",
+            "Redshift admin login used by dbt and the loaders",
+            props.warehouse_admin_user,
+            WAREHOUSE_REASON,
         )
 
     def _random(self, construct_id: str, name: str, description: str, length: int, rotation_reason: str) -> sm.Secret:

@@ -58,7 +58,9 @@ class CopyRole(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, data_bucket: s3.IBucket) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
-            self, "Role", assumed_by=iam.ServicePrincipal("redshift.amazonaws.com"),
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("redshift.amazonaws.com"),
             description="Assumed by Redshift to COPY from the data bucket",
         )
         self.role.add_to_policy(
@@ -79,7 +81,10 @@ def _security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGroup:
     # Outbound stays open: with enhanced VPC routing, COPY reaches S3 through the gateway
     # endpoint; the isolated subnets have no route anywhere else.
     return ec2.SecurityGroup(
-        scope, "SecurityGroup", vpc=vpc, allow_all_outbound=True,
+        scope,
+        "SecurityGroup",
+        vpc=vpc,
+        allow_all_outbound=True,
         description="Redshift: port 5439 from dbt tasks and Airflow workers only",
     )
 
@@ -87,7 +92,9 @@ def _security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGroup:
 class ProvisionedWarehouse(Construct):
     """A provisioned Redshift cluster (single node unless more nodes are configured)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, props: WarehouseProps, node_type: str, nodes: int) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, props: WarehouseProps, node_type: str, nodes: int
+    ) -> None:
         super().__init__(scope, construct_id)
         self.security_group = _security_group(self, props.vpc)
         self.copy_role = CopyRole(self, "CopyRole", data_bucket=props.data_bucket).role
@@ -95,8 +102,14 @@ class ProvisionedWarehouse(Construct):
             self, "Subnets", description="Isolated subnets of the warehouse", subnet_ids=props.isolated_subnet_ids
         )
         parameters = redshift.CfnClusterParameterGroup(
-            self, "Parameters", description="TLS only, user activity logged", parameter_group_family="redshift-1.0",
-            parameters=[redshift.CfnClusterParameterGroup.ParameterProperty(parameter_name=k, parameter_value=v) for k, v in REQUIRED_PARAMETERS.items()],
+            self,
+            "Parameters",
+            description="TLS only, user activity logged",
+            parameter_group_family="redshift-1.0",
+            parameters=[
+                redshift.CfnClusterParameterGroup.ParameterProperty(parameter_name=k, parameter_value=v)
+                for k, v in REQUIRED_PARAMETERS.items()
+            ],
         )
         self.cluster = redshift.CfnCluster(
             self,
@@ -122,7 +135,9 @@ class ProvisionedWarehouse(Construct):
                 log_destination_type="cloudwatch", log_exports=AUDIT_LOGS
             ),
         )
-        self.cluster.apply_removal_policy(RemovalPolicy.SNAPSHOT if props.deletion_protection else RemovalPolicy.DESTROY)
+        self.cluster.apply_removal_policy(
+            RemovalPolicy.SNAPSHOT if props.deletion_protection else RemovalPolicy.DESTROY
+        )
         acknowledge(
             self.cluster,
             "AwsSolutions-RS4",
@@ -130,9 +145,13 @@ class ProvisionedWarehouse(Construct):
             "subnets and its security group admits only the dbt tasks and Airflow workers.",
         )
         self.endpoint = WarehouseEndpoint(
-            host=self.cluster.attr_endpoint_address, port=REDSHIFT_PORT, database=props.database,
-            user=props.admin_user, credentials=props.admin_credentials,
-            security_group=self.security_group, copy_role=self.copy_role,
+            host=self.cluster.attr_endpoint_address,
+            port=REDSHIFT_PORT,
+            database=props.database,
+            user=props.admin_user,
+            credentials=props.admin_credentials,
+            security_group=self.security_group,
+            copy_role=self.copy_role,
         )
 
 
@@ -154,7 +173,9 @@ class ServerlessWarehouse(Construct):
             default_iam_role_arn=self.copy_role.role_arn,
             log_exports=AUDIT_LOGS,
         )
-        self.namespace.apply_removal_policy(RemovalPolicy.RETAIN if props.deletion_protection else RemovalPolicy.DESTROY)
+        self.namespace.apply_removal_policy(
+            RemovalPolicy.RETAIN if props.deletion_protection else RemovalPolicy.DESTROY
+        )
         self.workgroup = serverless.CfnWorkgroup(
             self,
             "Workgroup",
@@ -166,11 +187,18 @@ class ServerlessWarehouse(Construct):
             enhanced_vpc_routing=True,
             subnet_ids=props.isolated_subnet_ids,
             security_group_ids=[self.security_group.security_group_id],
-            config_parameters=[serverless.CfnWorkgroup.ConfigParameterProperty(parameter_key=k, parameter_value=v) for k, v in REQUIRED_PARAMETERS.items()],
+            config_parameters=[
+                serverless.CfnWorkgroup.ConfigParameterProperty(parameter_key=k, parameter_value=v)
+                for k, v in REQUIRED_PARAMETERS.items()
+            ],
         )
         self.workgroup.node.add_dependency(self.namespace)
         self.endpoint = WarehouseEndpoint(
-            host=self.workgroup.attr_workgroup_endpoint_address, port=REDSHIFT_PORT, database=props.database,
-            user=props.admin_user, credentials=props.admin_credentials,
-            security_group=self.security_group, copy_role=self.copy_role,
+            host=self.workgroup.attr_workgroup_endpoint_address,
+            port=REDSHIFT_PORT,
+            database=props.database,
+            user=props.admin_user,
+            credentials=props.admin_credentials,
+            security_group=self.security_group,
+            copy_role=self.copy_role,
         )

@@ -9,7 +9,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from dataops_infra.constructs.airflow_component import AirflowComponent, AirflowRuntime, ComponentSpec, shell_health_check
+from dataops_infra.constructs.airflow_component import (
+    AirflowComponent,
+    AirflowRuntime,
+    ComponentSpec,
+    shell_health_check,
+)
 from dataops_infra.constructs.airflow_configuration import (
     API_SERVER_DNS_NAME,
     API_SERVER_PORT,
@@ -36,6 +41,8 @@ from dataops_infra.settings import InfraSettings
 from dataops_infra.stacks.common import log_retention
 
 API_SERVER_COMMAND = ["bash", "/opt/dataops/bin/start-api-server"]
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
+CELERY_PING = f'celery --app {CELERY_APP} inspect ping -d "celery@$(hostname)"'
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,10 @@ class AirflowStack(Stack):
             )
         )
         self.log_group = logs.LogGroup(
-            self, "Logs", log_group_name=f"/{settings.prefix}/airflow", retention=log_retention(settings),
+            self,
+            "Logs",
+            log_group_name=f"/{settings.prefix}/airflow",
+            retention=log_retention(settings),
             removal_policy=RemovalPolicy.DESTROY,
         )
         runtime = AirflowRuntime(
@@ -137,57 +147,96 @@ class AirflowStack(Stack):
             environment=configuration.environment(),
             log_group=self.log_group,
         )
-        control, worker_size = (settings.airflow_cpu, settings.airflow_memory), (settings.worker_cpu, settings.worker_memory)
+        control_plane_size = {"cpu": settings.airflow_cpu, "memory": settings.airflow_memory}
 
-        self.api_server = AirflowComponent(self, "ApiServer", runtime=runtime, spec=ComponentSpec(
-            name=API_SERVER_DNS_NAME,
-            # Writes the admin password from its secret, then runs `airflow api-server` (images/airflow).
-            command=API_SERVER_COMMAND,
-            init_command=["db", "migrate"],
-            cpu=control[0], memory=control[1], task_role=roles.control_plane,
-            secrets=configuration.api_server_secrets(),
-            container_port=API_SERVER_PORT,
-            register_in_namespace=True,
-            health_check=shell_health_check(f"curl --fail --silent http://localhost:{API_SERVER_PORT}/api/v2/monitor/health"),
-            health_check_grace_period=Duration.minutes(5),
-        ))
-        self.scheduler = AirflowComponent(self, "Scheduler", runtime=runtime, spec=ComponentSpec(
-            name="scheduler", command=["scheduler"],
-            cpu=control[0], memory=control[1], task_role=roles.control_plane,
-            secrets=configuration.scheduler_secrets(),
-            health_check=shell_health_check(f"curl --fail --silent http://localhost:{SCHEDULER_HEALTH_PORT}/health"),
-        ))
-        self.dag_processor = AirflowComponent(self, "DagProcessor", runtime=runtime, spec=ComponentSpec(
-            name="dag-processor", command=["dag-processor"],
-            cpu=control[0], memory=control[1], task_role=roles.control_plane,
-            secrets=configuration.dag_processor_secrets(),
-            health_check=shell_health_check("airflow jobs check --job-type DagProcessorJob --local"),
-        ))
-        self.triggerer = AirflowComponent(self, "Triggerer", runtime=runtime, spec=ComponentSpec(
-            name="triggerer", command=["triggerer"],
-            cpu=control[0], memory=control[1], task_role=roles.control_plane,
-            secrets=configuration.triggerer_secrets(),
-            health_check=shell_health_check("airflow jobs check --job-type TriggererJob --local"),
-        ))
-        self.worker = AirflowComponent(self, "Worker", runtime=runtime, spec=ComponentSpec(
-            name="worker", command=["celery", "worker"],
-            cpu=worker_size[0], memory=worker_size[1], task_role=roles.worker,
-            secrets=configuration.worker_secrets(),
-            desired_count=settings.worker_min,
-            # Let Celery finish its warm shutdown (the image's dumb-init signals the worker only).
-            extra_environment={"DUMB_INIT_SETSID": "0"},
-            stop_timeout=Duration.seconds(120),
-            health_check=shell_health_check(
-                'celery --app airflow.providers.celery.executors.celery_executor.app inspect ping -d "celery@$(hostname)"'
+        self.api_server = AirflowComponent(
+            self,
+            "ApiServer",
+            runtime=runtime,
+            spec=ComponentSpec(
+                name=API_SERVER_DNS_NAME,
+                # Writes the admin password from its secret, then runs `airflow api-server` (images/airflow).
+                command=API_SERVER_COMMAND,
+                init_command=["db", "migrate"],
+                **control_plane_size,
+                task_role=roles.control_plane,
+                secrets=configuration.api_server_secrets(),
+                container_port=API_SERVER_PORT,
+                register_in_namespace=True,
+                health_check=shell_health_check(
+                    f"curl --fail --silent http://localhost:{API_SERVER_PORT}/api/v2/monitor/health"
+                ),
+                health_check_grace_period=Duration.minutes(5),
             ),
-        ))
+        )
+        self.scheduler = AirflowComponent(
+            self,
+            "Scheduler",
+            runtime=runtime,
+            spec=ComponentSpec(
+                name="scheduler",
+                command=["scheduler"],
+                **control_plane_size,
+                task_role=roles.control_plane,
+                secrets=configuration.scheduler_secrets(),
+                health_check=shell_health_check(
+                    f"curl --fail --silent http://localhost:{SCHEDULER_HEALTH_PORT}/health"
+                ),
+            ),
+        )
+        self.dag_processor = AirflowComponent(
+            self,
+            "DagProcessor",
+            runtime=runtime,
+            spec=ComponentSpec(
+                name="dag-processor",
+                command=["dag-processor"],
+                **control_plane_size,
+                task_role=roles.control_plane,
+                secrets=configuration.dag_processor_secrets(),
+                health_check=shell_health_check("airflow jobs check --job-type DagProcessorJob --local"),
+            ),
+        )
+        self.triggerer = AirflowComponent(
+            self,
+            "Triggerer",
+            runtime=runtime,
+            spec=ComponentSpec(
+                name="triggerer",
+                command=["triggerer"],
+                **control_plane_size,
+                task_role=roles.control_plane,
+                secrets=configuration.triggerer_secrets(),
+                health_check=shell_health_check("airflow jobs check --job-type TriggererJob --local"),
+            ),
+        )
+        self.worker = AirflowComponent(
+            self,
+            "Worker",
+            runtime=runtime,
+            spec=ComponentSpec(
+                name="worker",
+                command=["celery", "worker"],
+                cpu=settings.worker_cpu,
+                memory=settings.worker_memory,
+                task_role=roles.worker,
+                secrets=configuration.worker_secrets(),
+                desired_count=settings.worker_min,
+                # Let Celery finish its warm shutdown (the image's dumb-init signals the worker only).
+                extra_environment={"DUMB_INIT_SETSID": "0"},
+                stop_timeout=Duration.seconds(120),
+                health_check=shell_health_check(CELERY_PING),
+            ),
+        )
         self.load_balancer.route_to(self.api_server.service, container_name=API_SERVER_DNS_NAME, port=API_SERVER_PORT)
         self._scale_workers(settings)
         self._connect(deps)
         self._outputs()
 
     def _scale_workers(self, settings: InfraSettings) -> None:
-        scaling = self.worker.service.auto_scale_task_count(min_capacity=settings.worker_min, max_capacity=settings.worker_max)
+        scaling = self.worker.service.auto_scale_task_count(
+            min_capacity=settings.worker_min, max_capacity=settings.worker_max
+        )
         scaling.scale_on_cpu_utilization(
             "Cpu",
             target_utilization_percent=settings.worker_target_cpu_percent,
@@ -197,11 +246,25 @@ class AirflowStack(Stack):
 
     def _connect(self, deps: AirflowDependencies) -> None:
         """Only the ports each party needs (the ALB → API server rule comes with the target group)."""
-        api, worker, triggerer = self.api_server.security_group, self.worker.security_group, self.triggerer.security_group
+        api, worker, triggerer = (
+            self.api_server.security_group,
+            self.worker.security_group,
+            self.triggerer.security_group,
+        )
         for component in (self.api_server, self.scheduler, self.dag_processor, self.triggerer, self.worker):
-            allow_ingress(deps.metadata_db.security_group, component.security_group, POSTGRES_PORT, f"Airflow {component.node.id} to PostgreSQL")
+            allow_ingress(
+                deps.metadata_db.security_group,
+                component.security_group,
+                POSTGRES_PORT,
+                f"Airflow {component.node.id} to PostgreSQL",
+            )
         for component in (self.scheduler, self.worker):
-            allow_ingress(deps.broker.security_group, component.security_group, BROKER_PORT, f"Airflow {component.node.id} to the Celery broker")
+            allow_ingress(
+                deps.broker.security_group,
+                component.security_group,
+                BROKER_PORT,
+                f"Airflow {component.node.id} to the Celery broker",
+            )
         allow_ingress(deps.warehouse.security_group, worker, deps.warehouse.port, "Airflow workers to Redshift")
         allow_ingress(api, worker, API_SERVER_PORT, "Workers to the execution API")
         allow_ingress(worker, api, WORKER_LOG_SERVER_PORT, "API server reads live task logs")

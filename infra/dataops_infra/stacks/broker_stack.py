@@ -13,8 +13,14 @@ class BrokerStack(Stack):
     """The Celery broker (ElastiCache)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: InfraSettings,
-        network: PlatformNetwork, secrets: PlatformSecrets, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: InfraSettings,
+        network: PlatformNetwork,
+        secrets: PlatformSecrets,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.broker = CeleryBroker(

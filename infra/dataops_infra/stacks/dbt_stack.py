@@ -16,9 +16,17 @@ class DbtStack(Stack):
     """The dbt task definition that Airflow runs on ECS for each dbt step."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: InfraSettings, network: PlatformNetwork,
-        repository: ecr.IRepository, warehouse: WarehouseEndpoint, data_bucket: s3.IBucket,
-        artifacts_bucket: s3.IBucket, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: InfraSettings,
+        network: PlatformNetwork,
+        repository: ecr.IRepository,
+        warehouse: WarehouseEndpoint,
+        data_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.dbt = DbtTask(

@@ -14,8 +14,15 @@ class DeliveryStack(Stack):
     """CodeBuild projects for images and infrastructure, and the GitHub Actions role that starts them."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: InfraSettings, artifacts_bucket: s3.IBucket,
-        airflow_repository: ecr.IRepository, dbt_repository: ecr.IRepository, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: InfraSettings,
+        artifacts_bucket: s3.IBucket,
+        airflow_repository: ecr.IRepository,
+        dbt_repository: ecr.IRepository,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         infra_environment = {k: v for k, v in settings.as_environment().items() if k != "INFRA_IMAGE_TAG"}
@@ -45,4 +52,6 @@ class DeliveryStack(Stack):
                     projects=[self.projects.images, self.projects.deploy],
                 ),
             )
-            CfnOutput(self, "GitHubRoleArn", value=github.role.role_arn, description="GitHub variable AWS_DELIVERY_ROLE_ARN")
+            CfnOutput(
+                self, "GitHubRoleArn", value=github.role.role_arn, description="GitHub variable AWS_DELIVERY_ROLE_ARN"
+            )

@@ -14,8 +14,14 @@ class MetadataDbStack(Stack):
     """Airflow's metadata database (RDS PostgreSQL)."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: InfraSettings,
-        network: PlatformNetwork, secrets: PlatformSecrets, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: InfraSettings,
+        network: PlatformNetwork,
+        secrets: PlatformSecrets,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.database = MetadataDatabase(

@@ -18,7 +18,11 @@ class RegistriesStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, settings: InfraSettings, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         policy = removal_policy(settings)
-        self.airflow = ImageRepository(self, "Airflow", name=repository_name(settings.prefix, "airflow"), removal_policy=policy).repository
-        self.dbt = ImageRepository(self, "Dbt", name=repository_name(settings.prefix, "dbt"), removal_policy=policy).repository
+        self.airflow = ImageRepository(
+            self, "Airflow", name=repository_name(settings.prefix, "airflow"), removal_policy=policy
+        ).repository
+        self.dbt = ImageRepository(
+            self, "Dbt", name=repository_name(settings.prefix, "dbt"), removal_policy=policy
+        ).repository
         CfnOutput(self, "AirflowRepository", value=self.airflow.repository_uri)
         CfnOutput(self, "DbtRepository", value=self.dbt.repository_uri)

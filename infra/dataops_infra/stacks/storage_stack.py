@@ -19,8 +19,12 @@ class StorageStack(Stack):
             return bucket_name(settings.prefix, purpose, settings.account, settings.region)
 
         access_logs = AccessLogsBucket(self, "AccessLogs", props=props, name=name("access-logs"))
-        artifacts = SecureBucket(self, "Artifacts", props=props, logs_bucket=access_logs.bucket, name=name("artifacts"), purpose="artifacts")
-        data = SecureBucket(self, "Data", props=props, logs_bucket=access_logs.bucket, name=name("data"), purpose="data")
+        artifacts = SecureBucket(
+            self, "Artifacts", props=props, logs_bucket=access_logs.bucket, name=name("artifacts"), purpose="artifacts"
+        )
+        data = SecureBucket(
+            self, "Data", props=props, logs_bucket=access_logs.bucket, name=name("data"), purpose="data"
+        )
         # Other stacks get the buckets by literal name and ARN (and depend on this stack).
         self.access_logs, self.artifacts, self.data = access_logs.reference, artifacts.reference, data.reference
         CfnOutput(self, "ArtifactsBucket", value=self.artifacts.bucket_name, description="DATAOPS_ARTIFACTS_BUCKET")

@@ -6,7 +6,12 @@ from constructs import Construct
 
 from dataops_infra.constructs.network import PlatformNetwork
 from dataops_infra.constructs.platform_secrets import PlatformSecrets
-from dataops_infra.constructs.warehouse import ProvisionedWarehouse, ServerlessWarehouse, WarehouseEndpoint, WarehouseProps
+from dataops_infra.constructs.warehouse import (
+    ProvisionedWarehouse,
+    ServerlessWarehouse,
+    WarehouseEndpoint,
+    WarehouseProps,
+)
 from dataops_infra.settings import InfraSettings
 
 
@@ -14,8 +19,15 @@ class WarehouseStack(Stack):
     """Amazon Redshift: a provisioned cluster, or Serverless with INFRA_REDSHIFT_SERVERLESS=true."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, settings: InfraSettings,
-        network: PlatformNetwork, secrets: PlatformSecrets, data_bucket: s3.IBucket, **kwargs,
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: InfraSettings,
+        network: PlatformNetwork,
+        secrets: PlatformSecrets,
+        data_bucket: s3.IBucket,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         props = WarehouseProps(
@@ -29,11 +41,15 @@ class WarehouseStack(Stack):
             deletion_protection=settings.deletion_protection,
         )
         if settings.redshift_serverless:
-            warehouse = ServerlessWarehouse(self, "Serverless", props=props, base_rpu=settings.redshift_serverless_base_rpu)
+            warehouse = ServerlessWarehouse(
+                self, "Serverless", props=props, base_rpu=settings.redshift_serverless_base_rpu
+            )
         else:
             warehouse = ProvisionedWarehouse(
                 self, "Provisioned", props=props, node_type=settings.redshift_node_type, nodes=settings.redshift_nodes
             )
         self.endpoint: WarehouseEndpoint = warehouse.endpoint
         CfnOutput(self, "Host", value=self.endpoint.host, description="DATAOPS_REDSHIFT_HOST")
-        CfnOutput(self, "CopyRoleArn", value=self.endpoint.copy_role.role_arn, description="DATAOPS_REDSHIFT_COPY_ROLE_ARN")
+        CfnOutput(
+            self, "CopyRoleArn", value=self.endpoint.copy_role.role_arn, description="DATAOPS_REDSHIFT_COPY_ROLE_ARN"
+        )

@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Fernet key {name}: present.")
         return
     client.create_secret(
-        Name=name, SecretString=new_key(), Description="Airflow's Fernet key (core.fernet_key), made by make generate_fernet"
+        Name=name,
+        SecretString=new_key(),
+        Description="Airflow's Fernet key (core.fernet_key), made by make generate_fernet",
     )
     print(f"Stored a new Fernet key in Secrets Manager as {name} (the key itself is not printed).")
 

@@ -1,8 +1,8 @@
 """What the Makefile needs to know about the deployment, one answer per line.
 
-  core | application | all   stack names (bootstrap, deploy, destroy)
-  environment                 aws://ACCOUNT/REGION (cdk bootstrap)
-  images                      shell assignments for scripts/push_images.sh
+core | application | all   stack names (bootstrap, deploy, destroy)
+environment                 aws://ACCOUNT/REGION (cdk bootstrap)
+images                      shell assignments for scripts/push_images.sh
 """
 
 from __future__ import annotations
