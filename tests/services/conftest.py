@@ -1,0 +1,129 @@
+"""The services stack on the real PostgreSQL and Redis, started once per session.
+
+Each session gets unique database names and a unique Redis key prefix, a
+free port, its own state folder and a private copy of the dbt project; all
+of it is removed afterwards. Without PostgreSQL or Redis the tests skip,
+except under CI=true, where they fail (the rule of tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dataops import paths
+
+# The helper modules beside this file are imported by name.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from stack_support import SCALE, Stack, free_port, run_dataops  # noqa: E402
+
+REDIS_URL = os.environ.get("DATAOPS_SERVICES_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Short timeouts so a lost worker's task is retried within the test's patience;
+# everything else is the stack's own defaults.
+TUNING = {
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
+    "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "1",
+    "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "3",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+}
+
+
+def _unavailable(service: str, reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{service} is required under CI=true but is unavailable: {reason}", pytrace=False)
+    pytest.skip(f"{service} unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The reachable Redis (skips, or fails under CI=true, without one)."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).ping()
+    except redis.RedisError as exc:
+        _unavailable("Redis", f"{REDIS_URL}: {exc}")
+    return REDIS_URL
+
+
+_current_stack: Stack | None = None
+
+
+@pytest.fixture(scope="session")
+def stack(postgres_server, redis_url, tmp_path_factory) -> Iterator[Stack]:
+    global _current_stack
+    import psycopg
+
+    uid = uuid.uuid4().hex[:8]
+    root = tmp_path_factory.mktemp("services")
+    project_dir = root / "dbt"
+    shutil.copytree(paths.dbt_project_dir(), project_dir, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    extra_dags = root / "extra-dags"
+    extra_dags.mkdir()
+    warehouse_db, metadata_db, prefix = f"dataops_wh_{uid}", f"dataops_af_{uid}", f"dataops-test-{uid}:"
+    port = free_port()
+    env = {
+        **os.environ,
+        **TUNING,
+        "DATAOPS_STATE_DIR": str(root / "state"),
+        "DATAOPS_SCALE": SCALE,
+        "DATAOPS_DBT_PROJECT_DIR": str(project_dir),
+        "DATAOPS_HOME": str(paths.repo_root()),
+    }
+    pg_url = f"postgresql://{postgres_server.user}@{postgres_server.host}:{postgres_server.port}/{warehouse_db}"
+    if postgres_server.password:
+        pg_url = pg_url.replace("@", f":{postgres_server.password}@", 1)
+    up = run_dataops(
+        "up", "--stack", "services", "--detach", "--port", str(port), "--pg-url", pg_url,
+        "--redis-url", redis_url, "--redis-prefix", prefix, "--metadata-db", metadata_db,
+        "--dags-folder", str(paths.dags_dir()), "--dags-folder", str(extra_dags),
+        env=env, timeout_s=900,
+    )
+    folder = root / "state" / "services"
+    stack = Stack(
+        uid=uid, url=f"http://127.0.0.1:{port}", password="", env=env, folder=folder, state_dir=root / "state",
+        project_dir=project_dir, extra_dags=extra_dags, warehouse_db=warehouse_db, metadata_db=metadata_db,
+        redis_prefix=prefix, pg_conninfo=postgres_server.conninfo(warehouse_db),
+    )
+    _current_stack = stack
+    try:
+        assert up.returncode == 0, f"dataops up failed:\n{up.stdout}\n{up.stderr}\n{stack.log_tails()}"
+        assert "password:" in up.stdout, up.stdout
+        stack.password = up.stdout.split("password:")[1].split()[0]
+        print(f"\nservices stack up at {stack.url} (state in {root})\n{up.stdout}")
+        yield stack
+    finally:
+        _current_stack = None
+        run_dataops("down", env=env, timeout_s=180)
+        with psycopg.connect(postgres_server.conninfo("postgres"), autocommit=True) as admin:
+            for db in (warehouse_db, metadata_db):
+                admin.execute(f'drop database if exists "{db}" with (force)')
+        _delete_redis_keys(redis_url, prefix)
+
+
+def _delete_redis_keys(url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test on the stack shows the tail of every component's log."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and _current_stack is not None and "stack" in item.fixturenames:
+        report.sections.append(("services stack logs", _current_stack.log_tails()))

@@ -1,0 +1,483 @@
+"""The services stack on the real servers: a run end to end, then what it survives.
+
+The tests share one stack (see conftest.py) and run in this file's order:
+the end-to-end run records the warehouse's relations that later tests
+compare against; the last test stops the stack.
+
+Task instances are read generically from the REST API: every task of a run
+must succeed, and where the DAG has one task per dbt model, those tasks are
+checked by name too.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import textwrap
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from airflow_api import Airflow
+from stack_support import Stack, run_dataops
+from warehouse_reader import ReaderWatch, snapshot
+
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(900)]
+
+DAG = "redshift_transformations"
+MODELS_SCHEMA = "analytics"
+TICKIT_SCHEMA = "tickit"
+RUN_TIMEOUT_S = 420
+
+
+@pytest.fixture(scope="module")
+def airflow(stack: Stack) -> Airflow:
+    api = Airflow(stack.url, "admin", stack.password)
+    api.wait_for_dag(DAG)
+    api.unpause(DAG)
+    # Unpausing lets the scheduler create the latest scheduled run: let it finish first.
+    api.wait_until_idle(DAG, timeout_s=RUN_TIMEOUT_S)
+    return api
+
+
+def model_names(project_dir: Path) -> list[str]:
+    return sorted(p.stem for p in (project_dir / "models").rglob("*.sql"))
+
+
+def task_id_of(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", model)
+
+
+def run_dag(airflow: Airflow, timeout_s: float = RUN_TIMEOUT_S) -> tuple[str, str]:
+    run_id = airflow.trigger(DAG)
+    return run_id, airflow.wait_for_run(DAG, run_id, timeout_s)
+
+
+def assert_run_succeeded(airflow: Airflow, run_id: str, state: str, models: list[str]) -> None:
+    tasks = airflow.task_states(DAG, run_id)
+    assert state == "success", f"run {run_id} ended {state}; tasks: {tasks}\n{airflow.failed_logs(DAG, run_id)[-4000:]}"
+    assert tasks, f"run {run_id} has no task instances"
+    not_ok = {t.task_id: t.state for t in tasks.values() if t.state != "success"}
+    assert not not_ok, f"tasks of {run_id} not successful: {not_ok}"
+    model_tasks = [task_id_of(m) for m in models if task_id_of(m) in tasks]
+    for task_id in model_tasks:
+        assert tasks[task_id].state == "success", (task_id, tasks[task_id])
+
+
+def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
+    models = model_names(stack.project_dir)
+    run_id, state = run_dag(airflow)
+    assert_run_succeeded(airflow, run_id, state, models)
+    relations = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    for model in models:
+        assert model in relations, f"model {model} is not in {MODELS_SCHEMA}; found {sorted(relations)}"
+        assert relations[model].rows > 0, f"{MODELS_SCHEMA}.{model} is empty"
+    stack.baseline.update(relations)
+    print(f"run {run_id}: tasks {sorted(airflow.task_states(DAG, run_id))}")
+
+
+def _require_baseline(stack: Stack) -> None:
+    if not stack.baseline:
+        pytest.skip("needs the end-to-end run's relations (test_end_to_end_run_builds_every_model)")
+
+
+# --- What the stack survives -------------------------------------------------
+
+
+def _dbt_pids(stack_id: str) -> list[int]:
+    """dbt processes started by this stack's workers."""
+    from dataops.local.services.environment import STACK_ID_VARIABLE
+    from dataops.local.services.state import pids_with_marker
+
+    found = []
+    for pid in pids_with_marker(STACK_ID_VARIABLE, stack_id):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"/dbt") for part in cmdline[:2]):
+            found.append(pid)
+    return found
+
+
+def _wait_for(check, timeout_s: float, what: str, interval_s: float = 0.1):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def _parent(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def _component_of(stack: Stack, pid: int) -> str:
+    """The component whose process started ``pid`` (directly or not)."""
+    by_pid = {record.pid: name for name, record in stack.state().components.items()}
+    chain, current = [pid], pid
+    while current > 1:
+        if current in by_pid:
+            return by_pid[current]
+        current = _parent(current)
+        chain.append(current)
+    raise AssertionError(f"pid {pid} descends from no component of the stack (ancestry {chain})")
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(_parent(int(entry.name)), []).append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _kill_machine(pid: int) -> None:
+    """SIGKILLs ``pid`` and everything it started, as if its machine died."""
+    for victim in _descendants(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_worker_killed_while_a_model_runs(stack: Stack, airflow: Airflow):
+    _require_baseline(stack)
+    models = model_names(stack.project_dir)
+    expected = {m: stack.baseline[m] for m in models}
+    stack_id = stack.state().stack_id
+    with ReaderWatch(stack.pg_conninfo, MODELS_SCHEMA, expected) as watch:
+        run_id = airflow.trigger(DAG)
+        dbt_pid = _wait_for(lambda: _dbt_pids(stack_id), 240, "dbt to start on a worker")[0]
+        worker = _component_of(stack, dbt_pid)
+        restarts_before = stack.state().components[worker].restarts
+        time.sleep(1.0)  # let dbt get into the models
+        # The worker and everything it started die at once, dbt included: a lost machine.
+        _kill_machine(stack.state().components[worker].pid)
+        state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
+    assert_run_succeeded(airflow, run_id, state, models)
+    assert watch.reads > 10, f"the reader only read {watch.reads} times"
+    assert not watch.violations, f"readers saw half-built relations: {sorted(set(watch.violations))[:10]}"
+    assert stack.state().components[worker].restarts > restarts_before, f"{worker} was not restarted"
+    assert "restarting " + worker in (stack.logs_dir / "supervisor.log").read_text()
+
+
+def test_scheduler_restarted_mid_run(stack: Stack, airflow: Airflow):
+    models = model_names(stack.project_dir)
+    stack_id = stack.state().stack_id
+    run_id = airflow.trigger(DAG)
+    _wait_for(lambda: _dbt_pids(stack_id), 240, "dbt to start on a worker")
+    scheduler = stack.state().components["scheduler"]
+    _kill_machine(scheduler.pid)
+    state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
+    assert_run_succeeded(airflow, run_id, state, models)
+    assert stack.state().components["scheduler"].restarts > scheduler.restarts
+
+
+# --- Bad inputs: a clear error naming the culprit, the warehouse untouched ----
+
+
+@contextmanager
+def edited(path: Path, new_text: str) -> Iterator[None]:
+    """``path`` holds ``new_text`` inside the block (created if missing), then its old content."""
+    old = path.read_text() if path.exists() else None
+    path.write_text(new_text)
+    try:
+        yield
+    finally:
+        if old is None:
+            path.unlink()
+        else:
+            path.write_text(old)
+
+
+@contextmanager
+def project_changed(stack: Stack, airflow: Airflow, path: Path, new_text: str) -> Iterator[None]:
+    """The project copy with ``path`` changed, its graph recompiled and the DAG
+    parsed again from it; restored the same way after."""
+    with edited(path, new_text):
+        _recompile(stack, airflow)
+        yield
+    _recompile(stack, airflow)
+
+
+def _recompile(stack: Stack, airflow: Airflow) -> None:
+    """Recompiles the project copy and waits for a clean parse of the DAG made after it."""
+    from datetime import datetime, timezone
+
+    from dataops.local.services.provision import compile_dbt_project
+
+    compile_dbt_project(stack.settings())
+    compiled_at = datetime.now(timezone.utc)
+
+    def parsed_cleanly_since():
+        try:
+            dag = airflow.dags.get_dag(DAG)
+        except Exception:
+            return False
+        return not dag.has_import_errors and not dag.is_stale and dag.last_parsed_time is not None and dag.last_parsed_time > compiled_at
+
+    _wait_for(parsed_cleanly_since, 180, f"{DAG} to be parsed again after recompiling", interval_s=2)
+
+
+def _assert_unchanged(stack: Stack, names: list[str], before: dict, schema: str = MODELS_SCHEMA) -> None:
+    after = snapshot(stack.pg_conninfo, schema)
+    for name in names:
+        assert after.get(name) == before[name], f"{schema}.{name} changed: {before[name]} -> {after.get(name)}"
+
+
+def _failed_run(stack: Stack, airflow: Airflow) -> tuple[str, str]:
+    run_id, state = run_dag(airflow)
+    assert state == "failed", f"run {run_id} should have failed, ended {state}"
+    return run_id, airflow.run_logs(DAG, run_id)
+
+
+def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
+    _require_baseline(stack)
+    model = stack.project_dir / "models" / "marts" / "top_buyers_by_quantity_model.sql"
+    before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    with project_changed(stack, airflow, model, "select buyerid,, from {{ source('tickit', 'sales') }} group by\n"):
+        run_id, logs = _failed_run(stack, airflow)
+    assert "top_buyers_by_quantity_model" in logs and "syntax error" in logs, logs[-3000:]
+    # The broken model and what depends on it keep their last good build; nothing else changes content.
+    _assert_unchanged(stack, ["top_buyers_by_quantity_model", "top_buyer_data_model"], before)
+    after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    assert {n: (r.rows, r.checksum) for n, r in after.items()} == {n: (r.rows, r.checksum) for n, r in before.items()}
+
+
+def test_missing_source_table_names_the_table(stack: Stack, airflow: Airflow):
+    _require_baseline(stack)
+    before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    with psycopg.connect(stack.pg_conninfo, autocommit=True) as conn:
+        conn.execute("alter table tickit.users rename to users__hidden_by_test")
+        try:
+            run_id, logs = _failed_run(stack, airflow)
+        finally:
+            conn.execute("alter table tickit.users__hidden_by_test rename to users")
+    assert re.search(r'relation "tickit\.users" does not exist', logs), logs[-3000:]
+    _assert_unchanged(stack, ["top_buyer_data_model"], before)
+    after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    assert {n: (r.rows, r.checksum) for n, r in after.items()} == {n: (r.rows, r.checksum) for n, r in before.items()}
+
+
+def test_wrong_warehouse_credentials_name_the_user(stack: Stack, airflow: Airflow):
+    """The server trusts loopback connections (no password is checked), so the
+    wrong credentials are a user that does not exist with a wrong password."""
+    _require_baseline(stack)
+    before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    profiles = stack.project_dir / "profiles.yml"
+    wrong_user = f"dataops_wrong_{stack.uid}"
+    text = profiles.read_text()
+    broken = text.replace("user: \"{{ env_var('DATAOPS_PG_USER', 'postgres') }}\"", f'user: "{wrong_user}"').replace(
+        "password: \"{{ env_var('DATAOPS_PG_PASSWORD', '') }}\"", 'password: "not-the-password"', 1
+    )
+    assert broken != text, "profiles.yml no longer has the expected postgres user line"
+    with edited(profiles, broken):
+        run_id, logs = _failed_run(stack, airflow)
+    assert wrong_user in logs, logs[-3000:]
+    _assert_unchanged(stack, list(before), before)
+
+
+def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, airflow: Airflow):
+    broken = stack.extra_dags / "broken_dag.py"
+    good = stack.extra_dags / "scratch_ok.py"
+    good.write_text(textwrap.dedent("""\
+        from datetime import datetime
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        with DAG(dag_id="scratch_ok", schedule=None, start_date=datetime(2024, 1, 1), catchup=False):
+            BashOperator(task_id="hello", bash_command="echo hello")
+        """))
+    broken.write_text("from airflow.sdk import DAG\n\nwith DAG(dag_id='broken' as dag:\n    pass\n")
+
+    def broken_reported():
+        for error in airflow.import_errors.get_import_errors(limit=100).import_errors:
+            if error.filename.endswith("broken_dag.py"):
+                return error
+        return None
+
+    error = _wait_for(broken_reported, 120, "the import error of broken_dag.py", interval_s=2)
+    assert "SyntaxError" in error.stack_trace and "line 3" in error.stack_trace, error.stack_trace
+    airflow.wait_for_dag("scratch_ok", timeout_s=120)
+    airflow.unpause("scratch_ok")
+    run_id = airflow.trigger("scratch_ok")
+    assert airflow.wait_for_run("scratch_ok", run_id, 180) == "success"
+    # The DAGs of the other folder are untouched by the broken file.
+    other_errors = [e.filename for e in airflow.import_errors.get_import_errors(limit=100).import_errors
+                    if not e.filename.endswith("broken_dag.py")]
+    assert not other_errors, other_errors
+    assert not airflow.dags.get_dag(DAG).has_import_errors
+
+
+def test_corrupt_tickit_file_names_file_and_line(stack: Stack, tmp_path):
+    _require_baseline(stack)
+    from dataops.tickit.schema import TABLES
+
+    source = stack.settings().data_dir
+    data = tmp_path / "tickit"
+    data.mkdir()
+    for path in source.iterdir():
+        if path.is_file():
+            (data / path.name).write_bytes(path.read_bytes())
+    sales = next(t for t in TABLES if t.name == "sales")
+    lines = (data / sales.file_name).read_text().splitlines(keepends=True)
+    lines[2] = "not|a|sales|row\n"
+    (data / sales.file_name).write_text("".join(lines))
+    tickit_before = snapshot(stack.pg_conninfo, TICKIT_SCHEMA)
+    models_before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    env = {**stack.env, "DATAOPS_PG_DATABASE": stack.warehouse_db}
+    result = run_dataops("data", "load", "--target", "postgres", "--data-dir", str(data), env=env, timeout_s=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    message = result.stderr
+    assert f"{sales.file_name}:3" in message, message
+    assert snapshot(stack.pg_conninfo, TICKIT_SCHEMA) == tickit_before
+    assert snapshot(stack.pg_conninfo, MODELS_SCHEMA) == models_before
+
+
+def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow: Airflow):
+    _require_baseline(stack)
+    test_file = stack.project_dir / "tests" / "fails_on_purpose.sql"
+    before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    with project_changed(stack, airflow, test_file, "-- every row fails\nselect * from {{ ref('all_gross_sales_model') }}\n"):
+        run_id, logs = _failed_run(stack, airflow)
+    assert "fails_on_purpose" in logs, logs[-3000:]
+    after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    # What depends on the tested model was not built (the same relation, not a rebuilt one).
+    for downstream in ("percentile_sales_model", "top_sales_99.9_percentile_model"):
+        assert after[downstream] == before[downstream], f"{downstream} was rebuilt after its upstream's test failed"
+    # The unrelated branch was built.
+    assert after["top_buyers_by_quantity_model"].oid != before["top_buyers_by_quantity_model"].oid
+    tasks = airflow.task_states(DAG, run_id)
+    for downstream in ("percentile_sales_model", "top_sales_99.9_percentile_model"):
+        task = tasks.get(task_id_of(downstream))
+        if task is not None:
+            assert task.state != "success", f"{downstream}'s task succeeded though its upstream's test failed"
+
+
+# --- Load ----------------------------------------------------------------------
+
+
+class HealthProbe(threading.Thread):
+    """Times the API's health check every half second."""
+
+    def __init__(self, url: str):
+        super().__init__(name="health-probe", daemon=True)
+        self.url = f"{url}/api/v2/monitor/health"
+        self.latencies: list[float] = []
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.5):
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as response:
+                    response.read()
+                self.latencies.append(time.perf_counter() - started)
+            except OSError as exc:
+                self.failures.append(str(exc))
+
+
+def test_twenty_queued_runs_all_succeed_without_duplicates(stack: Stack, airflow: Airflow):
+    _require_baseline(stack)
+    models = model_names(stack.project_dir)
+    probe = HealthProbe(stack.url)
+    probe.start()
+    try:
+        run_ids = [airflow.trigger(DAG) for _ in range(20)]
+        states = {run_id: airflow.wait_for_run(DAG, run_id, 1800) for run_id in run_ids}
+    finally:
+        probe.stop.set()
+        probe.join(15)
+    assert all(s == "success" for s in states.values()), states
+    for run_id in run_ids[:3] + run_ids[-3:]:
+        assert_run_succeeded(airflow, run_id, states[run_id], models)
+    after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
+    for model in models:
+        b, a = stack.baseline[model], after[model]
+        assert (a.rows, a.distinct_rows) == (b.rows, b.distinct_rows), f"{model}: {b} -> {a}"
+    latencies = sorted(probe.latencies)
+    print(f"health checks: {len(latencies)}, max {latencies[-1]:.3f}s, p95 {latencies[int(len(latencies) * 0.95)]:.3f}s")
+    assert not probe.failures, probe.failures[:5]
+    assert latencies and latencies[-1] < 1.0, f"slowest health check took {latencies[-1]:.2f}s"
+
+
+# --- The UI in a real browser ----------------------------------------------------
+
+
+def test_browser_sees_the_latest_run_successful(stack: Stack, airflow: Airflow):
+    from browser import CHROMIUM_ARGS, ensure_chromium
+    from playwright.sync_api import sync_playwright
+
+    chromium = ensure_chromium()
+    runs = sorted(airflow.runs_of(DAG), key=lambda r: r.run_after)
+    if not runs or str(runs[-1].state.value) != "success":
+        run_id, state = run_dag(airflow)
+        assert state == "success"
+    else:
+        run_id = runs[-1].dag_run_id
+    tasks = sorted(airflow.task_states(DAG, run_id))
+    from dataops import paths
+
+    artifacts = Path(os.environ.get("DATAOPS_TEST_ARTIFACTS") or paths.repo_root() / ".dataops" / "test-artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    screenshot = artifacts / f"{DAG}-latest-run.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(60_000)
+            page.goto(f"{stack.url}/")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", stack.password)
+            page.keyboard.press("Enter")
+            page.wait_for_url(re.compile(r"^(?!.*/auth/login).*$"))
+            page.goto(f"{stack.url}/dags/{DAG}/runs/{run_id}")
+            page.wait_for_load_state("networkidle")
+            page.get_by_text(run_id).first.wait_for()
+            page.get_by_text(re.compile(r"^success$", re.I)).first.wait_for()
+            for task_id in tasks[:3]:
+                page.get_by_text(task_id).first.wait_for()
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    assert screenshot.stat().st_size > 10_000
+    print(f"\nscreenshot of {DAG} run {run_id}: {screenshot}")
+
+
+# --- Stopping ------------------------------------------------------------------
+
+
+def test_down_stops_every_process_it_started(stack: Stack):
+    from dataops.local.services.environment import STACK_ID_VARIABLE
+    from dataops.local.services.state import pids_with_marker
+
+    state = stack.state()
+    assert state is not None and state.phase == "ready"
+    status = run_dataops("status", env=stack.env)
+    assert status.returncode == 0 and "scheduler" in status.stdout, status.stdout + status.stderr
+    result = run_dataops("down", env=stack.env, timeout_s=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not pids_with_marker(STACK_ID_VARIABLE, state.stack_id)
+    assert not any(r.alive() for r in state.components.values())
+    assert not state.supervisor.alive()
+    assert run_dataops("status", env=stack.env).returncode == 3
