@@ -145,3 +145,15 @@ def _guess_project(raw_nodes: dict[str, dict]) -> str:
     for node in raw_nodes.values():
         return node.get("package_name", "")
     return ""
+
+
+def ensure_compiled(project) -> bool:
+    """Compile ``project`` unless its graph artifact matches the files; True if it compiled."""
+    graph_path = default_graph_path(project.project_dir)
+    try:
+        fresh = DbtGraph.read(graph_path).fingerprint == project_fingerprint(project.project_dir)
+    except (OSError, ValueError, KeyError):
+        fresh = False
+    if not fresh:
+        compile_project(project)
+    return not fresh
