@@ -8,6 +8,10 @@ VENV := .venv
 DBT_VENV := .venv-dbt
 PY := $(VENV)/bin/python
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
+# Installed packages are byte-compiled once, at install: a machine that sets
+# PYTHONDONTWRITEBYTECODE would otherwise recompile Airflow and dbt at every start.
+export UV_COMPILE_BYTECODE := 1
+STACK ?= embedded
 
 .PHONY: help setup demo up test test-services bench lock clean
 help:  ## List the targets
@@ -35,8 +39,8 @@ setup: $(VENV)/.installed $(DBT_VENV)/.installed  ## Create the environments (do
 demo: setup  ## The main job: TICKIT into DuckDB, the DAG through Airflow, results
 	$(VENV)/bin/dataops demo
 
-up: setup  ## Start the Airflow UI on 127.0.0.1 (Ctrl-C stops it)
-	$(VENV)/bin/dataops up
+up: setup  ## Start Airflow on 127.0.0.1 (STACK=services for PostgreSQL, Redis, Celery); Ctrl-C stops it
+	$(VENV)/bin/dataops up --stack $(STACK)
 
 test: setup  ## Run the whole test suite (platform, then infra)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -127,6 +127,20 @@ def postgres_url(postgres_db: PostgresDatabase) -> str:
     return postgres_db.conninfo
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_analytics_project() -> None:
+    """The TICKIT project's graph artifact, which the DAG files read.
+
+    ``target/`` is not in Git: a clean clone has no artifact until
+    ``dataops dbt manifest`` runs, as the demo and the images do.
+    """
+    from dataops.config import load_settings
+    from dataops.dbt.manifest import ensure_compiled
+    from dataops.dbt.project import DbtProject
+
+    ensure_compiled(DbtProject.from_settings(load_settings()))
+
+
 def pytest_sessionfinish(session, exitstatus):
     import shutil
 

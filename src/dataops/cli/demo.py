@@ -38,7 +38,12 @@ def demo(ctx: click.Context, scale: float | None) -> None:
     with timings.step("compile the dbt project", announce):
         job.compile_project(settings)
     with timings.step(f"run the {job.DEMO_DAG} DAG through Airflow", announce):
-        job.run_dag(settings)
+        run = job.run_dag(settings)
+    succeeded = sum(state == "success" for state in run.task_states.values())
+    console.print(
+        f"Run {run.run_id}: {succeeded} of {len(run.task_states)} tasks succeeded "
+        f"(one per dbt model and tested source); the run took {run.duration_s:.1f} s in Airflow."
+    )
 
     for model, (columns, rows) in job.top_rows(settings).items():
         console.print(f"\n[bold]{settings.models_schema}.{model}[/]")

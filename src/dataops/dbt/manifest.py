@@ -152,7 +152,7 @@ def ensure_compiled(project) -> bool:
     graph_path = default_graph_path(project.project_dir)
     try:
         fresh = DbtGraph.read(graph_path).fingerprint == project_fingerprint(project.project_dir)
-    except (OSError, ValueError, KeyError):
+    except (DbtError, OSError, ValueError, KeyError):  # missing, unreadable or of another format
         fresh = False
     if not fresh:
         compile_project(project)

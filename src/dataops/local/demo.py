@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from dataops.config import Settings
-from dataops.dbt import DbtInvocation, DbtProject, DbtRunner
+from dataops.dbt import DbtProject
 from dataops.errors import DataOpsError
 from dataops.local.airflow_home import AirflowHome
 
@@ -41,21 +41,58 @@ class Timings:
 
 
 def compile_project(settings: Settings) -> None:
-    """Parse the dbt project once, so every run starts from a warm parse."""
-    run = DbtRunner(DbtProject.from_settings(settings)).invoke(DbtInvocation(command="parse"))
-    run.raise_for_status()
+    """Compile the dbt project's graph, which the DAG files read (``dataops dbt manifest``),
+    unless the project is unchanged since the last compile."""
+    from dataops.dbt.manifest import ensure_compiled
+
+    ensure_compiled(DbtProject.from_settings(settings))
 
 
-def run_dag(settings: Settings, dag_id: str = DEMO_DAG) -> None:
-    home = AirflowHome.for_settings(settings)
-    home.migrate()
-    result = home.airflow("dags", "test", dag_id, check=False, capture=True)
-    # `airflow dags test` exits non-zero when the run fails.
-    if result.returncode != 0:
-        tail = (result.stdout + result.stderr).strip().splitlines()[-25:]
-        raise DataOpsError(
-            f"the DAG {dag_id} did not succeed. Last lines of its output:\n" + "\n".join(tail)
-        )
+@dataclass(frozen=True)
+class DagRunSummary:
+    run_id: str
+    duration_s: float
+    task_states: dict[str, str]
+
+
+def run_dag(
+    settings: Settings,
+    dag_id: str = DEMO_DAG,
+    timeout_s: float = 900,
+    after_run: Callable[[DagRunSummary], None] | None = None,
+    runs: int = 1,
+) -> DagRunSummary:
+    """Start the embedded Airflow, trigger ``dag_id`` ``runs`` times one after
+    the other (``after_run`` sees each), stop Airflow; returns the last run.
+
+    The run goes through the real scheduler and triggerer (each model its own
+    task), which ``airflow dags test`` cannot do.
+    """
+    from dataops.airflow.api import AirflowApi
+    from dataops.local.embedded import EmbeddedStack
+    from dataops.local.processes import free_port
+
+    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=free_port()))
+    try:
+        stack.start()
+        api = AirflowApi(stack.url, *stack.admin)
+        api.wait_for_dag(dag_id)
+        for _ in range(runs):
+            run_id = api.trigger(dag_id)
+            info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s)
+            tasks = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values()}
+            if info.state != "success":
+                failed = sorted(t for t, state in tasks.items() if state not in ("success", "skipped"))
+                raise DataOpsError(
+                    f"the DAG {dag_id} ended {info.state}; tasks not successful: {', '.join(failed) or 'none'}. "
+                    f"Task logs are under {stack.home.path / 'logs'}; `dataops up` shows the run in the UI."
+                )
+            summary = DagRunSummary(run_id, info.duration_s or 0.0, tasks)
+            if after_run:
+                after_run(summary)
+    finally:
+        stack.stop()
+    return summary
 
 
 def top_rows(settings: Settings, limit: int = 5) -> dict[str, tuple[list[str], list[tuple]]]:
