@@ -3,12 +3,13 @@
 from dataops.airflow.decisions import NodeView, decide_node, decide_summary
 from dataops.airflow.run_report import RunReport
 
-VIEW = NodeView("model.p.b", clear_number=0, producer_task_id="dbt_build", upstream_task_ids=("a",))
+FIRST, SECOND = "2026-01-01T00:00:00.000000+00:00", "2026-01-01T00:05:00.000000+00:00"
+VIEW = NodeView("model.p.b", run_epoch=FIRST, producer_task_id="dbt_build", upstream_task_ids=("a",))
 OK = {"state": "success", "summary": "dbt: success", "log": ["b OK"]}
 
 
-def report(clear=0, final=False, **nodes):
-    return RunReport(clear_number=clear, try_number=1, final=final, nodes={f"model.p.{k}": v for k, v in nodes.items()})
+def report(epoch=FIRST, final=False, **nodes):
+    return RunReport(run_epoch=epoch, try_number=1, final=final, nodes={f"model.p.{k}": v for k, v in nodes.items()})
 
 
 def test_waits_for_the_producer_of_this_run():
@@ -33,8 +34,8 @@ def test_fails_when_dbt_ended_without_it():
 
 
 def test_a_cleared_task_rebuilds_after_its_upstream():
-    old = report(clear=0, final=True, b={"state": "failed"})
-    cleared = NodeView("model.p.b", clear_number=1, producer_task_id="dbt_build", upstream_task_ids=("a",))
+    old = report(epoch=FIRST, final=True, b={"state": "failed"})
+    cleared = NodeView("model.p.b", run_epoch=SECOND, producer_task_id="dbt_build", upstream_task_ids=("a",))
     assert decide_node(cleared, old, {"dbt_build": "success", "a": "deferred"}).action == "wait"
     assert decide_node(cleared, old, {"dbt_build": "success", "a": "success"}).action == "rebuild"
     skipped = decide_node(cleared, old, {"dbt_build": "success", "a": "failed"})
@@ -42,8 +43,8 @@ def test_a_cleared_task_rebuilds_after_its_upstream():
 
 
 def test_a_cleared_task_waits_while_an_older_producer_still_runs():
-    cleared = NodeView("model.p.b", clear_number=1, producer_task_id="dbt_build")
-    assert decide_node(cleared, report(clear=0), {"dbt_build": "running"}).action == "wait"
+    cleared = NodeView("model.p.b", run_epoch=SECOND, producer_task_id="dbt_build")
+    assert decide_node(cleared, report(epoch=FIRST), {"dbt_build": "running"}).action == "wait"
 
 
 def test_summary_from_states():
@@ -53,9 +54,22 @@ def test_summary_from_states():
     assert bad.state == "failed" and "a (failed)" in bad.message and "b (skipped)" in bad.message
 
 
-def test_summary_from_a_final_report_of_this_clear():
+def test_summary_from_a_final_report_of_this_start_of_the_run():
     done = report(final=True, a=OK, b={"state": "skipped"})
-    d = decide_summary(("a", "b"), {}, done, ("model.p.a", "model.p.b"), 0)
+    d = decide_summary(("a", "b"), {}, done, ("model.p.a", "model.p.b"), FIRST)
     assert d.state == "failed" and "model.p.b (skipped)" in d.message
-    stale = decide_summary(("a", "b"), {"a": "deferred"}, done, ("model.p.a", "model.p.b"), 1)
+    stale = decide_summary(("a", "b"), {"a": "deferred"}, done, ("model.p.a", "model.p.b"), SECOND)
     assert stale.action == "wait"
+
+
+def test_run_epoch_is_the_runs_start_in_utc():
+    from datetime import datetime, timedelta, timezone
+    from types import SimpleNamespace
+
+    from dataops.airflow.run_report import run_epoch
+
+    utc = datetime(2026, 1, 1, 12, 0, 0, 5, tzinfo=timezone.utc)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    assert run_epoch(SimpleNamespace(start_date=utc)) == run_epoch(SimpleNamespace(start_date=paris))
+    assert run_epoch(SimpleNamespace(start_date=utc.replace(tzinfo=None))) == run_epoch(SimpleNamespace(start_date=utc))
+    assert run_epoch(None) == ""

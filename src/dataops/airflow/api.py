@@ -52,6 +52,7 @@ class AirflowApi:
         self.dag_runs = client.DagRunApi(self._api_client)
         self.task_instances = client.TaskInstanceApi(self._api_client)
         self.dags = client.DAGApi(self._api_client)
+        self.xcoms = client.XComApi(self._api_client)
 
     def wait_for_dag(self, dag_id: str, timeout_s: float = 120) -> None:
         """Until the DAG processor has parsed and serialized the DAG; unpause it."""
@@ -100,6 +101,30 @@ class AirflowApi:
             offset += len(page.task_instances)
             if not page.task_instances or offset >= page.total_entries:
                 return found
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str) -> object:
+        """An XCom's value as JSON (None when the task pushed none under ``key``)."""
+        import airflow_client.client as client
+
+        try:
+            entry = self.xcoms.get_xcom_entry(dag_id, task_id, run_id, key, deserialize=True)
+        except client.exceptions.NotFoundException:
+            return None
+        value = getattr(getattr(entry, "actual_instance", entry), "value", None)
+        return json.loads(value) if isinstance(value, str) and value[:1] in "[{" else value
+
+    def log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """A task try's log as plain text (one line per record)."""
+        response = self.task_instances.get_log(dag_id, run_id, task_id, try_number, full_content=True)
+        content = getattr(response.content, "actual_instance", response.content)
+        if isinstance(content, list):
+            lines = []
+            for item in content:
+                record = getattr(item, "actual_instance", item)
+                event = getattr(record, "event", None)
+                lines.append(str(event if event is not None else record))
+            return "\n".join(lines)
+        return str(content)
 
     def clear(self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True) -> list[str]:
         import airflow_client.client as client

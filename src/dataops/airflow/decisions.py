@@ -27,16 +27,16 @@ WAIT = Decision("wait")
 
 @dataclass(frozen=True)
 class NodeView:
-    """The task's own facts: its node, its run's clear, its upstream tasks."""
+    """The task's own facts: its node, its run's start (run_epoch), its upstream tasks."""
 
     unique_id: str
-    clear_number: int
+    run_epoch: str
     producer_task_id: str
     upstream_task_ids: tuple[str, ...] = ()
 
 
 def decide_node(view: NodeView, report: RunReport | None, states: dict[str, str | None]) -> Decision:
-    live = report if report is not None and report.clear_number == view.clear_number else None
+    live = report if report is not None and report.run_epoch == view.run_epoch else None
     if live is not None:
         outcome = live.nodes.get(view.unique_id)
         if outcome is not None:
@@ -51,13 +51,14 @@ def decide_node(view: NodeView, report: RunReport | None, states: dict[str, str 
 
     producer_state = states.get(view.producer_task_id)
     if producer_state not in TERMINAL_TASK_STATES:
-        return WAIT  # the producer has yet to run (or report) for this clear
+        return WAIT  # the producer has yet to run (or report) for this start of the run
     if report is None:
         if producer_state == "success":
             return _after_upstream(view, states)
         return Decision("finish", "failed", f"{view.producer_task_id} ended {producer_state} before running dbt")
-    # The producer's report is from an earlier clear: this task was cleared on
-    # its own (a retry), so it builds its node itself once its upstream is done.
+    # The producer's report is from an earlier start of the run: this task was
+    # cleared on its own (a retry), so it builds its node itself once its
+    # upstream is done.
     return _after_upstream(view, states)
 
 
@@ -76,14 +77,14 @@ def decide_summary(
     states: dict[str, str | None],
     report: RunReport | None = None,
     unique_ids: tuple[str, ...] = (),
-    clear_number: int | None = None,
+    run_epoch: str | None = None,
 ) -> Decision:
     """The run's last task: failed if any dbt task did not succeed.
 
-    While the producer's report covers this clear, it decides as soon as dbt
+    While the producer's report covers this start of the run, it decides as soon as dbt
     has exited, without waiting for the node tasks' own ends to be recorded.
     """
-    if report is not None and report.final and report.clear_number == clear_number and unique_ids:
+    if report is not None and report.final and report.run_epoch == run_epoch and unique_ids:
         outcomes = report.nodes
         bad = sorted(uid for uid in unique_ids if (outcomes.get(uid) or {}).get("state") != "success")
         if not bad:

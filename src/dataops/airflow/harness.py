@@ -44,8 +44,9 @@ class LocalAirflow:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
             "DATAOPS_DBT_PROJECT_DIR": str(self.settings.dbt_project_dir),
-            "DATAOPS_MODELS_SCHEMA": self.settings.models_schema,
-            "DATAOPS_TICKIT_SCHEMA": self.settings.tickit_schema,
+            # The stack's own warehouse: target, DuckDB file or PostgreSQL
+            # database, schemas; whatever the caller's environment says.
+            **self.settings.dbt_env(),
             **self.extra_env,
         }
         return _Home(path=self.home_dir, settings=self.settings, api_port=self.api_port, extra_env=env)
@@ -66,6 +67,20 @@ class LocalAirflow:
     def api(self) -> AirflowApi:
         home = self.home()
         return AirflowApi(f"http://127.0.0.1:{self.api_port}", ADMIN_USER, home.admin_password())
+
+
+def write_dbt_dag(dags_folder: Path, dag_id: str, project_dir: Path, **dag_args: object) -> Path:
+    """A DAG file with one DbtDag for ``project_dir`` (unscheduled unless told)."""
+    args = {"schedule": None, "max_active_runs": 1, **dag_args}
+    extra = "".join(f", {k}={v!r}" for k, v in sorted(args.items()))
+    path = Path(dags_folder) / f"{dag_id}.py"
+    path.write_text(
+        "from datetime import datetime\n"
+        "from dataops.airflow.factory import DbtDag\n\n"
+        f"dag = DbtDag(dag_id={dag_id!r}, project_dir={str(project_dir)!r}, "
+        f"start_date=datetime(2024, 1, 1), catchup=False{extra})\n"
+    )
+    return path
 
 
 def pycache_env(state_dir: Path) -> dict[str, str]:

@@ -1,25 +1,43 @@
 """What the ``dbt_build`` task tells the model tasks of its DAG run.
 
 The producer publishes one XCom (``dbt_results``), rewritten as dbt reports
-nodes: which clear of the run it belongs to, whether dbt has exited, and the
-final outcome of each task node. XCom travels through Airflow's own API, so
-this works the same with the LocalExecutor, Celery workers on other hosts,
-and ECS. Model tasks only trust a report whose ``clear_number`` is their DAG
-run's current one: after a task is cleared, an older report is history.
+nodes: which start of the DAG run it belongs to, whether dbt has exited, and
+the final outcome of each task node. XCom travels through Airflow's own API,
+so this works the same with the LocalExecutor, Celery workers on other hosts,
+and ECS. Model tasks only trust a report of their DAG run's current start:
+after a task of a finished run is cleared, the run starts again (Airflow sets
+a new ``start_date``) and an older report is history.
+
+The run's start, not its ``clear_number``, tells them apart because the
+triggerer is not given ``clear_number`` (Airflow 3.3 builds the triggers'
+DAG run from ``DagRun.dag_run_data``, which leaves it at 0). A limit that
+follows: clearing a task while its run is still running does not make a new
+start, so that task takes the running dbt's verdict again.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 RESULTS_KEY = "dbt_results"
 TERMINAL_TASK_STATES = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
 NOT_BUILT_STATES = frozenset({"failed", "skipped", "upstream_failed"})
 
 
+def run_epoch(dag_run) -> str:
+    """Which start of ``dag_run`` this is: its ``start_date``, normalized."""
+    started = getattr(dag_run, "start_date", None)
+    if not isinstance(started, datetime):
+        return ""
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=timezone.utc)
+    return started.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
 @dataclass
 class RunReport:
-    clear_number: int
+    run_epoch: str
     try_number: int
     final: bool = False
     returncode: int | None = None
@@ -28,7 +46,7 @@ class RunReport:
 
     def to_json(self) -> dict:
         return {
-            "clear_number": self.clear_number,
+            "run_epoch": self.run_epoch,
             "try_number": self.try_number,
             "final": self.final,
             "returncode": self.returncode,
@@ -38,10 +56,10 @@ class RunReport:
 
     @classmethod
     def from_json(cls, data) -> RunReport | None:
-        if not isinstance(data, dict) or "clear_number" not in data:
+        if not isinstance(data, dict) or "run_epoch" not in data:
             return None
         return cls(
-            clear_number=int(data["clear_number"]),
+            run_epoch=str(data["run_epoch"]),
             try_number=int(data.get("try_number") or 0),
             final=bool(data.get("final")),
             returncode=data.get("returncode"),

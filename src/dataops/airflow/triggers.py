@@ -25,7 +25,7 @@ from airflow.triggers.base import (
 )
 
 from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_summary
-from dataops.airflow.run_report import RESULTS_KEY, RunReport
+from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +121,9 @@ class _RunTrigger(BaseTrigger):
             raise RuntimeError(f"{type(self).__name__} must run for a task instance (start_from_trigger)")
         return ti
 
-    def _clear_number(self) -> int:
-        ti = self._ti()
-        context = getattr(ti, "_ti_context_from_server", None)
-        dag_run = getattr(context, "dag_run", None)
-        return int(getattr(dag_run, "clear_number", 0) or 0)
+    def _run_epoch(self) -> str:
+        context = getattr(self._ti(), "_ti_context_from_server", None)
+        return run_epoch(getattr(context, "dag_run", None))
 
     async def _decisions(self, decide) -> AsyncIterator[Decision]:
         ti = self._ti()
@@ -166,7 +164,7 @@ class DbtNodeTrigger(_RunTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        view = NodeView(self.unique_id, self._clear_number(), self.producer_task_id, self.upstream_task_ids)
+        view = NodeView(self.unique_id, self._run_epoch(), self.producer_task_id, self.upstream_task_ids)
         async for decision in self._decisions(lambda s: decide_node(view, s.report, s.states)):
             yield self._event(decision)
 
@@ -177,16 +175,19 @@ class DbtNodeTrigger(_RunTrigger):
         outcome = decision.outcome or {}
         for line in outcome.get("log") or ():
             self.log.info("%s", line)
+        xcoms = {"dbt_outcome": {k: v for k, v in outcome.items() if k != "log"}} if outcome else None
+        event = _end_event(decision, self.log, xcoms)
         if outcome.get("execution_time") is not None:
+            # Last, so the log's final line gives dbt's own time: the task's
+            # Airflow duration starts with the run (trigger rule "always").
             self.log.info(
-                "dbt: %s in %.2fs (started %s, finished %s)",
+                "dbt %s: %.2fs execution time (started %s, finished %s); the task's duration counts from the run's start",
                 decision.state,
                 outcome.get("execution_time") or 0.0,
                 outcome.get("started_at"),
                 outcome.get("finished_at"),
             )
-        xcoms = {"dbt_outcome": {k: v for k, v in outcome.items() if k != "log"}} if outcome else None
-        return _end_event(decision, self.log, xcoms)
+        return event
 
 
 class DbtSummaryTrigger(_RunTrigger):
@@ -215,10 +216,10 @@ class DbtSummaryTrigger(_RunTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        clear = self._clear_number()
+        epoch = self._run_epoch()
 
         def decide(s):
-            return decide_summary(self.task_ids, s.states, s.report, self.unique_ids, clear)
+            return decide_summary(self.task_ids, s.states, s.report, self.unique_ids, epoch)
 
         async for decision in self._decisions(decide):
             yield _end_event(decision, self.log, None)

@@ -14,6 +14,7 @@ The same tracker reads events from a local subprocess and from CloudWatch
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dataops.dbt.graph import DbtGraph
@@ -30,6 +31,21 @@ _MAX_LINE = 2000
 
 def clean(message: str) -> str:
     return _ANSI.sub("", message or "").rstrip()
+
+
+def failure_reason(errors: Sequence[str], plain_output: Sequence[str] = (), max_lines: int = 8) -> str:
+    """The first lines of what dbt said when it stopped, for a task's message.
+
+    dbt prints a run-stopping error ("Encountered an error: ...", a profile
+    or connection problem) as an error-level event; errors it could not even
+    log as JSON (a bad command line) only as plain text.
+    """
+    chosen = next((e for e in errors if e.startswith("Encountered an error")), None)
+    if chosen is None and errors:
+        chosen = errors[-1]
+    lines = clean(chosen).splitlines() if chosen else [clean(line) for line in plain_output[-max_lines:]]
+    lines = [line.rstrip() for line in lines if line.strip()]
+    return "\n".join(lines[:max_lines]) or "dbt printed no error"
 
 
 @dataclass

@@ -13,6 +13,7 @@ import logging
 import shutil
 import subprocess
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ EventHandler = Callable[[dict], None]
 
 # Files that let dbt skip work when a run starts in a fresh target directory.
 _WARM_START_FILES = ("partial_parse.msgpack",)
+_PLAIN_OUTPUT_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class DbtRun:
     duration_s: float
     results: RunResults | None
     errors: tuple[str, ...] = ()
+    # The last lines dbt printed that were not JSON events (a command-line
+    # error from click, a Python traceback): the only trace of some failures.
+    plain_output: tuple[str, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -119,6 +124,7 @@ class DbtRunner:
         argv = self.argv(inv, target_path)
         log.info("running %s", " ".join(argv))
         errors: list[str] = []
+        plain: deque[str] = deque(maxlen=_PLAIN_OUTPUT_LINES)
         started = time.monotonic()
         with subprocess.Popen(
             argv,
@@ -134,6 +140,8 @@ class DbtRunner:
                 event = _parse_event(line)
                 if event is None:
                     log.info("%s", line.rstrip())
+                    if line.strip():
+                        plain.append(line.rstrip())
                     continue
                 info = event.get("info", {})
                 if info.get("level") == "error" and info.get("msg"):
@@ -151,6 +159,7 @@ class DbtRunner:
             duration_s=time.monotonic() - started,
             results=results,
             errors=tuple(errors),
+            plain_output=tuple(plain),
         )
 
     def _warm_start(self, target_path: Path) -> None:

@@ -34,6 +34,12 @@ class JobResult:
     errors: tuple[str, ...] = ()
     duration_s: float = 0.0
     where: str = ""
+    plain_output: tuple[str, ...] = ()
+
+    def failure_reason(self) -> str:
+        from dataops.dbt.events import failure_reason
+
+        return failure_reason(self.errors, self.plain_output)
 
     @property
     def succeeded(self) -> bool:

@@ -47,7 +47,9 @@ class LocalDbtExecutor(DbtExecutor):
         _copy_if_present(target / _PARTIAL_PARSE, cache)
         results_file = target / "run_results.json"
         run_results = json.loads(results_file.read_text()) if results_file.is_file() else None
-        return JobResult(run.returncode, run_results, run.errors, run.duration_s, where=str(target))
+        return JobResult(
+            run.returncode, run_results, run.errors, run.duration_s, where=str(target), plain_output=run.plain_output
+        )
 
     def _parse_cache(self, project: DbtProject) -> Path:
         """dbt's partial-parse file for this project and profile, shared by runs.

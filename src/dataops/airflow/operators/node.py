@@ -44,6 +44,9 @@ class DbtNodeOperator(BaseOperator):
         **kwargs,
     ):
         kwargs.setdefault("trigger_rule", "always")
+        # An automatic retry would read the same dbt verdict again; a model is
+        # retried by clearing its task, which rebuilds it (see the module doc).
+        kwargs.setdefault("retries", 0)
         super().__init__(**kwargs)
         self.unique_id = unique_id
         self.selector = selector
@@ -92,9 +95,18 @@ class DbtNodeOperator(BaseOperator):
         tracker.finish(result.run_results)
         outcome = tracker.outcomes.get(self.unique_id)
         if outcome is None:
-            errors = " | ".join(result.errors[-5:]) or "dbt reported nothing for it"
-            raise AirflowException(f"dbt build --select {self.selector} failed: {errors}")
+            raise AirflowException(
+                f"dbt build --select {self.selector} did not report {self.unique_id} "
+                f"(exit code {result.returncode}):\n{result.failure_reason()}"
+            )
         ti.xcom_push("dbt_outcome", {k: v for k, v in outcome.to_json().items() if k != "log"})
+        self.log.info(
+            "dbt %s: %.2fs execution time (started %s, finished %s)",
+            outcome.state,
+            outcome.execution_time,
+            outcome.started_at,
+            outcome.finished_at,
+        )
         if outcome.state == "failed":
             raise AirflowException(f"{self.unique_id}: {outcome.summary}\n" + "\n".join(outcome.log[-5:]))
         if outcome.state == "skipped":

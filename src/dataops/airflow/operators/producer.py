@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
-from dataops.airflow.run_report import RESULTS_KEY, RunReport
+from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
 _PUSH_INTERVAL_S = 0.25
 
@@ -49,20 +49,30 @@ class DbtProducerOperator(BaseOperator):
         self.threads = threads
 
     def execute(self, context):
-        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
-        from dataops.airflow.executors.base import DbtJob, executor_for
-        from dataops.dbt.events import OutcomeTracker
-
         ti, dag_run = context["ti"], context["dag_run"]
-        report = RunReport(clear_number=int(dag_run.clear_number or 0), try_number=ti.try_number)
+        report = RunReport(run_epoch=run_epoch(dag_run), try_number=ti.try_number)
         ti.xcom_push(RESULTS_KEY, report.to_json())
+        publisher = _ReportPublisher(ti, report)
+        try:
+            return self._build(ti, context, publisher)
+        except Exception as exc:
+            # The model tasks end with this message: say why, not only "no result".
+            if not report.final:
+                publisher.finish(None, f"{self.task_id} could not run dbt: {exc}")
+            raise
+        finally:
+            publisher.stop()
+
+    def _build(self, ti, context, publisher: _ReportPublisher):
+        from dataops.airflow.executors.base import DbtJob, executor_for
+        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
+        from dataops.dbt.events import OutcomeTracker
 
         states = _task_states(ti, context)
         todo = {tid: spec for tid, spec in self.nodes.items() if states.get(tid) != "success"}
         if not todo:
             self.log.info("Every dbt task of this run has succeeded already; nothing to build.")
-            report.final = True
-            ti.xcom_push(RESULTS_KEY, report.to_json())
+            publisher.finish(0, None)
             return None
         if len(todo) == len(self.nodes):
             select, exclude = self.select, self.exclude
@@ -72,8 +82,8 @@ class DbtProducerOperator(BaseOperator):
 
         settings = runtime_settings()
         graph = load_graph_for_task(self.graph_path, self.project_dir)
-        tracker = OutcomeTracker(graph, expected={uid for uid, _ in todo.values()})
-        publisher = _ReportPublisher(ti, report)
+        expected = {uid for uid, _ in todo.values()}
+        tracker = OutcomeTracker(graph, expected=expected)
         job = DbtJob(
             dag_id=ti.dag_id,
             run_id=ti.run_id,
@@ -98,13 +108,13 @@ class DbtProducerOperator(BaseOperator):
         finally:
             for outcome in tracker.finish(result.run_results if result else None):
                 publisher.add(outcome.unique_id, outcome.to_json())
-            publisher.stop()
 
         reported = len(tracker.outcomes)
+        missing = len(expected - tracker.outcomes.keys())
         error = None
-        if not reported:
-            lines = list(result.errors[-8:]) or ["dbt reported no nodes"]
-            error = f"dbt could not run (exit code {result.returncode}): " + " | ".join(lines)
+        if missing:
+            what = "could not run" if not reported else f"ended without reporting {missing} of {len(expected)} nodes"
+            error = f"dbt {what} (exit code {result.returncode}):\n{result.failure_reason()}"
         publisher.finish(result.returncode, error)
         failed = sorted(o.unique_id for o in tracker.outcomes.values() if o.state == "failed")
         self.log.info(
@@ -116,7 +126,7 @@ class DbtProducerOperator(BaseOperator):
             len(failed),
             f" ({', '.join(failed[:10])})" if failed else "",
         )
-        if error:
+        if not reported:
             raise AirflowException(error)
         return {"returncode": result.returncode, "failed": failed, "where": result.where}
 
@@ -140,6 +150,8 @@ class _ReportPublisher:
     def __init__(self, ti, report: RunReport):
         self.ti, self.report = ti, report
         self.lock = threading.Lock()
+        # Held across a push, so an older snapshot never lands after a newer one.
+        self.push_lock = threading.Lock()
         self.dirty = False
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="dbt-report", daemon=True)
@@ -154,7 +166,8 @@ class _ReportPublisher:
 
     def stop(self) -> None:
         self.stopping.set()
-        self.thread.join()
+        if self.thread.is_alive():
+            self.thread.join()
 
     def finish(self, returncode: int, error: str | None) -> None:
         with self.lock:
@@ -170,12 +183,13 @@ class _ReportPublisher:
         self._flush()
 
     def _flush(self) -> None:
-        with self.lock:
-            if not self.dirty:
-                return
-            payload = self.report.to_json()
-            self.dirty = False
-        started = time.monotonic()
-        self.ti.xcom_push(RESULTS_KEY, payload)
-        if time.monotonic() - started > 1:
-            self.ti.log.warning("publishing dbt results took %.1fs", time.monotonic() - started)
+        with self.push_lock:
+            with self.lock:
+                if not self.dirty:
+                    return
+                payload = self.report.to_json()
+                self.dirty = False
+            started = time.monotonic()
+            self.ti.xcom_push(RESULTS_KEY, payload)
+            if time.monotonic() - started > 1:
+                self.ti.log.warning("publishing dbt results took %.1fs", time.monotonic() - started)

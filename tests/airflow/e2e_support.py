@@ -1,0 +1,89 @@
+"""A running local Airflow with ``redshift_transformations`` over a private
+copy of the TICKIT dbt project and a warehouse of its own (DuckDB or a fresh
+PostgreSQL database), for the end-to-end tests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataops import paths
+from dataops.airflow.api import AirflowApi, RunInfo, TaskInfo
+from dataops.airflow.harness import LocalAirflow
+from dataops.config import Settings
+from dataops.dbt.graph import DbtGraph
+from dataops.dbt.manifest import default_graph_path, ensure_compiled
+from dataops.dbt.project import DbtProject
+
+DAG_ID = "redshift_transformations"
+SCALE = 0.02
+
+
+@dataclass
+class E2EStack:
+    target: str
+    settings: Settings
+    airflow: LocalAirflow
+    api: AirflowApi
+    query: Callable[[str], list[tuple]]
+    execute: Callable[[str], None]
+
+    @property
+    def project_dir(self) -> Path:
+        return Path(self.settings.dbt_project_dir)
+
+    def graph(self) -> DbtGraph:
+        return DbtGraph.read(default_graph_path(self.project_dir))
+
+    def relation(self, model: str) -> str:
+        return f'"{self.settings.models_schema}"."{model}"'
+
+    def run(self, timeout_s: float = 240) -> tuple[RunInfo, dict[str, TaskInfo]]:
+        run_id = self.api.trigger(DAG_ID)
+        info = self.api.wait_for_run(DAG_ID, run_id, timeout_s=timeout_s)
+        return info, self.api.tasks(DAG_ID, run_id)
+
+    def rerun_cleared(self, run_id: str, task_ids: list[str], timeout_s: float = 240) -> tuple[list[str], RunInfo]:
+        """Clear tasks with their downstream, as the UI does, and wait for the run."""
+        cleared = self.api.clear(DAG_ID, run_id, task_ids, downstream=True)
+        deadline = time.monotonic() + 30
+        # The run is queued again; wait until it leaves the finished state it had.
+        while self.api.run(DAG_ID, run_id).state in {"success", "failed"} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return cleared, self.api.wait_for_run(DAG_ID, run_id, timeout_s=timeout_s)
+
+    def edit_model(self, relative_path: str, sql: str) -> None:
+        """Change a model file and recompile the graph, leaving no moment in
+        which the DAG processor could see the file newer than the graph."""
+        staging = self.project_dir.parent / "dbt-staging"
+        shutil.rmtree(staging, ignore_errors=True)
+        copy_project(self.project_dir, staging)
+        (staging / relative_path).write_text(sql)
+        ensure_compiled(DbtProject.from_settings(self.settings, staging))
+        (self.project_dir / relative_path).write_text(sql)
+        shutil.copy2(default_graph_path(staging), default_graph_path(self.project_dir))
+
+    def run_results(self, run_id: str) -> dict[str, dict]:
+        """run_results.json of every dbt process of this run, by "<task_id>.<try>"."""
+        folder = Path(self.settings.state_dir) / "runs" / DAG_ID / _safe(run_id)
+        return {f.parent.name: json.loads(f.read_text()) for f in sorted(folder.glob("*/run_results.json"))}
+
+
+def _safe(run_id: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
+
+
+def copy_project(source: Path, dest: Path) -> None:
+    shutil.copytree(source, dest, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+
+
+def prepare_dags_folder(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(paths.dags_dir() / f"{DAG_ID}.py", folder / f"{DAG_ID}.py")
+    return folder

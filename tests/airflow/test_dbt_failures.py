@@ -1,0 +1,114 @@
+"""When dbt stops before any model, every model task says what dbt said."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from dataops.airflow.decisions import NodeView, decide_node
+from dataops.airflow.executors.base import JobResult
+from dataops.airflow.operators.producer import DbtProducerOperator
+from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
+from dataops.dbt.events import failure_reason
+from dataops.dbt.project import DbtProject
+from dataops.dbt.runner import DbtInvocation, DbtRunner
+
+GRAPH = Path(__file__).parents[1] / "dbt" / "data" / "tickit_graph.json"
+CONNECTION_ERROR = (
+    "Encountered an error:\nDatabase Error\n  connection to server at \"127.0.0.1\", port 5432 failed: "
+    'FATAL:  role "nobody" does not exist\n  '
+)
+
+
+def test_the_reason_is_the_first_lines_of_the_error_that_stopped_dbt():
+    reason = failure_reason(["Runtime Error in model x", CONNECTION_ERROR])
+    assert reason.splitlines()[:2] == ["Encountered an error:", "Database Error"]
+    assert 'role "nobody" does not exist' in reason
+    long = failure_reason(["Encountered an error:\n" + "\n".join(f"line {i}" for i in range(30))])
+    assert len(long.splitlines()) == 8
+
+
+def test_without_json_errors_the_reason_is_dbts_plain_output():
+    plain = ("Usage: dbt build [OPTIONS]", "Error: Invalid value for '--profiles-dir': Path '/x' does not exist.")
+    assert "Invalid value for '--profiles-dir'" in failure_reason([], plain)
+    assert failure_reason([], ()) == "dbt printed no error"
+
+
+def test_the_runner_keeps_the_plain_lines_dbt_printed(tmp_path):
+    fake_dbt = tmp_path / "dbt"
+    fake_dbt.write_text("#!/bin/sh\necho \"Error: Invalid value for '--profiles-dir'\"\nexit 2\n")
+    fake_dbt.chmod(fake_dbt.stat().st_mode | stat.S_IEXEC)
+    (tmp_path / "dbt_project.yml").write_text("name: p\n")
+    run = DbtRunner(DbtProject(tmp_path, fake_dbt, "duckdb")).invoke(DbtInvocation(target_path=tmp_path / "t"))
+    assert run.returncode == 2
+    assert run.plain_output == ("Error: Invalid value for '--profiles-dir'",)
+
+
+class _FakeTI:
+    dag_id, run_id, task_id, try_number = "d", "r", "dbt_build", 1
+
+    def __init__(self):
+        self.pushed: list[dict] = []
+
+    def xcom_push(self, key, value):
+        assert key == RESULTS_KEY
+        self.pushed.append(value)
+
+    def get_task_states(self, **_):
+        return {}
+
+
+class _Executor:
+    def __init__(self, result=None, error=None):
+        self.result, self.error = result, error
+
+    def run(self, job, on_event):
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def _produce(monkeypatch, executor) -> tuple[RunReport, Exception | None]:
+    monkeypatch.setattr("dataops.airflow.executors.base.executor_for", lambda settings: executor)
+    producer = DbtProducerOperator(
+        task_id="dbt_build",
+        nodes={"all_gross_sales_model": ("model.tickit.all_gross_sales_model", "fqn:x")},
+        graph_path=str(GRAPH),
+    )
+    ti = _FakeTI()
+    dag_run = SimpleNamespace(start_date=None)
+    raised = None
+    try:
+        producer.execute({"ti": ti, "dag_run": dag_run})
+    except Exception as exc:  # noqa: BLE001
+        raised = exc
+    return RunReport.from_json(ti.pushed[-1]), raised
+
+
+def _model_task_message(report: RunReport) -> str:
+    view = NodeView("model.tickit.all_gross_sales_model", run_epoch(None), "dbt_build")
+    decision = decide_node(view, report, {"dbt_build": "failed"})
+    assert decision.state == "failed"
+    return decision.message
+
+
+def test_a_model_task_carries_dbts_error_when_dbt_stopped_before_any_model(monkeypatch):
+    report, raised = _produce(monkeypatch, _Executor(JobResult(2, None, errors=("Running with dbt", CONNECTION_ERROR))))
+    assert raised is not None and report.final
+    message = _model_task_message(report)
+    assert "could not run (exit code 2)" in message and 'role "nobody" does not exist' in message
+
+
+def test_a_model_task_carries_the_producers_error_when_dbt_never_started(monkeypatch):
+    missing = FileNotFoundError("dbt is not installed at /nowhere/dbt. Run `make setup`")
+    report, raised = _produce(monkeypatch, _Executor(error=missing))
+    assert raised is missing and report.final
+    assert "dbt is not installed at /nowhere/dbt" in _model_task_message(report)
+
+
+@pytest.fixture(autouse=True)
+def _settings_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))
