@@ -85,3 +85,43 @@ def test_a_missing_artifact_names_the_command(project):
     shutil.rmtree(project / "target")
     with pytest.raises(DbtError, match="dataops dbt manifest"):
         _dag(project)
+
+
+def test_a_removed_file_makes_the_artifact_out_of_date(project):
+    (project / "models" / "extra.sql").write_text("select 3\n")
+    from dataops.dbt.graph import DbtGraph as Graph
+
+    artifact = project / "target" / "dataops_graph.json"
+    graph = Graph.read(artifact)
+    data = graph.to_json() | {"fingerprint": project_fingerprint(project)}
+    artifact.write_text(json.dumps(data))
+    _dag(project)  # current
+    (project / "models" / "extra.sql").unlink()
+    with pytest.raises(DbtError, match="out of date"):
+        _dag(project)
+
+
+def test_a_touched_but_unchanged_file_is_still_current(project):
+    import os
+    import time
+
+    later = time.time() + 5
+    os.utime(project / "models" / "m.sql", (later, later))
+    assert _dag(project).task_dict
+
+
+def test_edges_match_what_set_upstream_records(project):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = _dag(project)
+    for task in dag.tasks:
+        for parent in task.upstream_list:
+            assert task.task_id in parent.downstream_task_ids
+        for child in task.downstream_list:
+            assert task.task_id in child.upstream_task_ids
+    restored = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    assert {t.task_id: sorted(t.upstream_task_ids) for t in restored.tasks} == {
+        t.task_id: sorted(t.upstream_task_ids) for t in dag.tasks
+    }
+    assert sorted(dag.get_task("percentile_sales_model").upstream_task_ids) == ["all_gross_sales_model"]
+    assert dag.get_task("dbt_build").downstream_task_ids >= {"source__tickit__sales"}
