@@ -74,6 +74,7 @@ def write_dbt_dag(dags_folder: Path, dag_id: str, project_dir: Path, **dag_args:
     args = {"schedule": None, "max_active_runs": 1, **dag_args}
     extra = "".join(f", {k}={v!r}" for k, v in sorted(args.items()))
     path = Path(dags_folder) / f"{dag_id}.py"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         "from datetime import datetime\n"
         "from dataops.airflow.factory import DbtDag\n\n"

@@ -1,0 +1,269 @@
+"""The platform's benchmarks, printed as tables and written to bench/results/latest.json.
+
+    python bench/run.py           # the full benchmark (tens of minutes)
+    python bench/run.py --quick   # under 5 minutes: fewer repetitions, a smaller cosmos project
+
+What runs, in one workspace and on one local Airflow started once (see workspace.py):
+
+* DAG-file parse time of a synthetic project with 1,000 models, in fresh
+  interpreters (``parse_s_1000``) and warm (``parse_s_1000_warm``).
+* TICKIT (5 models) and a synthetic project of 200 models: a DAG run through
+  Airflow against a bare ``dbt build``, alternating, same project and data;
+  ``ratio_tickit`` and ``ratio_200`` are the medians' ratios.
+* The same synthetic project through astronomer-cosmos in local mode (one dbt
+  process per task): ``cosmos_over_ours_<n>`` = cosmos's run ÷ ours.
+* ``peak_rss_mb``: the largest sum of the resident memory of every process of
+  the Airflow stack (API server, scheduler, DAG processor, triggerer, task
+  processes and dbt) seen during our N=200 run.
+* TICKIT's generator and loader figures (bench_generator.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+try:
+    import dataops  # noqa: F401
+except ImportError:  # a checkout without the package installed
+    sys.path.insert(0, str(HERE.parent / "src"))
+
+import bench_generator  # noqa: E402
+from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
+from workspace import TICKIT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
+
+from dataops.airflow.harness import write_dbt_dag  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Plan:
+    parse_runs: int
+    tickit_reps: int
+    n_reps: int
+    cosmos_n: int
+    tickit_scale: float
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Plan:
+        if quick:
+            return cls(parse_runs=2, tickit_reps=2, n_reps=1, cosmos_n=20, tickit_scale=1.0)
+        return cls(parse_runs=5, tickit_reps=5, n_reps=3, cosmos_n=200, tickit_scale=1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop Airflow
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the short version (under 5 minutes)")
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    plan = Plan.for_mode(args.quick)
+    started = time.monotonic()
+    results: dict[str, object] = {"quick": args.quick, "plan": plan.__dict__}
+
+    with tempfile.TemporaryDirectory(prefix="dataops-bench-") as tmp:
+        ws = Workspace.create(Path(tmp), plan.tickit_scale)
+        _step("TICKIT data and projects")
+        ws.load_tickit()
+        ws.add_synthetic(200, with_cosmos=plan.cosmos_n == 200)
+        if plan.cosmos_n != 200:
+            ws.add_synthetic(plan.cosmos_n, with_cosmos=True)
+        results |= measure_parse(ws, plan)
+        _step("starting Airflow")
+        ws.start_airflow()
+        try:
+            results |= measure_runs(ws, plan)
+        finally:
+            ws.stop()
+
+    _step("TICKIT generator")
+    results |= bench_generator.run(quick=args.quick)
+    results["bench_s"] = round(time.monotonic() - started, 1)
+    results["machine"] = machine()
+    results["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print_tables(results)
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+def measure_parse(ws: Workspace, plan: Plan) -> dict[str, float]:
+    _step("DAG-file parse at N=1,000")
+    project = ws.add_synthetic_project_only(1000)
+    dag_file = write_dbt_dag(ws.root / "parse-dags", "synthetic_1000", project)
+    probes = []
+    for _ in range(plan.parse_runs):
+        out = subprocess.run(
+            [sys.executable, str(HERE / "parse_probe.py"), str(dag_file)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "AIRFLOW__CORE__LOAD_EXAMPLES": "False"},
+        )
+        probes.append(json.loads(out.stdout.strip().splitlines()[-1]))
+
+    def med(key: str) -> float:
+        return round(statistics.median(p[key] for p in probes), 3)
+
+    return {
+        "parse_s_1000": med("first_s"),
+        "parse_s_1000_warm": med("warm_s"),
+        "parse_cpu_s_1000": med("first_cpu_s"),
+        "parse_cpu_s_1000_warm": med("warm_cpu_s"),
+        "serialize_s_1000": med("serialize_s"),
+        "airflow_import_s": med("airflow_s"),
+        "parse_runs": len(probes),
+    }
+
+
+def measure_runs(ws: Workspace, plan: Plan) -> dict[str, float]:
+    figures: dict[str, float] = {}
+    tickit = ws.projects[TICKIT_DAG]
+    syn200 = ws.projects[synthetic_dag_id(200)]
+
+    _step("warm-up (one run of each, not counted)")
+    airflow_run(ws, TICKIT_DAG)
+    bare_dbt_build(ws, tickit)
+    airflow_run(ws, synthetic_dag_id(200))
+    bare_dbt_build(ws, syn200)
+
+    _step(f"TICKIT: {plan.tickit_reps} x (Airflow run, bare dbt build)")
+    ours, bare = _alternate(ws, TICKIT_DAG, tickit, plan.tickit_reps)
+    figures |= _ratio("tickit", ours, bare)
+
+    _step(f"N=200: {plan.n_reps} x (Airflow run, bare dbt build)")
+    ours200, bare200 = _alternate(ws, synthetic_dag_id(200), syn200, plan.n_reps)
+    figures |= _ratio("200", ours200, bare200)
+    figures["peak_rss_mb"] = round(max(m.peak_rss_mb for m in ours200), 1)
+    figures["peak_rss_mb_bare_dbt_200"] = round(max(m.peak_rss_mb for m in bare200), 1)
+    figures["triggerer_cpu_s_200"] = round(statistics.median(m.triggerer_cpu_s for m in ours200), 2)
+    figures["triggerer_cpu_s_tickit"] = round(statistics.median(m.triggerer_cpu_s for m in ours), 2)
+
+    n = plan.cosmos_n
+    _step(f"astronomer-cosmos, local mode, N={n} (one run)")
+    try:
+        cosmos = airflow_run(ws, cosmos_dag_id(n), timeout_s=7200)
+    except RuntimeError as exc:  # keep the figures measured so far
+        figures["errors"] = [str(exc)]
+        return figures
+    ours_n = ours200 if n == 200 else [airflow_run(ws, synthetic_dag_id(n))]
+    figures[f"cosmos_s_{n}"] = round(cosmos.seconds, 2)
+    figures[f"cosmos_over_ours_{n}"] = round(cosmos.seconds / statistics.median(m.seconds for m in ours_n), 2)
+    figures[f"peak_rss_mb_cosmos_{n}"] = round(cosmos.peak_rss_mb, 1)
+    return figures
+
+
+def _alternate(ws: Workspace, dag_id: str, project: Path, reps: int) -> tuple[list[Measured], list[Measured]]:
+    ours, bare = [], []
+    for _ in range(reps):
+        ours.append(airflow_run(ws, dag_id))
+        bare.append(bare_dbt_build(ws, project))
+    return ours, bare
+
+
+def _ratio(name: str, ours: list[Measured], bare: list[Measured]) -> dict[str, float]:
+    a = statistics.median(m.seconds for m in ours)
+    b = statistics.median(m.seconds for m in bare)
+    return {
+        f"airflow_run_s_{name}": round(a, 2),
+        f"bare_dbt_s_{name}": round(b, 2),
+        f"ratio_{name}": round(a / b, 3),
+        f"reps_{name}": len(ours),
+    }
+
+
+def machine() -> dict[str, object]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = -1.0
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_1min_at_end": round(load, 2),
+    }
+
+
+TABLES = [
+    ("DAG-file parse, N = 1,000 (target <= 0.3 s)", [
+        ("fresh interpreter, wall s", "parse_s_1000"),
+        ("warm, wall s", "parse_s_1000_warm"),
+        ("fresh, CPU s", "parse_cpu_s_1000"),
+        ("warm, CPU s", "parse_cpu_s_1000_warm"),
+        ("serializing the DAG, s", "serialize_s_1000"),
+        ("importing Airflow (not counted), s", "airflow_import_s"),
+    ]),
+    ("Airflow run / bare dbt build", [
+        ("TICKIT: Airflow run s", "airflow_run_s_tickit"),
+        ("TICKIT: bare dbt build s", "bare_dbt_s_tickit"),
+        ("ratio_tickit (target <= 1.2)", "ratio_tickit"),
+        ("N=200: Airflow run s", "airflow_run_s_200"),
+        ("N=200: bare dbt build s", "bare_dbt_s_200"),
+        ("ratio_200 (target <= 1.05)", "ratio_200"),
+    ]),
+    ("astronomer-cosmos (local mode) / ours", [
+        ("cosmos run s, N=200", "cosmos_s_200"),
+        ("cosmos_over_ours_200 (target >= 5)", "cosmos_over_ours_200"),
+        ("cosmos run s, N=20", "cosmos_s_20"),
+        ("cosmos_over_ours_20", "cosmos_over_ours_20"),
+    ]),
+    ("Memory and the triggerer", [
+        ("peak_rss_mb (whole stack, N=200 run)", "peak_rss_mb"),
+        ("peak RSS MB, bare dbt build N=200", "peak_rss_mb_bare_dbt_200"),
+        ("peak RSS MB, cosmos run", "peak_rss_mb_cosmos_200"),
+        ("triggerer CPU s per run, TICKIT", "triggerer_cpu_s_tickit"),
+        ("triggerer CPU s per run, N=200", "triggerer_cpu_s_200"),
+    ]),
+]
+
+
+def print_tables(results: dict[str, object]) -> None:
+    for title, rows in TABLES:
+        shown = [(label, results[key]) for label, key in rows if key in results]
+        if not shown:
+            continue
+        print(f"\n{title}")
+        print("-" * len(title))
+        for label, value in shown:
+            print(f"  {label:<44} {value:>10}")
+    others = {k: v for k, v in results.items() if k.startswith(("generate_", "load_duckdb_"))}
+    if others:
+        print("\nTICKIT generator (bench_generator.py)")
+        for key, value in sorted(others.items()):
+            print(f"  {key:<44} {value:>10}")
+    if "errors" in results:
+        print("\nerrors:", *results["errors"], sep="\n  ")
+    m = results["machine"]
+    print(f"\n{m['cpus']} CPUs, {m['cpu_model']}, Python {m['python']}, load {m['load_1min_at_end']}; {results['date']}")
+
+
+def _step(text: str) -> None:
+    print(f"==> {text}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""One measured run: a DAG run through Airflow, or a bare ``dbt build``.
+
+The Airflow figure is the DAG run's duration as Airflow records it (its
+start_date to end_date from the REST API); the bare figure is the wall time
+of the ``dbt build`` process. Both include dbt's start-up, and both build
+the same project into the same DuckDB file.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from memory import PeakRss, find_process, tree_cpu_s
+
+from dataops.dbt.project import DbtProject
+from dataops.dbt.runner import DbtInvocation, DbtRunner
+
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    peak_rss_mb: float
+    state: str = "success"
+    # CPU seconds the triggerer spent during the run (Airflow runs only).
+    triggerer_cpu_s: float = 0.0
+    # Seconds from the run's start until the dbt process started (ours only).
+    wall_s: float = 0.0
+
+
+def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
+    api = ws.api
+    triggerer = find_process(ws.airflow_pid, "triggerer")
+    cpu_before = tree_cpu_s(triggerer) if triggerer else 0.0
+    started = time.monotonic()
+    with PeakRss([ws.airflow_pid]) as rss:
+        run_id = api.trigger(dag_id)
+        info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s, poll_s=0.2)
+    cpu = (tree_cpu_s(triggerer) - cpu_before) if triggerer else 0.0
+    if info.state != "success":
+        bad = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values() if t.state != "success"}
+        raise RuntimeError(f"{dag_id} run {run_id} ended {info.state}: {dict(list(bad.items())[:10])}")
+    return Measured(info.duration_s or 0.0, rss.peak_mb, info.state, cpu, time.monotonic() - started)
+
+
+def bare_dbt_build(ws, project_dir: Path) -> Measured:
+    """``dbt build`` of the whole project as one process, into the workspace's warehouse.
+
+    It keeps one target folder across repetitions, so from the second run on
+    dbt reuses its partial parse, as our runs do through their parse cache.
+    """
+    project = DbtProject.from_settings(ws.settings, project_dir)
+    target = ws.root / "bare" / project_dir.name
+    runner = DbtRunner(project)
+    with PeakRss([os.getpid()], include_roots=False) as rss:
+        started = time.perf_counter()
+        run = runner.invoke(DbtInvocation(command="build", target_path=target))
+        seconds = time.perf_counter() - started
+    run.raise_for_status()
+    return Measured(seconds, rss.peak_mb, wall_s=seconds)

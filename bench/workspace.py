@@ -1,0 +1,143 @@
+"""The benchmark's workspace: dbt projects, their warehouse and a local Airflow.
+
+Everything lives in one temporary folder: a copy of the TICKIT project with
+its sample data loaded into a DuckDB file, synthetic projects, a DAGs folder
+holding our DAGs and astronomer-cosmos's for the same projects, and an
+embedded Airflow (``airflow standalone``, LocalExecutor) started once and
+shared by every measurement.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataops import paths
+from dataops.airflow.api import AirflowApi
+from dataops.airflow.harness import LocalAirflow, pycache_env, write_dbt_dag
+from dataops.config import Settings, load_settings
+from dataops.dbt import synthetic
+from dataops.dbt.manifest import ensure_compiled
+from dataops.dbt.project import DbtProject
+from dataops.local.processes import free_port
+
+TICKIT_DAG = "redshift_transformations"
+
+
+def synthetic_dag_id(n: int) -> str:
+    return f"synthetic_{n}"
+
+
+def cosmos_dag_id(n: int) -> str:
+    return f"cosmos_{n}"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    settings: Settings
+    projects: dict[str, Path] = field(default_factory=dict)
+    airflow: LocalAirflow | None = None
+    api: AirflowApi | None = None
+
+    @classmethod
+    def create(cls, root: Path, tickit_scale: float) -> Workspace:
+        tickit = root / "tickit"
+        shutil.copytree(paths.dbt_project_dir(), tickit, ignore=shutil.ignore_patterns("target", "logs"))
+        settings = load_settings(
+            target="duckdb", state_dir=root / "state", dbt_project_dir=tickit, scale=tickit_scale
+        )
+        ws = cls(root, settings, {TICKIT_DAG: tickit})
+        (root / "dags").mkdir()
+        shutil.copy2(paths.dags_dir() / f"{TICKIT_DAG}.py", root / "dags")
+        return ws
+
+    def load_tickit(self) -> None:
+        from dataops.tickit.generator import generate
+        from dataops.tickit.loaders import get_loader
+
+        generate(self.settings.data_dir, scale=self.settings.scale, seed=self.settings.seed)
+        get_loader(self.settings).load(self.settings.data_dir)
+        self.compile(self.projects[TICKIT_DAG])
+
+    def add_synthetic_project_only(self, n: int) -> Path:
+        """A compiled synthetic project of ``n`` models, with no DAG in Airflow."""
+        project = self.root / f"synthetic_{n}"
+        if not project.is_dir():
+            synthetic.generate(project, n)
+            self.compile(project)
+        return project
+
+    def add_synthetic(self, n: int, *, with_cosmos: bool = False) -> Path:
+        project = self.add_synthetic_project_only(n)
+        self.projects[synthetic_dag_id(n)] = project
+        write_dbt_dag(self.root / "dags", synthetic_dag_id(n), project)
+        if with_cosmos:
+            self.projects[cosmos_dag_id(n)] = project
+            write_cosmos_dag(self.root / "dags", cosmos_dag_id(n), project, self.settings.dbt_bin)
+        return project
+
+    def compile(self, project: Path) -> None:
+        ensure_compiled(DbtProject.from_settings(self.settings, project))
+
+    def start_airflow(self) -> AirflowApi:
+        self.airflow = LocalAirflow(
+            home_dir=self.root / "airflow",
+            dags_folder=self.root / "dags",
+            settings=self.settings,
+            api_port=free_port(),
+            extra_env=pycache_env(self.settings.state_dir),
+        )
+        self.airflow.start()
+        self.api = self.airflow.api()
+        for dag_id in self.projects:
+            self.api.wait_for_dag(dag_id, timeout_s=300)
+        return self.api
+
+    @property
+    def airflow_pid(self) -> int:
+        assert self.airflow is not None and self.airflow._stack is not None
+        return self.airflow._stack.process.pid
+
+    def stop(self) -> None:
+        if self.airflow is not None:
+            self.airflow.stop()
+
+
+def write_cosmos_dag(dags_folder: Path, dag_id: str, project: Path, dbt_bin: Path) -> Path:
+    """astronomer-cosmos's DbtDag for the same project: local mode, one dbt process per task."""
+    path = dags_folder / f"{dag_id}.py"
+    path.write_text(
+        # Airflow's safe mode skips files that do not mention "airflow".
+        f'''"""An Airflow DAG: the project through astronomer-cosmos."""
+from datetime import datetime
+from pathlib import Path
+
+from cosmos import DbtDag, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
+
+project = Path({str(project)!r})
+dag = DbtDag(
+    dag_id={dag_id!r},
+    project_config=ProjectConfig(dbt_project_path=project, manifest_path=project / "target" / "manifest.json"),
+    profile_config=ProfileConfig(
+        profile_name="synthetic", target_name="duckdb", profiles_yml_filepath=project / "profiles.yml"
+    ),
+    execution_config=ExecutionConfig(
+        execution_mode=ExecutionMode.LOCAL,
+        invocation_mode=InvocationMode.SUBPROCESS,
+        dbt_executable_path={str(dbt_bin)!r},
+    ),
+    render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST),
+    schedule=None,
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    # DuckDB lets one process write a database file at a time: concurrent
+    # dbt processes fail on its lock.
+    max_active_tasks=1,
+)
+'''
+    )
+    return path
