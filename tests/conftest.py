@@ -127,6 +127,22 @@ def postgres_url(postgres_db: PostgresDatabase) -> str:
     return postgres_db.conninfo
 
 
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    """Real AWS HTTP APIs (moto's server: S3, ECS, CloudWatch Logs) on a free loopback port."""
+    from moto.server import ThreadedMotoServer
+
+    from dataops.local.processes import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def compiled_analytics_project() -> None:
     """The TICKIT project's graph artifact, which the DAG files read.

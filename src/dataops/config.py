@@ -73,6 +73,58 @@ class S3Settings(BaseSettings):
     region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION", "us-east-1"))
 
 
+class EcsSettings(BaseSettings):
+    """Where the ``ecs`` dbt executor starts its Fargate task (``ecs:RunTask``).
+
+    The CDK app sets these on every Airflow container (infra/dataops_infra/contract.py).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DATAOPS_ECS_", env_file=".env", extra="ignore")
+
+    cluster: str = ""
+    # A family (its latest ACTIVE revision runs), family:revision or an ARN.
+    task_definition: str = ""
+    container_name: str = "dbt"
+    # Comma-separated ids.
+    subnets: str = ""
+    security_groups: str = ""
+    assign_public_ip: bool = False
+    # FARGATE, or a capacity provider such as FARGATE_SPOT.
+    capacity_provider: str = "FARGATE"
+    log_group: str = ""
+    # The awslogs stream prefix: streams are <prefix>/<container name>/<task id>.
+    log_stream_prefix: str = "dbt"
+    # The Airflow connection the amazon provider's hooks use (a missing one means
+    # boto3's own chain: the worker's task role on ECS, AWS_* variables elsewhere).
+    aws_conn_id: str = "aws_default"
+    region: str | None = None
+    poll_interval_s: float = Field(2.0, gt=0, le=60)
+    # After the task stops, how long to wait for CloudWatch to deliver dbt's last lines.
+    log_drain_timeout_s: float = Field(30.0, ge=0, le=600)
+
+    @property
+    def subnet_ids(self) -> list[str]:
+        return _split(self.subnets)
+
+    @property
+    def security_group_ids(self) -> list[str]:
+        return _split(self.security_groups)
+
+    def missing(self) -> list[str]:
+        """The variables the ``ecs`` executor needs that are not set."""
+        required = {
+            "DATAOPS_ECS_CLUSTER": self.cluster,
+            "DATAOPS_ECS_TASK_DEFINITION": self.task_definition,
+            "DATAOPS_ECS_SUBNETS": self.subnet_ids,
+            "DATAOPS_ECS_LOG_GROUP": self.log_group,
+        }
+        return [name for name, value in required.items() if not value]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
 class Settings(BaseSettings):
     """Top-level settings. ``load_settings()`` is the way to get one."""
 
@@ -95,6 +147,8 @@ class Settings(BaseSettings):
     models_schema: str = "analytics"
     scale: float = Field(1.0, gt=0, le=1000)
     seed: int = 42
+    # Where dbt runs on ECS keep their artifacts (s3://<bucket>/dbt/...).
+    artifacts_bucket: str = ""
 
     @field_validator("tickit_schema", "models_schema")
     @classmethod
@@ -123,6 +177,10 @@ class Settings(BaseSettings):
     @cached_property
     def s3(self) -> S3Settings:
         return _build(S3Settings)
+
+    @cached_property
+    def ecs(self) -> EcsSettings:
+        return _build(EcsSettings)
 
     def dbt_env(self) -> dict[str, str]:
         """The environment dbt's profiles.yml reads (``env_var(...)``)."""

@@ -13,8 +13,11 @@ The same tracker reads events from a local subprocess and from CloudWatch
 
 from __future__ import annotations
 
+import json
+import logging
 import re
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dataops.dbt.graph import DbtGraph
@@ -27,6 +30,54 @@ _SKIPPED = frozenset({"skipped"})
 _DONE = _OK | _FAILED | _SKIPPED
 _MAX_LOG_LINES = 40
 _MAX_LINE = 2000
+_PLAIN_OUTPUT_LINES = 20
+
+log = logging.getLogger(__name__)
+
+
+def parse_event_line(line: str) -> dict | None:
+    """One line of dbt's ``--log-format json`` output as an event, or None."""
+    if not line.startswith("{"):
+        return None
+    try:
+        event = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+class LogLineReader:
+    """Reads dbt's output line by line, wherever it comes from (a pipe, CloudWatch).
+
+    Each JSON event goes to ``on_event`` and its message to ``logger``;
+    error-level messages are kept (they say why a run stopped), and so are
+    the last lines that were not JSON, the only trace of a bad command line
+    or a crash.
+    """
+
+    def __init__(self, on_event: Callable[[dict], None] | None = None, logger: logging.Logger = log):
+        self.on_event = on_event
+        self.logger = logger
+        self.errors: list[str] = []
+        self.plain_output: deque[str] = deque(maxlen=_PLAIN_OUTPUT_LINES)
+        self.command_completed = False
+
+    def feed(self, line: str) -> None:
+        event = parse_event_line(line)
+        if event is None:
+            self.logger.info("%s", line.rstrip())
+            if line.strip():
+                self.plain_output.append(line.rstrip())
+            return
+        info = event.get("info") or {}
+        if info.get("name") == "CommandCompleted":
+            self.command_completed = True
+        if info.get("level") == "error" and info.get("msg"):
+            self.errors.append(info["msg"])
+        if info.get("msg"):
+            self.logger.info("%s", info["msg"])
+        if self.on_event:
+            self.on_event(event)
 
 
 def clean(message: str) -> str:

@@ -8,16 +8,15 @@ ends, ``run_results.json`` gives each node's final status.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import subprocess
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dataops.dbt.events import LogLineReader
 from dataops.dbt.project import DbtProject
 from dataops.dbt.results import RunResults
 from dataops.errors import DbtError
@@ -28,7 +27,6 @@ EventHandler = Callable[[dict], None]
 
 # Files that let dbt skip work when a run starts in a fresh target directory.
 _WARM_START_FILES = ("partial_parse.msgpack",)
-_PLAIN_OUTPUT_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -85,6 +83,24 @@ def describe_failure(run: DbtRun) -> str:
     return "\n".join(lines)
 
 
+def selection_args(inv: DbtInvocation) -> list[str]:
+    """The flags after the command that say what to build: the same wherever dbt runs."""
+    args: list[str] = []
+    if inv.select:
+        args += ["--select", *inv.select]
+    if inv.exclude:
+        args += ["--exclude", *inv.exclude]
+    if inv.threads:
+        args += ["--threads", str(inv.threads)]
+    if inv.full_refresh:
+        args.append("--full-refresh")
+    if inv.fail_fast:
+        args.append("--fail-fast")
+    if inv.state:
+        args += ["--state", str(inv.state)]
+    return args + list(inv.extra_args)
+
+
 class DbtRunner:
     """Runs dbt commands against one project."""
 
@@ -98,19 +114,7 @@ class DbtRunner:
         if p.profiles_dir:
             args += ["--profiles-dir", str(p.profiles_dir)]
         args += ["--target-path", str(target_path), "--log-path", str(target_path)]
-        if inv.select:
-            args += ["--select", *inv.select]
-        if inv.exclude:
-            args += ["--exclude", *inv.exclude]
-        if inv.threads:
-            args += ["--threads", str(inv.threads)]
-        if inv.full_refresh:
-            args.append("--full-refresh")
-        if inv.fail_fast:
-            args.append("--fail-fast")
-        if inv.state:
-            args += ["--state", str(inv.state)]
-        args += list(inv.extra_args)
+        args += selection_args(inv)
         return args
 
     def invoke(self, inv: DbtInvocation, on_event: EventHandler | None = None) -> DbtRun:
@@ -123,8 +127,7 @@ class DbtRunner:
 
         argv = self.argv(inv, target_path)
         log.info("running %s", " ".join(argv))
-        errors: list[str] = []
-        plain: deque[str] = deque(maxlen=_PLAIN_OUTPUT_LINES)
+        reader = LogLineReader(on_event, log)
         started = time.monotonic()
         with subprocess.Popen(
             argv,
@@ -137,19 +140,7 @@ class DbtRunner:
         ) as proc:
             assert proc.stdout is not None
             for line in proc.stdout:
-                event = _parse_event(line)
-                if event is None:
-                    log.info("%s", line.rstrip())
-                    if line.strip():
-                        plain.append(line.rstrip())
-                    continue
-                info = event.get("info", {})
-                if info.get("level") == "error" and info.get("msg"):
-                    errors.append(info["msg"])
-                if info.get("msg"):
-                    log.info("%s", info["msg"])
-                if on_event:
-                    on_event(event)
+                reader.feed(line)
         results_file = target_path / "run_results.json"
         results = RunResults.from_file(results_file) if results_file.is_file() else None
         return DbtRun(
@@ -158,8 +149,8 @@ class DbtRunner:
             target_path=target_path,
             duration_s=time.monotonic() - started,
             results=results,
-            errors=tuple(errors),
-            plain_output=tuple(plain),
+            errors=tuple(reader.errors),
+            plain_output=tuple(reader.plain_output),
         )
 
     def _warm_start(self, target_path: Path) -> None:
@@ -171,11 +162,3 @@ class DbtRunner:
             if source.is_file() and not (target_path / name).exists():
                 shutil.copy2(source, target_path / name)
 
-
-def _parse_event(line: str) -> dict | None:
-    if not line.startswith("{"):
-        return None
-    try:
-        return json.loads(line)
-    except json.JSONDecodeError:
-        return None

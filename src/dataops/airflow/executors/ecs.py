@@ -1,0 +1,340 @@
+"""dbt as one ECS Fargate task per run, followed through CloudWatch and S3.
+
+The run starts the dbt image's task definition (infra/images/dbt) with the
+command and an artifacts location as container overrides, through the amazon
+provider's hooks (``EcsHook``, ``AwsLogsHook``, ``S3Hook``). While the task
+runs, dbt's JSON log lines are read from its awslogs stream
+(``<prefix>/<container>/<task id>``) and fed to the same event handling as a
+local run, so each model task follows its model live. When the task stops,
+``run_results.json`` is read from where the image's entrypoint uploaded it
+(``s3://<artifacts bucket>/dbt/<dag>/<run>/<task>.<try>/``).
+
+The provider's ``EcsRunTaskOperator`` is not used as such: it waits for the
+whole task and only then replays the log, where the model tasks need each
+line as it comes; its hooks do the AWS calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from dataops.airflow.executors.base import DbtExecutor, DbtJob, EventHandler, JobResult
+from dataops.dbt.events import LogLineReader, parse_event_line
+from dataops.dbt.runner import DbtInvocation, selection_args
+from dataops.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+ARTIFACTS_PREFIX = "dbt"
+ARTIFACTS_URI_VARIABLE = "DATAOPS_DBT_ARTIFACTS_URI"
+# awslogs cuts lines longer than 16 KiB into several events.
+_MAX_LINE_PARTS = 64
+
+
+@dataclass(frozen=True)
+class EcsRunConfig:
+    """Everything the executor needs to know about the cluster, from EcsSettings."""
+
+    cluster: str
+    task_definition: str
+    container_name: str
+    subnets: tuple[str, ...]
+    security_groups: tuple[str, ...]
+    log_group: str
+    log_stream_prefix: str
+    artifacts_bucket: str
+    assign_public_ip: bool = False
+    capacity_provider: str = "FARGATE"
+    poll_interval_s: float = 2.0
+    log_drain_timeout_s: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings) -> EcsRunConfig:
+        ecs = settings.ecs
+        missing = ecs.missing() + ([] if settings.artifacts_bucket else ["DATAOPS_ARTIFACTS_BUCKET"])
+        if missing:
+            raise ConfigError(
+                f"DATAOPS_DBT_EXECUTOR=ecs needs {', '.join(missing)}: set them (the CDK app sets them on every "
+                "Airflow container; `cdk deploy` prints them as outputs), or use DATAOPS_DBT_EXECUTOR=local."
+            )
+        return cls(
+            cluster=ecs.cluster,
+            task_definition=ecs.task_definition,
+            container_name=ecs.container_name,
+            subnets=tuple(ecs.subnet_ids),
+            security_groups=tuple(ecs.security_group_ids),
+            log_group=ecs.log_group,
+            log_stream_prefix=ecs.log_stream_prefix.strip("/"),
+            artifacts_bucket=settings.artifacts_bucket,
+            assign_public_ip=ecs.assign_public_ip,
+            capacity_provider=ecs.capacity_provider,
+            poll_interval_s=ecs.poll_interval_s,
+            log_drain_timeout_s=ecs.log_drain_timeout_s,
+        )
+
+    def log_stream(self, task_id: str) -> str:
+        return f"{self.log_stream_prefix}/{self.container_name}/{task_id}"
+
+
+@dataclass(frozen=True)
+class AwsHooks:
+    """The amazon provider's hooks the executor talks through."""
+
+    ecs: object  # EcsHook
+    logs: object  # AwsLogsHook
+    s3: object  # S3Hook
+
+    @classmethod
+    def create(cls, aws_conn_id: str | None, region: str | None) -> AwsHooks:
+        from airflow.providers.amazon.aws.hooks.ecs import EcsHook
+        from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
+        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+        kwargs = {"aws_conn_id": aws_conn_id, "region_name": region}
+        return cls(EcsHook(**kwargs), AwsLogsHook(**kwargs), S3Hook(**kwargs))
+
+
+class EcsDbtExecutor(DbtExecutor):
+    def __init__(self, config: EcsRunConfig, hooks: AwsHooks):
+        self.config = config
+        self.hooks = hooks
+        self._task_arn: str | None = None
+        self._cancelled = threading.Event()
+
+    @classmethod
+    def from_settings(cls, settings) -> EcsDbtExecutor:
+        config = EcsRunConfig.from_settings(settings)
+        return cls(config, AwsHooks.create(settings.ecs.aws_conn_id or None, settings.ecs.region))
+
+    # -- the request -----------------------------------------------------
+
+    def artifacts_uri(self, job: DbtJob) -> str:
+        safe = lambda s: re.sub(r"[^A-Za-z0-9_.=-]+", "_", s)  # noqa: E731
+        return (
+            f"s3://{self.config.artifacts_bucket}/{ARTIFACTS_PREFIX}/{safe(job.dag_id)}/{safe(job.run_id)}/"
+            f"{safe(job.task_id)}.{job.try_number}"
+        )
+
+    def container_command(self, job: DbtJob) -> list[str]:
+        """The arguments of the image's entrypoint, which runs ``dbt`` with them.
+
+        No --project-dir, --target or --profiles-dir: the project is in the
+        image and the task definition's environment picks the target.
+        """
+        inv = DbtInvocation(
+            command=job.command,
+            select=tuple(job.select),
+            exclude=tuple(job.exclude),
+            threads=job.threads,
+            extra_args=tuple(job.extra_args),
+        )
+        return ["--log-format", "json", "--no-use-colors", inv.command, *selection_args(inv)]
+
+    def run_task_request(self, job: DbtJob) -> dict:
+        """The ``ecs:RunTask`` parameters of one dbt run."""
+        c = self.config
+        network = {"subnets": list(c.subnets), "assignPublicIp": "ENABLED" if c.assign_public_ip else "DISABLED"}
+        if c.security_groups:
+            network["securityGroups"] = list(c.security_groups)
+        request = {
+            "cluster": c.cluster,
+            "taskDefinition": c.task_definition,
+            "count": 1,
+            "networkConfiguration": {"awsvpcConfiguration": network},
+            "overrides": {
+                "containerOverrides": [
+                    {
+                        "name": c.container_name,
+                        "command": self.container_command(job),
+                        "environment": [{"name": ARTIFACTS_URI_VARIABLE, "value": self.artifacts_uri(job)}],
+                    }
+                ]
+            },
+            "startedBy": started_by(job),
+            "tags": [
+                {"key": "dataops:dag_id", "value": _tag_value(job.dag_id)},
+                {"key": "dataops:run_id", "value": _tag_value(job.run_id)},
+                {"key": "dataops:task", "value": _tag_value(f"{job.task_id}.{job.try_number}")},
+            ],
+        }
+        if c.capacity_provider.upper() == "FARGATE":
+            request["launchType"] = "FARGATE"
+        else:
+            request["capacityProviderStrategy"] = [{"capacityProvider": c.capacity_provider, "weight": 1}]
+        return request
+
+    # -- the run ---------------------------------------------------------
+
+    def run(self, job: DbtJob, on_event: EventHandler) -> JobResult:
+        if job.project_dir:
+            log.info("ecs executor: the dbt project is the one in the image, not %s", job.project_dir)
+        reader = LogLineReader(on_event, log)
+        started = time.monotonic()
+        uri = self.artifacts_uri(job)
+        task_arn, failure = self._start(job)
+        if task_arn is None:
+            return JobResult(-1, None, (failure,), time.monotonic() - started, where="ecs (not started)")
+        task_id = task_arn.rsplit("/", 1)[-1]
+        log.info("dbt runs in ECS task %s; its log is %s in %s", task_id, self.config.log_stream(task_id), self.config.log_group)
+        follower = _LogFollower(self.hooks.logs, self.config.log_group, self.config.log_stream(task_id), reader)
+
+        task = None
+        while task is None:
+            follower.read()
+            task = self._stopped(task_arn)
+            if task is None:
+                self._cancelled.wait(self.config.poll_interval_s)
+        duration = time.monotonic() - started
+        returncode, stop_reason = self._exit(task)
+        # A container that never ran (no exit code) has no more lines to wait for.
+        drain_s = self.config.log_drain_timeout_s if returncode != -1 else 0.0
+        follower.drain(drain_s, min(self.config.poll_interval_s, 1.0))
+
+        run_results = self._artifact(uri, "run_results.json")
+        errors = list(reader.errors)
+        if stop_reason and (returncode != 0 and not follower.lines):
+            errors.append(stop_reason)
+        elif stop_reason and returncode != 0:
+            log.warning("%s", stop_reason)
+        return JobResult(
+            returncode,
+            run_results,
+            tuple(errors),
+            duration,
+            where=f"ecs task {task_arn}, artifacts {uri}",
+            plain_output=tuple(reader.plain_output),
+        )
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        if self._task_arn:
+            log.info("stopping ECS task %s", self._task_arn)
+            self.hooks.ecs.conn.stop_task(
+                cluster=self.config.cluster, task=self._task_arn, reason="The Airflow task running it was stopped"
+            )
+
+    def _start(self, job: DbtJob) -> tuple[str | None, str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        request = self.run_task_request(job)
+        try:
+            response = self.hooks.ecs.conn.run_task(**request)
+        except (ClientError, BotoCoreError) as exc:
+            return None, f"ECS could not start the dbt task ({self.config.task_definition} on {self.config.cluster}): {exc}"
+        failures = response.get("failures") or []
+        tasks = response.get("tasks") or []
+        if failures or not tasks:
+            why = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip() for f in failures)
+            return None, f"ECS did not start the dbt task ({self.config.task_definition} on {self.config.cluster}): {why or 'no task returned'}"
+        self._task_arn = tasks[0]["taskArn"]
+        return self._task_arn, ""
+
+    def _stopped(self, task_arn: str) -> dict | None:
+        """The task's description once it has stopped, else None."""
+        response = self.hooks.ecs.conn.describe_tasks(cluster=self.config.cluster, tasks=[task_arn])
+        tasks = response.get("tasks") or []
+        if not tasks:
+            reasons = ", ".join(f.get("reason", "?") for f in response.get("failures") or ())
+            return {"lastStatus": "STOPPED", "stoppedReason": f"ECS no longer knows the task ({reasons})", "containers": []}
+        task = tasks[0]
+        return task if task.get("lastStatus") == "STOPPED" else None
+
+    def _exit(self, task: dict) -> tuple[int, str]:
+        container = next((c for c in task.get("containers", ()) if c.get("name") == self.config.container_name), {})
+        code = container.get("exitCode")
+        reason = ", ".join(
+            part
+            for part in (task.get("stopCode"), task.get("stoppedReason"), container.get("reason"))
+            if part
+        )
+        message = f"ECS task {task.get('taskArn', '')} stopped: {reason}" if reason else ""
+        return (int(code) if code is not None else -1), message
+
+    def _artifact(self, uri: str, name: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        try:
+            body = self.hooks.s3.conn.get_object(Bucket=bucket, Key=f"{prefix}/{name}")["Body"].read()
+        except ClientError as exc:
+            log.warning("no %s at %s/%s (%s): the node states come from the log alone", name, uri, name, exc)
+            return None
+        try:
+            return json.loads(body)
+        except ValueError:
+            log.warning("%s/%s is not JSON; ignored", uri, name)
+            return None
+
+
+class _LogFollower:
+    """Reads a CloudWatch stream from where it stopped, joining lines awslogs cut."""
+
+    def __init__(self, logs_hook, group: str, stream: str, reader: LogLineReader):
+        from airflow.providers.amazon.aws.hooks.logs import AwsLogsHook
+
+        self.hook, self.group, self.stream, self.reader = logs_hook, group, stream, reader
+        self.token = AwsLogsHook.ContinuationToken()
+        self.pending: list[str] = []
+        self.lines = 0
+
+    def read(self) -> int:
+        from botocore.exceptions import ClientError
+
+        count = 0
+        try:
+            for event in self.hook.get_log_events(self.group, self.stream, continuation_token=self.token):
+                self._line(event.get("message", ""))
+                count += 1
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                raise
+            # The stream appears when the container starts.
+        self.lines += count
+        return count
+
+    def drain(self, timeout_s: float, interval_s: float) -> None:
+        """The task has stopped: read until dbt's last event arrives or ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        self.read()
+        while not self.reader.command_completed and time.monotonic() < deadline:
+            time.sleep(interval_s)
+            self.read()
+        if self.reader.command_completed:
+            self.read()  # the entrypoint's lines after dbt's
+        self._flush()
+
+    def _line(self, message: str) -> None:
+        if self.pending and parse_event_line(message) is not None:
+            self._flush()  # what was pending was not the start of a cut line
+        if self.pending:
+            self.pending.append(message)
+            joined = "".join(self.pending)
+            if parse_event_line(joined) is not None or len(self.pending) >= _MAX_LINE_PARTS:
+                self.pending = []
+                self.reader.feed(joined)
+            return
+        if message.startswith("{") and parse_event_line(message) is None:
+            self.pending = [message]
+            return
+        self.reader.feed(message)
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.reader.feed("".join(self.pending))
+            self.pending = []
+
+
+def started_by(job: DbtJob) -> str:
+    """RunTask's startedBy (128 characters at most): finds the tasks of one Airflow task."""
+    digest = hashlib.blake2b(f"{job.dag_id}\0{job.run_id}\0{job.task_id}".encode(), digest_size=8).hexdigest()
+    return f"dataops/{digest}"
+
+
+def _tag_value(value: str) -> str:
+    return re.sub(r"[^\w .:/=+@-]", "_", value)[:256]
