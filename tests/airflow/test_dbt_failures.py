@@ -109,6 +109,16 @@ def test_a_model_task_carries_the_producers_error_when_dbt_never_started(monkeyp
     assert "dbt is not installed at /nowhere/dbt" in _model_task_message(report)
 
 
+def test_a_slow_report_push_is_logged_and_the_run_goes_on(monkeypatch, capfd):
+    # The fake TI, like Airflow's RuntimeTaskInstance, has no .log: the warning must not need one.
+    monkeypatch.setattr("dataops.airflow.operators.producer._SLOW_PUSH_S", -1.0)
+    report, raised = _produce(monkeypatch, _Executor(JobResult(1, None, errors=(CONNECTION_ERROR,))))
+    assert report.final and "could not run" in (report.error or "")
+    assert isinstance(raised, Exception) and "could not run" in str(raised)
+    out, err = capfd.readouterr()
+    assert "publishing dbt results took" in out + err
+
+
 @pytest.fixture(autouse=True)
 def _settings_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))

@@ -23,6 +23,8 @@ from airflow.sdk.exceptions import AirflowException
 from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
 _PUSH_INTERVAL_S = 0.25
+# A push slower than this is logged: the metadata database or API server is struggling.
+_SLOW_PUSH_S = 1.0
 
 
 class DbtProducerOperator(BaseOperator):
@@ -52,7 +54,7 @@ class DbtProducerOperator(BaseOperator):
         ti, dag_run = context["ti"], context["dag_run"]
         report = RunReport(run_epoch=run_epoch(dag_run), try_number=ti.try_number)
         ti.xcom_push(RESULTS_KEY, report.to_json())
-        publisher = _ReportPublisher(ti, report)
+        publisher = _ReportPublisher(ti, report, self.log)
         try:
             return self._build(ti, context, publisher)
         except Exception as exc:
@@ -147,8 +149,8 @@ def _task_states(ti, context) -> dict[str, str | None]:
 class _ReportPublisher:
     """Rewrites the run's report XCom when outcomes arrive, at most every 0.25 s."""
 
-    def __init__(self, ti, report: RunReport):
-        self.ti, self.report = ti, report
+    def __init__(self, ti, report: RunReport, log):
+        self.ti, self.report, self.log = ti, report, log
         self.lock = threading.Lock()
         # Held across a push, so an older snapshot never lands after a newer one.
         self.push_lock = threading.Lock()
@@ -191,5 +193,5 @@ class _ReportPublisher:
                 self.dirty = False
             started = time.monotonic()
             self.ti.xcom_push(RESULTS_KEY, payload)
-            if time.monotonic() - started > 1:
-                self.ti.log.warning("publishing dbt results took %.1fs", time.monotonic() - started)
+            if time.monotonic() - started > _SLOW_PUSH_S:
+                self.log.warning("publishing dbt results took %.1fs", time.monotonic() - started)
