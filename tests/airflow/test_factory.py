@@ -54,6 +54,11 @@ def test_one_task_per_node_with_manifest_dependencies(project):
     assert len(dag.get_task("dbt_build").nodes) == 12
 
 
+def test_one_dbt_build_at_a_time_unless_asked(project):
+    assert _dag(project).get_task("dbt_build").max_active_tis_per_dag == 1
+    assert _dag(project, concurrent_builds=3).get_task("dbt_build").max_active_tis_per_dag == 3
+
+
 def test_partial_dag_from_a_selection(project):
     dag = _dag(project, select=["+top_buyer_data_model"], exclude=["source:tickit.users"])
     assert {t.task_id for t in dag.tasks} == {

@@ -49,7 +49,9 @@ class LocalAirflow:
             **self.settings.dbt_env(),
             **self.extra_env,
         }
-        return _Home(path=self.home_dir, settings=self.settings, api_port=self.api_port, extra_env=env)
+        return _Home(
+            path=self.home_dir, settings=self.settings, api_port=self.api_port, scheduled_runs=False, extra_env=env
+        )
 
     def start(self, timeout_s: float = 240) -> None:
         self._stack = EmbeddedStack(self.home())

@@ -29,6 +29,10 @@ class AirflowHome:
     # On two cores a couple of worker processes is plenty; more just compete.
     parallelism: int = 4
     api_port: int = 8080
+    # False: the scheduler creates no runs from DAG schedules, only triggered
+    # ones run (the demo, the tests and the benchmark trigger every run they
+    # measure; unpausing a @daily DAG would otherwise start one more at once).
+    scheduled_runs: bool = True
 
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs) -> AirflowHome:
@@ -60,6 +64,7 @@ class AirflowHome:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.scheduled_runs),
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
             # Tasks find the repository (and so the dbt project) through this.
             "DATAOPS_HOME": str(paths.repo_root()),

@@ -72,7 +72,7 @@ def run_dag(
     from dataops.local.embedded import EmbeddedStack
     from dataops.local.processes import free_port
 
-    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=free_port()))
+    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=free_port(), scheduled_runs=False))
     try:
         stack.start()
         api = AirflowApi(stack.url, *stack.admin)

@@ -39,9 +39,16 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     exclude: Sequence[str] = (),
     threads: int | None = None,
     check_fresh: bool = True,
+    concurrent_builds: int = 1,
     **dag_kwargs,
 ) -> DAG:
-    """A DAG for the nodes of one dbt project picked by ``select``/``exclude``."""
+    """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
+
+    ``concurrent_builds`` is how many runs of the DAG may run dbt at the same
+    time: one by default, because two builds of the same models on the same
+    target collide (DuckDB allows one writer; elsewhere both swap the same
+    relations). Later runs queue at their ``dbt_build`` task.
+    """
     project = Path(project_dir or os.environ.get("DATAOPS_DBT_PROJECT_DIR") or _default_project())
     graph_file = Path(graph_path) if graph_path else project / "target" / "dataops_graph.json"
     graph = load_graph(graph_file, project if check_fresh else None)
@@ -54,6 +61,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
             select=select,
             exclude=exclude,
             threads=threads,
+            concurrent_builds=concurrent_builds,
         )
     return dag
 
@@ -80,6 +88,7 @@ def add_dbt_tasks(
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     threads: int | None = None,
+    concurrent_builds: int = 1,
 ) -> dict[str, DbtNodeOperator]:
     """Add the dbt tasks to the DAG being defined; returns unique_id -> task."""
     chosen = select_nodes(graph, select, exclude)
@@ -96,6 +105,7 @@ def add_dbt_tasks(
         project_dir=project_dir,
         graph_path=graph_path,
         threads=threads,
+        max_active_tis_per_dag=concurrent_builds,
     )
     tasks: dict[str, DbtNodeOperator] = {}
     for node in nodes:
