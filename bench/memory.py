@@ -21,6 +21,8 @@ class PeakRss:
     interval_s: float = 0.1
     # False: only the roots' descendants (the benchmark's own process is a root).
     include_roots: bool = True
+    # Trees left out (the Airflow stack, a child of the benchmark, when timing bare dbt).
+    exclude_pids: list[int] = field(default_factory=list)
     peak_mb: float = 0.0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -41,11 +43,17 @@ class PeakRss:
             self._sample()
 
     def _sample(self) -> None:
-        self.peak_mb = max(self.peak_mb, tree_rss_mb(self.root_pids, self.include_roots))
+        self.peak_mb = max(self.peak_mb, tree_rss_mb(self.root_pids, self.include_roots, self.exclude_pids))
 
 
-def tree_rss_mb(root_pids: list[int], include_roots: bool = True) -> float:
+def tree_rss_mb(root_pids: list[int], include_roots: bool = True, exclude_pids: list[int] = ()) -> float:
     seen: set[int] = set()
+    for pid in exclude_pids:
+        try:
+            excluded = psutil.Process(pid)
+            seen |= {excluded.pid, *(child.pid for child in excluded.children(recursive=True))}
+        except psutil.Error:
+            continue
     total = 0
     for pid in root_pids:
         try:

@@ -12,6 +12,8 @@ What runs, in one workspace and on one local Airflow started once (see workspace
   ``ratio_tickit`` and ``ratio_200`` are the medians' ratios.
 * The same synthetic project through astronomer-cosmos in local mode (one dbt
   process per task): ``cosmos_over_ours_<n>`` = cosmos's run ÷ ours.
+* The full run adds one Airflow run and one bare build at N=1,000
+  (``ratio_1000``, ``triggerer_cpu_s_1000``): what the triggerer costs at scale.
 * ``peak_rss_mb``: the largest sum of the resident memory of every process of
   the Airflow stack (API server, scheduler, DAG processor, triggerer, task
   processes and dbt) seen during our N=200 run.
@@ -54,12 +56,14 @@ class Plan:
     n_reps: int
     cosmos_n: int
     tickit_scale: float
+    # One Airflow run and one bare build at N=1,000: what the triggerer costs at scale.
+    run_1000: bool = False
 
     @classmethod
     def for_mode(cls, quick: bool) -> Plan:
         if quick:
             return cls(parse_runs=2, tickit_reps=2, n_reps=1, cosmos_n=20, tickit_scale=1.0)
-        return cls(parse_runs=5, tickit_reps=5, n_reps=3, cosmos_n=200, tickit_scale=1.0)
+        return cls(parse_runs=5, tickit_reps=5, n_reps=3, cosmos_n=200, tickit_scale=1.0, run_1000=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +157,17 @@ def measure_runs(ws: Workspace, plan: Plan) -> dict[str, float]:
     figures["triggerer_cpu_s_200"] = round(statistics.median(m.triggerer_cpu_s for m in ours200), 2)
     figures["triggerer_cpu_s_tickit"] = round(statistics.median(m.triggerer_cpu_s for m in ours), 2)
 
+    if plan.run_1000:
+        _step("N=1,000: 1 x (Airflow run, bare dbt build)")
+        # Its DAG file only now, so that parsing it does not load the machine during the other figures.
+        syn1000 = ws.add_synthetic(1000)
+        ws.api.wait_for_dag(synthetic_dag_id(1000), timeout_s=300)
+        bare_dbt_build(ws, syn1000)  # dbt's partial parse, as our runs have it from their first parse
+        ours1000, bare1000 = _alternate(ws, synthetic_dag_id(1000), syn1000, 1)
+        figures |= _ratio("1000", ours1000, bare1000)
+        figures["triggerer_cpu_s_1000"] = round(ours1000[0].triggerer_cpu_s, 2)
+        figures["peak_rss_mb_1000"] = round(ours1000[0].peak_rss_mb, 1)
+
     n = plan.cosmos_n
     _step(f"astronomer-cosmos, local mode, N={n} (one run)")
     try:
@@ -224,6 +239,9 @@ TABLES = [
         ("N=200: Airflow run s", "airflow_run_s_200"),
         ("N=200: bare dbt build s", "bare_dbt_s_200"),
         ("ratio_200 (target <= 1.05)", "ratio_200"),
+        ("N=1,000: Airflow run s", "airflow_run_s_1000"),
+        ("N=1,000: bare dbt build s", "bare_dbt_s_1000"),
+        ("ratio_1000", "ratio_1000"),
     ]),
     ("astronomer-cosmos (local mode) / ours", [
         ("cosmos run s, N=200", "cosmos_s_200"),
@@ -237,6 +255,8 @@ TABLES = [
         ("peak RSS MB, cosmos run", "peak_rss_mb_cosmos_200"),
         ("triggerer CPU s per run, TICKIT", "triggerer_cpu_s_tickit"),
         ("triggerer CPU s per run, N=200", "triggerer_cpu_s_200"),
+        ("triggerer CPU s per run, N=1,000", "triggerer_cpu_s_1000"),
+        ("peak_rss_mb, whole stack, N=1,000 run", "peak_rss_mb_1000"),
     ]),
 ]
 

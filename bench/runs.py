@@ -54,7 +54,8 @@ def bare_dbt_build(ws, project_dir: Path) -> Measured:
     project = DbtProject.from_settings(ws.settings, project_dir)
     target = ws.root / "bare" / project_dir.name
     runner = DbtRunner(project)
-    with PeakRss([os.getpid()], include_roots=False) as rss:
+    stack = [ws.airflow_pid] if ws.airflow is not None else []
+    with PeakRss([os.getpid()], include_roots=False, exclude_pids=stack) as rss:
         started = time.perf_counter()
         run = runner.invoke(DbtInvocation(command="build", target_path=target))
         seconds = time.perf_counter() - started

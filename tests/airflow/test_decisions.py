@@ -62,6 +62,15 @@ def test_summary_from_a_final_report_of_this_start_of_the_run():
     assert stale.action == "wait"
 
 
+def test_summary_decides_once_every_node_is_reported_before_dbt_exits():
+    ids = ("model.p.a", "model.p.b")
+    partial = report(a=OK)
+    assert decide_summary(("a", "b"), {}, partial, ids, FIRST).action == "wait"
+    assert decide_summary(("a", "b"), {}, report(a=OK, b=OK), ids, FIRST).state == "success"
+    failed = decide_summary(("a", "b"), {}, report(a=OK, b={"state": "failed"}), ids, FIRST)
+    assert failed.state == "failed" and "model.p.b (failed)" in failed.message
+
+
 def test_run_epoch_is_the_runs_start_in_utc():
     from datetime import datetime, timedelta, timezone
     from types import SimpleNamespace

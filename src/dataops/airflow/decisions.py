@@ -81,10 +81,13 @@ def decide_summary(
 ) -> Decision:
     """The run's last task: failed if any dbt task did not succeed.
 
-    While the producer's report covers this start of the run, it decides as soon as dbt
-    has exited, without waiting for the node tasks' own ends to be recorded.
+    While the producer's report covers this start of the run, it decides as soon as
+    every node's outcome is in it (the verdict is settled then, before dbt has even
+    exited), or dbt has exited, without waiting for the node tasks' own ends to be
+    recorded: that saves the triggerer a round trip at the end of every run.
     """
-    if report is not None and report.final and report.run_epoch == run_epoch and unique_ids:
+    live = report is not None and report.run_epoch == run_epoch and bool(unique_ids)
+    if live and (report.final or all(uid in report.nodes for uid in unique_ids)):
         outcomes = report.nodes
         bad = sorted(uid for uid in unique_ids if (outcomes.get(uid) or {}).get("state") != "success")
         if not bad:

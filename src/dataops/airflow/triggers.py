@@ -29,7 +29,8 @@ from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
 log = logging.getLogger(__name__)
 
-DEFAULT_POLL_INTERVAL = 0.5
+# Two small API calls per run and poll, shared by all of the run's triggers.
+DEFAULT_POLL_INTERVAL = 0.25
 
 
 class _Snapshot:
