@@ -277,6 +277,36 @@ def test_stopping_the_airflow_task_stops_the_ecs_task(aws):
     assert result.returncode == 137
 
 
+def test_a_failed_poll_is_retried(aws):
+    executor, stubber = executor_with_stubbed_ecs(aws)
+    stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
+    stubber.add_client_error("describe_tasks", "AccessDeniedException", "a passing denial")
+    stubber.add_response(
+        "describe_tasks",
+        task("STOPPED", containers=[{"name": "dbt", "exitCode": 0}]),
+        {"cluster": "dataops", "tasks": [TASK_ARN]},
+    )
+    assert executor.run(JOB, lambda event: None).returncode == 0
+    stubber.assert_no_pending_responses()
+
+
+def test_when_polling_keeps_failing_the_ecs_task_is_stopped_and_the_error_raised(aws):
+    from botocore.exceptions import ClientError
+
+    executor, stubber = executor_with_stubbed_ecs(aws)
+    stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
+    for _ in range(5):
+        stubber.add_client_error("describe_tasks", "AccessDeniedException", "not authorized to perform: ecs:DescribeTasks")
+    stubber.add_response(
+        "stop_task",
+        {"task": {"taskArn": TASK_ARN}},
+        {"cluster": "dataops", "task": TASK_ARN, "reason": "The Airflow task running it was stopped"},
+    )
+    with pytest.raises(ClientError, match="ecs:DescribeTasks"):
+        executor.run(JOB, lambda event: None)
+    stubber.assert_no_pending_responses()
+
+
 def test_a_capacity_provider_replaces_the_launch_type(aws):
     executor = EcsDbtExecutor(config(aws, capacity_provider="FARGATE_SPOT", assign_public_ip=True), None)
     request = executor.run_task_request(JOB)

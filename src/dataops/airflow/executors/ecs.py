@@ -35,6 +35,8 @@ ARTIFACTS_PREFIX = "dbt"
 ARTIFACTS_URI_VARIABLE = "DATAOPS_DBT_ARTIFACTS_URI"
 # awslogs cuts lines longer than 16 KiB into several events.
 _MAX_LINE_PARTS = 64
+# Consecutive failed polls (throttling, a network blip) before the run gives up.
+_MAX_POLL_ERRORS = 5
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ class EcsDbtExecutor(DbtExecutor):
         reader = LogLineReader(on_event, log)
         started = time.monotonic()
         uri = self.artifacts_uri(job)
+        if self._cancelled.is_set():
+            return JobResult(-1, None, ("the Airflow task was stopped before dbt started",), 0.0, where="ecs (not started)")
         task_arn, failure = self._start(job)
         if task_arn is None:
             return JobResult(-1, None, (failure,), time.monotonic() - started, where="ecs (not started)")
@@ -184,12 +188,12 @@ class EcsDbtExecutor(DbtExecutor):
         log.info("dbt runs in ECS task %s; its log is %s in %s", task_id, self.config.log_stream(task_id), self.config.log_group)
         follower = _LogFollower(self.hooks.logs, self.config.log_group, self.config.log_stream(task_id), reader)
 
-        task = None
-        while task is None:
-            follower.read()
-            task = self._stopped(task_arn)
-            if task is None:
-                self._cancelled.wait(self.config.poll_interval_s)
+        try:
+            task = self._wait_until_stopped(task_arn, follower)
+        except BaseException:
+            # Whatever stops the wait (AWS errors, the Airflow task killed), no dbt task is left running.
+            self._stop_quietly()
+            raise
         duration = time.monotonic() - started
         returncode, stop_reason = self._exit(task)
         # A container that never ran (no exit code) has no more lines to wait for.
@@ -218,6 +222,32 @@ class EcsDbtExecutor(DbtExecutor):
             self.hooks.ecs.conn.stop_task(
                 cluster=self.config.cluster, task=self._task_arn, reason="The Airflow task running it was stopped"
             )
+
+    def _stop_quietly(self) -> None:
+        try:
+            self.cancel()
+        except Exception:  # noqa: BLE001  (the original error is the one to report)
+            log.exception("could not stop ECS task %s", self._task_arn)
+
+    def _wait_until_stopped(self, task_arn: str, follower: _LogFollower) -> dict:
+        """Follow the log until ECS says the task stopped; a few AWS errors in a row are tolerated."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        errors = 0
+        while True:
+            try:
+                follower.read()
+                task = self._stopped(task_arn)
+                errors = 0
+            except (ClientError, BotoCoreError) as exc:
+                errors += 1
+                if errors >= _MAX_POLL_ERRORS:
+                    raise
+                log.warning("could not poll ECS task %s (%s); retrying", task_arn, exc)
+                task = None
+            if task is not None:
+                return task
+            self._cancelled.wait(self.config.poll_interval_s * (1 + errors))
 
     def _start(self, job: DbtJob) -> tuple[str | None, str]:
         from botocore.exceptions import BotoCoreError, ClientError
