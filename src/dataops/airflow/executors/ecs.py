@@ -9,9 +9,9 @@ local run, so each model task follows its model live. When the task stops,
 ``run_results.json`` is read from where the image's entrypoint uploaded it
 (``s3://<artifacts bucket>/dbt/<dag>/<run>/<task>.<try>/``).
 
-The provider's ``EcsRunTaskOperator`` is not used as such: it waits for the
-whole task and only then replays the log, where the model tasks need each
-line as it comes; its hooks do the AWS calls.
+The provider's ``EcsRunTaskOperator`` is not used as such: its log fetcher
+copies CloudWatch lines into the task's log as text, while the model tasks
+need each of dbt's events parsed as it comes; its hooks do the AWS calls.
 """
 
 from __future__ import annotations
