@@ -62,6 +62,17 @@ def test_summary_from_a_final_report_of_this_start_of_the_run():
     assert stale.action == "wait"
 
 
+def test_summary_after_a_retried_producer_goes_by_the_task_states():
+    # The first try built a, then its worker died; the retry built b only.
+    ids = ("model.p.a", "model.p.b")
+    retry = report(final=True, b=OK)
+    assert decide_summary(("a", "b"), {"a": "success", "b": "deferred"}, retry, ids, FIRST).action == "wait"
+    assert decide_summary(("a", "b"), {"a": "success", "b": "success"}, retry, ids, FIRST).state == "success"
+    stopped = report(final=True)  # dbt reported nothing: the node tasks fail, and so does the run
+    failed = decide_summary(("a", "b"), {"a": "failed", "b": "failed"}, stopped, ids, FIRST)
+    assert failed.state == "failed"
+
+
 def test_summary_decides_once_every_node_is_reported_before_dbt_exits():
     ids = ("model.p.a", "model.p.b")
     partial = report(a=OK)

@@ -81,13 +81,15 @@ def decide_summary(
 ) -> Decision:
     """The run's last task: failed if any dbt task did not succeed.
 
-    While the producer's report covers this start of the run, it decides as soon as
-    every node's outcome is in it (the verdict is settled then, before dbt has even
-    exited), or dbt has exited, without waiting for the node tasks' own ends to be
-    recorded: that saves the triggerer a round trip at the end of every run.
+    When the producer's report for this start of the run has every node's
+    outcome, it decides from the report, even before dbt has exited, without
+    waiting for the node tasks' own ends to be recorded: that saves the
+    triggerer a round trip at the end of every run. A report that lacks some
+    nodes (a retried producer builds only what an earlier try left; dbt may
+    stop early) leaves the verdict to the node tasks' states.
     """
     live = report is not None and report.run_epoch == run_epoch and bool(unique_ids)
-    if live and (report.final or all(uid in report.nodes for uid in unique_ids)):
+    if live and all(uid in report.nodes for uid in unique_ids):
         outcomes = report.nodes
         bad = sorted(uid for uid in unique_ids if (outcomes.get(uid) or {}).get("state") != "success")
         if not bad:
