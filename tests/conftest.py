@@ -55,13 +55,39 @@ class PostgresServer:
             host=self.host, port=self.port, user=self.user, password=self.password or None, dbname=database
         )
 
+    def create_database(self, prefix: str = "dataops_test_") -> PostgresDatabase:
+        """A new, uniquely named database; ``drop()`` it when done."""
+        import psycopg
+        from psycopg import sql
+
+        name = f"{prefix}{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        env = {
+            "DATAOPS_PG_HOST": self.host,
+            "DATAOPS_PG_PORT": str(self.port),
+            "DATAOPS_PG_USER": self.user,
+            "DATAOPS_PG_PASSWORD": self.password,
+            "DATAOPS_PG_DATABASE": name,
+        }
+        return PostgresDatabase(self, name, self.conninfo(name), env)
+
 
 @dataclass(frozen=True)
 class PostgresDatabase:
     server: PostgresServer
     name: str
     conninfo: str
+    # The DATAOPS_PG_* variables that point the platform at this database.
     env: dict[str, str] = field(default_factory=dict)
+
+    def drop(self) -> None:
+        """Drops the database, with any connections still open to it."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.server.conninfo("postgres"), autocommit=True) as admin:
+            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(self.name)))
 
 
 def service_unavailable(service: str, reason: str) -> None:
@@ -100,25 +126,11 @@ def postgres_server(_postgres_probe) -> PostgresServer:
 @pytest.fixture
 def postgres_db(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
     """A fresh database for one test, dropped (with its connections) afterwards."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"dataops_test_{uuid.uuid4().hex[:12]}"
-    admin_conninfo = postgres_server.conninfo("postgres")
-    with psycopg.connect(admin_conninfo, autocommit=True) as admin:
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    env = {
-        "DATAOPS_PG_HOST": postgres_server.host,
-        "DATAOPS_PG_PORT": str(postgres_server.port),
-        "DATAOPS_PG_USER": postgres_server.user,
-        "DATAOPS_PG_PASSWORD": postgres_server.password,
-        "DATAOPS_PG_DATABASE": name,
-    }
+    database = postgres_server.create_database()
     try:
-        yield PostgresDatabase(postgres_server, name, postgres_server.conninfo(name), env)
+        yield database
     finally:
-        with psycopg.connect(admin_conninfo, autocommit=True) as admin:
-            admin.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        database.drop()
 
 
 @pytest.fixture

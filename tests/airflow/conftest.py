@@ -8,7 +8,6 @@ next stack, so at most one Airflow runs at a time.
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,11 +37,11 @@ def e2e_stack(request, tmp_path_factory) -> Iterator[E2EStack]:
     overrides = dict(target=target, state_dir=state, dbt_project_dir=project_dir, scale=SCALE, dbt_threads=4)
 
     with pytest.MonkeyPatch.context() as mp:
-        drop_database = None
+        database = None
         if target == "postgres":
             server = request.getfixturevalue("postgres_server")
-            env, drop_database = _fresh_database(server)
-            for name, value in env.items():
+            database = server.create_database("dataops_test_e2e_")
+            for name, value in database.env.items():
                 mp.setenv(name, value)
         settings = load_settings(**overrides)
         if target == "postgres":
@@ -68,32 +67,8 @@ def e2e_stack(request, tmp_path_factory) -> Iterator[E2EStack]:
         finally:
             airflow.stop()
     finally:
-        if drop_database:
-            drop_database()
-
-
-def _fresh_database(server):
-    """A new database on the conftest's server, like ``postgres_db`` but for the session."""
-    import psycopg
-    from psycopg import sql
-
-    name = f"dataops_test_e2e_{uuid.uuid4().hex[:10]}"
-    admin = server.conninfo("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-
-    def drop() -> None:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-
-    env = {
-        "DATAOPS_PG_HOST": server.host,
-        "DATAOPS_PG_PORT": str(server.port),
-        "DATAOPS_PG_USER": server.user,
-        "DATAOPS_PG_PASSWORD": server.password,
-        "DATAOPS_PG_DATABASE": name,
-    }
-    return env, drop
+        if database is not None:
+            database.drop()
 
 
 def _warehouse(settings):

@@ -1,4 +1,4 @@
-"""Airflow integration: operators that run dbt, and (later) the DAG factory.
+"""Airflow integration: the DAG factory, its operators and triggers, and where dbt runs (executors).
 
 Importing this package must stay cheap: DAG files import it at parse time.
 """

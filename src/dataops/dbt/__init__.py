@@ -6,7 +6,7 @@ at every parse and must not pay for the settings and runner modules.
 
 from __future__ import annotations
 
-import importlib
+from dataops.lazy import lazy_exports
 
 _EXPORTS = {
     "DbtProject": "dataops.dbt.project",
@@ -16,10 +16,4 @@ _EXPORTS = {
     "DbtRunner": "dataops.dbt.runner",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -13,7 +13,7 @@ Public entry points (imported lazily, so ``dataops.tickit.schema`` stays cheap):
 
 from __future__ import annotations
 
-from importlib import import_module
+from dataops.lazy import lazy_exports
 
 _EXPORTS = {
     "GenerateResult": "dataops.tickit.generator",
@@ -29,10 +29,4 @@ _EXPORTS = {
     "scaled_row_counts": "dataops.tickit.synth",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
