@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan = Plan.for_mode(args.quick)
     if args.n1000:
-        plan = Plan(**{**plan.__dict__, "run_1000": True})
+        plan = replace(plan, run_1000=True)
     started = time.monotonic()
     results: dict[str, object] = {"quick": args.quick, "plan": plan.__dict__}
 

@@ -26,15 +26,12 @@ class Measured:
     state: str = "success"
     # CPU seconds the triggerer spent during the run (Airflow runs only).
     triggerer_cpu_s: float = 0.0
-    # Seconds from the run's start until the dbt process started (ours only).
-    wall_s: float = 0.0
 
 
 def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
     api = ws.api
     triggerer = find_process(ws.airflow_pid, "triggerer")
     cpu_before = tree_cpu_s(triggerer) if triggerer else 0.0
-    started = time.monotonic()
     with PeakRss([ws.airflow_pid]) as rss:
         run_id = api.trigger(dag_id)
         info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s, poll_s=0.2)
@@ -42,7 +39,7 @@ def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
     if info.state != "success":
         bad = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values() if t.state != "success"}
         raise RuntimeError(f"{dag_id} run {run_id} ended {info.state}: {dict(list(bad.items())[:10])}")
-    return Measured(info.duration_s or 0.0, rss.peak_mb, info.state, cpu, time.monotonic() - started)
+    return Measured(info.duration_s or 0.0, rss.peak_mb, info.state, cpu)
 
 
 def bare_dbt_build(ws, project_dir: Path) -> Measured:
@@ -60,4 +57,4 @@ def bare_dbt_build(ws, project_dir: Path) -> Measured:
         run = runner.invoke(DbtInvocation(command="build", target_path=target))
         seconds = time.perf_counter() - started
     run.raise_for_status()
-    return Measured(seconds, rss.peak_mb, wall_s=seconds)
+    return Measured(seconds, rss.peak_mb)

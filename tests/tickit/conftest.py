@@ -55,13 +55,8 @@ def corrupt_line():
     return _corrupt_line
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint(aws_endpoint) -> str:
-    return aws_endpoint
-
-
 @pytest.fixture
-def s3_env(s3_endpoint, monkeypatch) -> dict[str, str]:
+def s3_env(aws_endpoint, monkeypatch) -> dict[str, str]:
     """Points DATAOPS_S3_* and dummy AWS credentials at the loopback S3, with a fresh bucket."""
     import uuid
 
@@ -76,12 +71,12 @@ def s3_env(s3_endpoint, monkeypatch) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "DATAOPS_S3_BUCKET": bucket,
         "DATAOPS_S3_PREFIX": "samples/tickit/",
-        "DATAOPS_S3_ENDPOINT_URL": s3_endpoint,
+        "DATAOPS_S3_ENDPOINT_URL": aws_endpoint,
         "DATAOPS_S3_REGION": "us-east-1",
         "DATAOPS_REDSHIFT_COPY_ROLE_ARN": "arn:aws:iam::123456789012:role/TickitCopy",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
     return env
