@@ -47,7 +47,7 @@ import bench_generator  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
 from workspace import TICKIT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
 
-from dataops.airflow.harness import write_dbt_dag  # noqa: E402
+from dataops.local.harness import write_dbt_dag  # noqa: E402
 from dataops.errors import DataOpsError  # noqa: E402
 
 

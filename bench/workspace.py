@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataops import paths
-from dataops.airflow.api import AirflowApi
-from dataops.airflow.harness import LocalAirflow, pycache_env, write_dbt_dag
+from dataops.local.api import AirflowApi
+from dataops.local.harness import LocalAirflow, pycache_env, write_dbt_dag
 from dataops.config import Settings, load_settings
 from dataops.dbt import synthetic
 from dataops.dbt.manifest import ensure_compiled

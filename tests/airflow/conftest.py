@@ -21,7 +21,7 @@ from e2e_support import SCALE, E2EStack, copy_project, prepare_dags_folder  # no
 @pytest.fixture(scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.services)])
 def e2e_stack(request, tmp_path_factory) -> Iterator[E2EStack]:
     from dataops import paths
-    from dataops.airflow.harness import LocalAirflow, pycache_env
+    from dataops.local.harness import LocalAirflow, pycache_env
     from dataops.config import load_settings
     from dataops.dbt.manifest import ensure_compiled
     from dataops.dbt.project import DbtProject

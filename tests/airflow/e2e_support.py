@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataops import paths
-from dataops.airflow.api import AirflowApi, RunInfo, TaskInfo
-from dataops.airflow.harness import LocalAirflow
+from dataops.local.api import AirflowApi, RunInfo, TaskInfo
+from dataops.local.harness import LocalAirflow
 from dataops.config import Settings
 from dataops.dbt.graph import DbtGraph
 from dataops.dbt.manifest import default_graph_path, ensure_compiled

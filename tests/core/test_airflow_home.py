@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataops.airflow.harness import LocalAirflow
+from dataops.local.harness import LocalAirflow
 from dataops.config import load_settings
 from dataops.local.airflow_home import AirflowHome
 

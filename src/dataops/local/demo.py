@@ -68,7 +68,7 @@ def run_dag(
     The run goes through the real scheduler and triggerer (each model its own
     task), which ``airflow dags test`` cannot do.
     """
-    from dataops.airflow.api import AirflowApi
+    from dataops.local.api import AirflowApi
     from dataops.local.embedded import EmbeddedStack
     from dataops.local.processes import free_port
 

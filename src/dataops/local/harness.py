@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataops.airflow.api import AirflowApi
+from dataops.local.api import AirflowApi
 from dataops.local.airflow_home import ADMIN_USER, AirflowHome
 from dataops.local.embedded import EmbeddedStack
 
