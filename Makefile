@@ -13,7 +13,7 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 export UV_COMPILE_BYTECODE := 1
 STACK ?= embedded
 
-.PHONY: help setup demo up test test-services bench lock clean
+.PHONY: help setup demo up test test-platform test-infra test-services bench lock clean
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
@@ -42,9 +42,19 @@ demo: setup  ## The main job: TICKIT into DuckDB, the DAG through Airflow, resul
 up: setup  ## Start Airflow on 127.0.0.1 (STACK=services for PostgreSQL, Redis, Celery); Ctrl-C stops it
 	$(VENV)/bin/dataops up --stack $(STACK)
 
-test: setup  ## Run the whole test suite (platform, then infra)
-	$(PY) -m pytest $(PYTEST_ARGS)
-	$(MAKE) -C infra test
+# The platform's tests run in TEST_WORKERS pytest-xdist workers, a file to a worker: they
+# mostly wait on a local Airflow's scheduler, so four share two cores well.
+TEST_WORKERS ?= 4
+
+test: setup  ## Run the whole test suite: platform and infra side by side, slowest tests listed at the end
+	@$(MAKE) --no-print-directory --output-sync=target -j2 test-platform test-infra
+
+test-platform: setup  ## Only the platform's tests (tests/)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+
+test-infra: | $(UV)  ## Only the infra tests (infra/tests, offline)
+	@# Its tests run make themselves: they must not inherit this make's job server.
+	MAKEFLAGS= $(MAKE) --no-print-directory -C infra test
 
 test-services: setup  ## Only the tests that need PostgreSQL and Redis
 	$(PY) -m pytest -m services $(PYTEST_ARGS)

@@ -155,18 +155,38 @@ def aws_endpoint() -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def compiled_analytics_project() -> None:
-    """The TICKIT project's graph artifact, which the DAG files read.
+    """The TICKIT project's graph artifact, which the DAG files in analytics/dags read.
 
     ``target/`` is not in Git: a clean clone has no artifact until
-    ``dataops dbt manifest`` runs, as the demo and the images do.
+    ``dataops dbt manifest`` runs, as the demo and the images do. Test workers
+    running side by side compile it one at a time (the first compiles, the
+    others find it fresh).
     """
+    import fcntl
+
     from dataops.config import load_settings
     from dataops.dbt.manifest import ensure_compiled
     from dataops.dbt.project import DbtProject
 
-    ensure_compiled(DbtProject.from_settings(load_settings()))
+    project = DbtProject.from_settings(load_settings())
+    lock_file = project.project_dir / "target" / ".dataops-tests.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        ensure_compiled(project)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slow files first, so ``make test``'s parallel workers start them early.
+
+    ``make test`` runs the files side by side (pytest-xdist, ``--dist
+    loadfile``: each file in one worker, so a file's local Airflow starts
+    once). Most of their time is spent waiting on Airflow's scheduler, not on
+    the CPU; the longest must not be the last to start.
+    """
+    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
 
 
 def pytest_sessionfinish(session, exitstatus):
