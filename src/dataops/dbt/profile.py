@@ -79,6 +79,8 @@ class DbtProfile:
         """For messages: "profile p, target dev, from /x/profiles.yml"."""
         parts = [f"profile {self.profile}" if self.profile else "the project's profile"]
         parts.append(f"target {self.target}" if self.target else "its default target")
-        if self.profiles_dir is not None:
+        if self.profiles_dir == PLATFORM_PROFILES_DIR:
+            parts.append("from the platform's profiles (DATAOPS_* settings)")
+        elif self.profiles_dir is not None:
             parts.append(f"from {self.profiles_dir / PROFILES_FILE}")
         return ", ".join(parts)
