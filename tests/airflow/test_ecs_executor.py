@@ -443,7 +443,8 @@ class FakeFargate:
 
 @pytest.mark.slow
 def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
-    """The producer task with DATAOPS_DBT_EXECUTOR=ecs, a broken model, and real dbt behind moto's ECS."""
+    """The producer task with DATAOPS_DBT_EXECUTOR=ecs, a broken model, a named target, and real dbt
+    behind moto's ECS."""
     from dataops import paths
     from dataops.airflow.operators.producer import DbtProducerOperator
     from dataops.airflow.run_report import RunReport
@@ -498,7 +499,7 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     task_nodes = [uid for uid, node in compiled.graph.nodes.items() if node.resource_type != "source"]
     producer = DbtProducerOperator(
         task_id="dbt_build", nodes={uid: (uid, compiled.graph.nodes[uid].selector) for uid in task_nodes},
-        graph_path=str(compiled.graph_path),
+        graph_path=str(compiled.graph_path), profile=DbtProfile(target="duckdb"),
     )
     ti = SimpleNamespace(dag_id="synthetic", run_id="manual__1", task_id="dbt_build", try_number=1, pushed=[])
     ti.xcom_push = lambda key, value: ti.pushed.append(value)
@@ -508,7 +509,7 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
 
     assert len(fargate.started) == 1
     sent = fargate.started[0]["overrides"]["containerOverrides"][0]
-    assert sent["command"][:4] == ["--log-format", "json", "--no-use-colors", "build"]
+    assert sent["command"][:6] == ["--log-format", "json", "--no-use-colors", "build", "--target", "duckdb"]
     report = RunReport.from_json(ti.pushed[-1])
     assert report.final and report.error is None
     broken_uid = f"model.synthetic.{broken}"

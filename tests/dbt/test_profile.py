@@ -64,19 +64,17 @@ def test_a_profiles_folder_without_profiles_yml_is_refused_with_what_to_do(tmp_p
 
 
 def test_the_runner_passes_the_profile_flags_and_no_target_of_its_own(tmp_path):
-    project = _project(tmp_path / "p", own_profiles=True)
-    settings = SimpleNamespace(**vars(_settings(target="dev")), dbt_project_dir=project, dbt_bin=Path("/bin/dbt"),
-                               dbt_env=lambda: {})
-    argv = DbtRunner(DbtProject.from_settings(settings)).argv(DbtInvocation(), tmp_path / "t")
-    assert argv[argv.index("--project-dir"):argv.index("--target-path")] == [
-        "--project-dir", str(project.resolve()), "--profiles-dir", str(project.resolve()), "--target", "dev",
-    ]
-    without = DbtRunner(DbtProject.from_settings(_with(settings, dbt_target=None))).argv(DbtInvocation(), tmp_path)
-    assert "--target" not in without
+    project = _project(tmp_path / "p", own_profiles=True).resolve()
 
+    def profile_flags(target: str | None) -> list[str]:
+        settings = SimpleNamespace(
+            **vars(_settings(target=target)), dbt_project_dir=project, dbt_bin=Path("/bin/dbt"), dbt_env=dict
+        )
+        argv = DbtRunner(DbtProject.from_settings(settings)).argv(DbtInvocation(), tmp_path / "t")
+        return argv[argv.index("--project-dir") + 2:argv.index("--target-path")]
 
-def _with(settings, **changes):
-    return SimpleNamespace(**(vars(settings) | changes))
+    assert profile_flags("dev") == ["--profiles-dir", str(project), "--target", "dev"]
+    assert profile_flags(None) == ["--profiles-dir", str(project)]
 
 
 def test_the_platform_profile_has_the_outputs_of_the_tickit_profile():
