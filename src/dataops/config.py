@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = Field(default_factory=paths.dbt_project_dir)
     dbt_bin: Path = Field(default_factory=lambda: paths.repo_root() / ".venv-dbt" / "bin" / "dbt")
     dbt_threads: int = Field(4, ge=1, le=64)
+    # The dbt profile to use instead of the project's own (or the platform's): see dataops.dbt.profile.
+    dbt_profiles_dir: str | None = None
+    dbt_profile: str | None = None
+    dbt_target: str | None = None
     # Local state: sample data, the DuckDB warehouse, Airflow's home.
     state_dir: Path = Field(default_factory=paths.state_dir)
     duckdb_path: Path | None = None

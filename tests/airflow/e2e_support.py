@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataops import paths
+from dataops.airflow.executors.base import safe_name
 from dataops.local.api import AirflowApi, RunInfo, TaskInfo
 from dataops.local.harness import LocalAirflow
 from dataops.config import Settings
@@ -69,14 +70,8 @@ class E2EStack:
 
     def run_results(self, run_id: str) -> dict[str, dict]:
         """run_results.json of every dbt process of this run, by "<task_id>.<try>"."""
-        folder = Path(self.settings.state_dir) / "runs" / DAG_ID / _safe(run_id)
+        folder = Path(self.settings.state_dir) / "runs" / DAG_ID / safe_name(run_id)
         return {f.parent.name: json.loads(f.read_text()) for f in sorted(folder.glob("*/run_results.json"))}
-
-
-def _safe(run_id: str) -> str:
-    import re
-
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", run_id)
 
 
 def copy_project(source: Path, dest: Path) -> None:

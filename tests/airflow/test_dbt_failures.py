@@ -42,7 +42,7 @@ def test_the_runner_keeps_the_plain_lines_dbt_printed(tmp_path):
     fake_dbt.write_text("#!/bin/sh\necho \"Error: Invalid value for '--profiles-dir'\"\nexit 2\n")
     fake_dbt.chmod(fake_dbt.stat().st_mode | stat.S_IEXEC)
     (tmp_path / "dbt_project.yml").write_text("name: p\n")
-    run = DbtRunner(DbtProject(tmp_path, fake_dbt, "duckdb")).invoke(DbtInvocation(target_path=tmp_path / "t"))
+    run = DbtRunner(DbtProject(tmp_path, fake_dbt)).invoke(DbtInvocation(target_path=tmp_path / "t"))
     assert run.returncode == 2
     assert run.plain_output == ("Error: Invalid value for '--profiles-dir'",)
 

@@ -24,11 +24,13 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from dataops.airflow.executors.base import DbtJob, executor_for
+from dataops.airflow.executors.base import DbtJob, TaskTry, executor_for
 from dataops.airflow.executors.ecs import AwsHooks, EcsDbtExecutor, EcsRunConfig, _LogFollower, started_by
 from dataops.config import EcsSettings, load_settings
 from dataops.dbt.events import LogLineReader, OutcomeTracker
 from dataops.dbt.graph import DbtGraph
+from dataops.dbt.profile import DbtProfile
+from dataops.dbt.runner import DbtInvocation
 from dataops.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,12 +41,11 @@ REGION = "us-east-1"
 TASK_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 TASK_ARN = f"arn:aws:ecs:{REGION}:123456789012:task/dataops/{TASK_ID}"
 JOB = DbtJob(
-    dag_id="redshift_transformations",
-    run_id="manual__2026-11-25T10:00:00+00:00",
-    task_id="dbt_build",
-    try_number=2,
-    select=["fqn:tickit.marts.percentile_sales_model", "fqn:tickit.marts.top_sales_99.9_percentile_model"],
-    threads=4,
+    TaskTry("redshift_transformations", "manual__2026-11-25T10:00:00+00:00", "dbt_build", 2),
+    DbtInvocation(
+        select=("fqn:tickit.marts.percentile_sales_model", "fqn:tickit.marts.top_sales_99.9_percentile_model"),
+        threads=4,
+    ),
 )
 ARTIFACTS = "dbt/redshift_transformations/manual__2026-11-25T10_00_00_00_00/dbt_build.2"
 
@@ -307,6 +308,25 @@ def test_when_polling_keeps_failing_the_ecs_task_is_stopped_and_the_error_raised
     stubber.assert_no_pending_responses()
 
 
+def test_the_profile_the_dag_or_the_settings_name_reaches_the_container(aws):
+    def command(job_profile: DbtProfile, settings_profile: DbtProfile) -> list[str]:
+        executor = EcsDbtExecutor(config(aws, profile=settings_profile), None)
+        return executor.container_command(DbtJob(JOB.task, DbtInvocation(), profile=job_profile))
+
+    assert command(DbtProfile(), DbtProfile()) == ["--log-format", "json", "--no-use-colors", "build"]
+    named = command(DbtProfile(profile="warehouse", target="prod"), DbtProfile(target="dev", profiles_dir="/opt/p"))
+    assert named[4:] == ["--profiles-dir", "/opt/p", "--profile", "warehouse", "--target", "prod"]
+
+
+def test_the_settings_profile_is_read_for_the_ecs_config(monkeypatch):
+    for name, value in {
+        "DATAOPS_ECS_CLUSTER": "c", "DATAOPS_ECS_TASK_DEFINITION": "t", "DATAOPS_ECS_SUBNETS": "s",
+        "DATAOPS_ECS_LOG_GROUP": "g", "DATAOPS_ARTIFACTS_BUCKET": "b", "DATAOPS_DBT_TARGET": "prod",
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert EcsRunConfig.from_settings(load_settings()).profile == DbtProfile(target="prod")
+
+
 def test_a_capacity_provider_replaces_the_launch_type(aws):
     executor = EcsDbtExecutor(config(aws, capacity_provider="FARGATE_SPOT", assign_public_ip=True), None)
     request = executor.run_task_request(JOB)
@@ -423,7 +443,8 @@ class FakeFargate:
 
 @pytest.mark.slow
 def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
-    """The producer task with DATAOPS_DBT_EXECUTOR=ecs, a broken model, and real dbt behind moto's ECS."""
+    """The producer task with DATAOPS_DBT_EXECUTOR=ecs, a broken model, a named target, and real dbt
+    behind moto's ECS."""
     from dataops import paths
     from dataops.airflow.operators.producer import DbtProducerOperator
     from dataops.airflow.run_report import RunReport
@@ -443,8 +464,8 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     }
     for name, value in dbt_env.items():
         monkeypatch.setenv(name, value)
-    dbt_project = DbtProject(tmp_path / "project", paths.repo_root() / ".venv-dbt" / "bin" / "dbt", "duckdb",
-                             profiles_dir=tmp_path / "project", env={"DATAOPS_DUCKDB_PATH": dbt_env["DATAOPS_DUCKDB_PATH"]})
+    dbt_project = DbtProject(tmp_path / "project", paths.repo_root() / ".venv-dbt" / "bin" / "dbt",
+                             DbtProfile(tmp_path / "project"), env={"DATAOPS_DUCKDB_PATH": dbt_env["DATAOPS_DUCKDB_PATH"]})
     compiled = compile_project(dbt_project, tmp_path / "compiled")
 
     ec2 = boto3.client("ec2")
@@ -478,7 +499,7 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     task_nodes = [uid for uid, node in compiled.graph.nodes.items() if node.resource_type != "source"]
     producer = DbtProducerOperator(
         task_id="dbt_build", nodes={uid: (uid, compiled.graph.nodes[uid].selector) for uid in task_nodes},
-        graph_path=str(compiled.graph_path),
+        graph_path=str(compiled.graph_path), profile=DbtProfile(target="duckdb"),
     )
     ti = SimpleNamespace(dag_id="synthetic", run_id="manual__1", task_id="dbt_build", try_number=1, pushed=[])
     ti.xcom_push = lambda key, value: ti.pushed.append(value)
@@ -488,7 +509,7 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
 
     assert len(fargate.started) == 1
     sent = fargate.started[0]["overrides"]["containerOverrides"][0]
-    assert sent["command"][:4] == ["--log-format", "json", "--no-use-colors", "build"]
+    assert sent["command"][:6] == ["--log-format", "json", "--no-use-colors", "build", "--target", "duckdb"]
     report = RunReport.from_json(ti.pushed[-1])
     assert report.final and report.error is None
     broken_uid = f"model.synthetic.{broken}"

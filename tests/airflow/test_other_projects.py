@@ -8,6 +8,7 @@ import pytest
 from dataops import paths
 from dataops.airflow.factory import DbtDag
 from dataops.dbt.manifest import compile_project
+from dataops.dbt.profile import DbtProfile
 from dataops.dbt.project import DbtProject
 from dataops.dbt.synthetic import generate
 
@@ -21,8 +22,7 @@ def compiled(tmp_path_factory):
     dbt = DbtProject(
         root / "project",
         paths.repo_root() / ".venv-dbt" / "bin" / "dbt",
-        "duckdb",
-        profiles_dir=root / "project",
+        DbtProfile(root / "project"),
         env={"DATAOPS_DUCKDB_PATH": str(root / "warehouse.duckdb")},
     )
     return project, compile_project(dbt)

@@ -44,7 +44,14 @@ def test_failure_message_names_the_failed_nodes(tmp_path):
     assert "model broken: error" in message and "syntax error" in message
 
 
-def test_failure_without_results_points_at_the_log(tmp_path):
+def test_failure_without_results_points_at_the_log_when_there_is_one(tmp_path):
     run = DbtRun(DbtInvocation(), 2, tmp_path, 0.5, None, errors=("Could not find profile named 'x'",))
-    message = describe_failure(run)
-    assert "Could not find profile" in message and str(tmp_path / "dbt.log") in message
+    assert "Could not find profile" in describe_failure(run) and "dbt.log" not in describe_failure(run)
+    (tmp_path / "dbt.log").write_text("...")
+    assert str(tmp_path / "dbt.log") in describe_failure(run)
+
+
+def test_failure_before_any_event_carries_dbts_plain_words(tmp_path):
+    error = "Error: Invalid value for '--profiles-dir': Path '~/.dbt' does not exist."
+    run = DbtRun(DbtInvocation(), 2, tmp_path, 0.5, None, plain_output=("Usage: dbt parse [OPTIONS]", error))
+    assert error in describe_failure(run)

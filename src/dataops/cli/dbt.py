@@ -27,19 +27,37 @@ def dbt() -> None:
     default=None,
     help="Where to write manifest.json and dataops_graph.json (default: <project>/target).",
 )
-def manifest(project_dir: Path | None, target_path: Path | None) -> None:
+@click.option(
+    "--profiles-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The folder of the profiles.yml to use (default: DATAOPS_DBT_PROFILES_DIR, else the project's "
+    "own profiles.yml, else the platform's profile).",
+)
+@click.option("--profile", default=None, help="The profile to use (default: DATAOPS_DBT_PROFILE, else the project's).")
+@click.option("--target", default=None, help="The profile's target (default: DATAOPS_DBT_TARGET, else its default).")
+def manifest(
+    project_dir: Path | None,
+    target_path: Path | None,
+    profiles_dir: Path | None,
+    profile: str | None,
+    target: str | None,
+) -> None:
     """Run `dbt parse` once and write the graph artifact DAG files read."""
     from dataops.config import load_settings
     from dataops.dbt.manifest import compile_project
+    from dataops.dbt.profile import DbtProfile
     from dataops.dbt.project import DbtProject
 
     settings = load_settings()
-    project = DbtProject.from_settings(settings, project_dir)
+    project = DbtProject.from_settings(settings, project_dir, DbtProfile(profiles_dir, profile, target))
     compiled = compile_project(project, target_path)
+    for warning in compiled.deprecations:
+        click.secho(f"dbt: {warning}", fg="yellow", err=True)
     graph = compiled.graph
     kinds: dict[str, int] = {}
     for node in graph.nodes.values():
         kinds[node.resource_type] = kinds.get(node.resource_type, 0) + 1
     counts = ", ".join(f"{n} {k}s" for k, n in sorted(kinds.items()))
-    click.echo(f"{graph.project_name}: {counts}, {len(graph.test_owner)} tests attached")
+    click.echo(f"{graph.project_name}: {counts}, {len(graph.test_owner)} tests attached ({project.profile.describe()})")
     click.echo(f"wrote {compiled.graph_path}")

@@ -46,19 +46,26 @@ def parse_event_line(line: str) -> dict | None:
     return event if isinstance(event, dict) else None
 
 
+def is_deprecation(info: dict) -> bool:
+    """A deprecation warning (``ConfigSourcePathDeprecation``, ``DeprecatedModel``...), not their summary."""
+    name = str(info.get("name") or "")
+    return info.get("level") == "warn" and "Deprecat" in name and name != "DeprecationsSummary"
+
+
 class LogLineReader:
     """Reads dbt's output line by line, wherever it comes from (a pipe, CloudWatch).
 
     Each JSON event goes to ``on_event`` and its message to ``logger``;
     error-level messages are kept (they say why a run stopped), and so are
-    the last lines that were not JSON, the only trace of a bad command line
-    or a crash.
+    deprecation warnings and the last lines that were not JSON, the only
+    trace of a bad command line or a crash.
     """
 
     def __init__(self, on_event: Callable[[dict], None] | None = None, logger: logging.Logger = log):
         self.on_event = on_event
         self.logger = logger
         self.errors: list[str] = []
+        self.deprecations: list[str] = []
         self.plain_output: deque[str] = deque(maxlen=_PLAIN_OUTPUT_LINES)
         self.command_completed = False
 
@@ -74,6 +81,8 @@ class LogLineReader:
             self.command_completed = True
         if info.get("level") == "error" and info.get("msg"):
             self.errors.append(info["msg"])
+        if is_deprecation(info) and info.get("msg"):
+            self.deprecations.append(clean(info["msg"]))
         if info.get("msg"):
             self.logger.info("%s", info["msg"])
         if self.on_event:

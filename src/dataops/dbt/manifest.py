@@ -25,6 +25,8 @@ class CompiledProject:
     manifest_path: Path
     graph_path: Path
     graph: DbtGraph
+    # dbt's deprecation warnings about the project, in its words.
+    deprecations: tuple[str, ...] = ()
 
 
 def default_graph_path(project_dir: Path) -> Path:
@@ -33,19 +35,18 @@ def default_graph_path(project_dir: Path) -> Path:
 
 def compile_project(project, target_path: Path | None = None) -> CompiledProject:
     """Run ``dbt parse`` on ``project`` (a DbtProject) and write the graph artifact."""
-    from dataops.dbt.runner import DbtInvocation, DbtRunner
+    from dataops.dbt.runner import DbtInvocation, DbtRunner, describe_failure
 
     target = Path(target_path or Path(project.project_dir) / "target")
     fingerprint = project_fingerprint(project.project_dir)
     run = DbtRunner(project).invoke(DbtInvocation(command="parse", target_path=target))
     if not run.succeeded:
-        detail = "\n  ".join(run.errors[-5:]) or f"see {target / 'dbt.log'}"
-        raise DbtError(f"`dbt parse` failed for {project.project_dir}:\n  {detail}")
+        raise DbtError(f"{project.project_dir} ({project.profile.describe()}): {describe_failure(run)}")
     manifest_path = target / "manifest.json"
     graph = graph_from_manifest(json.loads(manifest_path.read_text()), fingerprint)
     graph_path = target / GRAPH_FILE
     graph.write(graph_path)
-    return CompiledProject(manifest_path, graph_path, graph)
+    return CompiledProject(manifest_path, graph_path, graph, run.deprecations)
 
 
 def graph_from_manifest(manifest: dict, fingerprint: str) -> DbtGraph:

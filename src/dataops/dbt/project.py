@@ -7,21 +7,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataops.config import Settings
+from dataops.dbt.profile import DbtProfile
 from dataops.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class DbtProject:
-    """Where a dbt project, its profiles and dbt itself are, and dbt's env."""
+    """Where a dbt project and dbt itself are, the profile it runs with, and dbt's env."""
 
     project_dir: Path
     dbt_bin: Path
-    target: str
-    profiles_dir: Path | None = None
+    profile: DbtProfile = field(default_factory=DbtProfile)
     env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(cls, settings: Settings, project_dir: Path | None = None) -> DbtProject:
+    def from_settings(
+        cls, settings: Settings, project_dir: Path | None = None, profile: DbtProfile | None = None
+    ) -> DbtProject:
+        """The project (default: the settings'), with ``profile`` completed by the settings and the project."""
         project = Path(project_dir or settings.dbt_project_dir).resolve()
         if not (project / "dbt_project.yml").is_file():
             raise ConfigError(
@@ -31,8 +34,7 @@ class DbtProject:
         return cls(
             project_dir=project,
             dbt_bin=settings.dbt_bin,
-            target=settings.target,
-            profiles_dir=project if (project / "profiles.yml").is_file() else None,
+            profile=(profile or DbtProfile()).resolve(settings).for_project(project),
             env=settings.dbt_env(),
         )
 

@@ -9,14 +9,13 @@ ends, ``run_results.json`` gives each node's final status.
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dataops.dbt.events import LogLineReader
+from dataops.dbt.events import LogLineReader, failure_reason
 from dataops.dbt.project import DbtProject
 from dataops.dbt.results import RunResults
 from dataops.errors import DbtError
@@ -24,9 +23,6 @@ from dataops.errors import DbtError
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict], None]
-
-# Files that let dbt skip work when a run starts in a fresh target directory.
-_WARM_START_FILES = ("partial_parse.msgpack",)
 
 
 @dataclass(frozen=True)
@@ -59,6 +55,8 @@ class DbtRun:
     # The last lines dbt printed that were not JSON events (a command-line
     # error from click, a Python traceback): the only trace of some failures.
     plain_output: tuple[str, ...] = ()
+    # dbt's deprecation warnings (a renamed setting in dbt_project.yml...), in its words.
+    deprecations: tuple[str, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -71,15 +69,17 @@ class DbtRun:
 
 
 def describe_failure(run: DbtRun) -> str:
-    """One message naming the failed models and tests and why."""
+    """One message naming the failed models and tests and why, or what dbt said when it stopped."""
     lines = [f"dbt {run.invocation.command} failed (exit code {run.returncode})."]
     failed = run.results.failed if run.results else ()
     for node in failed:
         message = (node.message or "").strip().splitlines()
         lines.append(f"  {node.resource_type} {node.name}: {node.status}: {message[0] if message else ''}")
     if not failed:
-        lines.extend(f"  {e}" for e in run.errors[-5:])
-        lines.append(f"  dbt's log: {run.target_path / 'dbt.log'}")
+        lines.extend(f"  {line}" for line in failure_reason(run.errors, run.plain_output).splitlines())
+        log_file = run.target_path / "dbt.log"
+        if log_file.is_file():
+            lines.append(f"  dbt's log: {log_file}")
     return "\n".join(lines)
 
 
@@ -110,9 +110,7 @@ class DbtRunner:
     def argv(self, inv: DbtInvocation, target_path: Path) -> list[str]:
         p = self.project
         args = [str(p.dbt_bin), "--log-format", "json", "--no-use-colors", inv.command]
-        args += ["--project-dir", str(p.project_dir), "--target", p.target]
-        if p.profiles_dir:
-            args += ["--profiles-dir", str(p.profiles_dir)]
+        args += ["--project-dir", str(p.project_dir), *p.profile.args()]
         args += ["--target-path", str(target_path), "--log-path", str(target_path)]
         args += selection_args(inv)
         return args
@@ -122,7 +120,6 @@ class DbtRunner:
         self.project.check_installed()
         target_path = Path(inv.target_path or self.project.project_dir / "target")
         target_path.mkdir(parents=True, exist_ok=True)
-        self._warm_start(target_path)
         (target_path / "run_results.json").unlink(missing_ok=True)
 
         argv = self.argv(inv, target_path)
@@ -151,14 +148,5 @@ class DbtRunner:
             results=results,
             errors=tuple(reader.errors),
             plain_output=tuple(reader.plain_output),
+            deprecations=tuple(reader.deprecations),
         )
-
-    def _warm_start(self, target_path: Path) -> None:
-        default_target = self.project.project_dir / "target"
-        if target_path.resolve() == default_target.resolve():
-            return
-        for name in _WARM_START_FILES:
-            source = default_target / name
-            if source.is_file() and not (target_path / name).exists():
-                shutil.copy2(source, target_path / name)
-

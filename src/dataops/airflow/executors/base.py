@@ -2,28 +2,56 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from dataops.dbt.profile import DbtProfile
+from dataops.dbt.runner import DbtInvocation
 
 EventHandler = Callable[[dict], None]
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def safe_name(value: str) -> str:
+    """``value`` as one folder name or S3 key segment (a run id holds ``:`` and ``+``)."""
+    return _UNSAFE.sub("_", value)
+
 
 @dataclass(frozen=True)
-class DbtJob:
-    """One dbt invocation for one DAG run (or one task's retry)."""
+class TaskTry:
+    """The Airflow task try a dbt job runs for: it names the job's artifacts and its ECS task."""
 
     dag_id: str
     run_id: str
     task_id: str
     try_number: int
-    command: str = "build"
-    select: Sequence[str] = ()
-    exclude: Sequence[str] = ()
-    threads: int | None = None
-    # The project as the executor sees it; None means the settings' project.
+
+    @classmethod
+    def of(cls, ti) -> TaskTry:
+        return cls(ti.dag_id, ti.run_id, ti.task_id, ti.try_number)
+
+    def path_parts(self) -> tuple[str, str, str]:
+        """``<dag>/<run>/<task>.<try>``, each part safe for a path or an S3 key."""
+        return safe_name(self.dag_id), safe_name(self.run_id), f"{safe_name(self.task_id)}.{self.try_number}"
+
+
+@dataclass(frozen=True)
+class DbtJob:
+    """One dbt invocation for one task try, on a project with a profile.
+
+    ``project_dir`` is the project as the executor sees it (None: the
+    settings'); ``profile`` is what the DAG asked for, completed by the
+    settings and the project where dbt runs. The executor picks the
+    invocation's ``target_path``.
+    """
+
+    task: TaskTry
+    invocation: DbtInvocation = field(default_factory=DbtInvocation)
     project_dir: str | None = None
-    extra_args: Sequence[str] = field(default_factory=tuple)
+    profile: DbtProfile = field(default_factory=DbtProfile)
 
 
 @dataclass(frozen=True)

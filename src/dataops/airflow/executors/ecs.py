@@ -22,11 +22,12 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dataops.airflow.executors.base import DbtExecutor, DbtJob, EventHandler, JobResult
 from dataops.dbt.events import LogLineReader, parse_event_line
-from dataops.dbt.runner import DbtInvocation, selection_args
+from dataops.dbt.profile import DbtProfile
+from dataops.dbt.runner import selection_args
 from dataops.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ class EcsRunConfig:
     capacity_provider: str = "FARGATE"
     poll_interval_s: float = 2.0
     log_drain_timeout_s: float = 30.0
+    # The profile the settings name (DATAOPS_DBT_PROFILE...), for jobs that name none.
+    profile: DbtProfile = field(default_factory=DbtProfile)
 
     @classmethod
     def from_settings(cls, settings) -> EcsRunConfig:
@@ -78,6 +81,7 @@ class EcsRunConfig:
             capacity_provider=ecs.capacity_provider,
             poll_interval_s=ecs.poll_interval_s,
             log_drain_timeout_s=ecs.log_drain_timeout_s,
+            profile=DbtProfile.from_settings(settings),
         )
 
     def log_stream(self, task_id: str) -> str:
@@ -117,26 +121,20 @@ class EcsDbtExecutor(DbtExecutor):
     # -- the request -----------------------------------------------------
 
     def artifacts_uri(self, job: DbtJob) -> str:
-        safe = lambda s: re.sub(r"[^A-Za-z0-9_.=-]+", "_", s)  # noqa: E731
-        return (
-            f"s3://{self.config.artifacts_bucket}/{ARTIFACTS_PREFIX}/{safe(job.dag_id)}/{safe(job.run_id)}/"
-            f"{safe(job.task_id)}.{job.try_number}"
-        )
+        return f"s3://{self.config.artifacts_bucket}/{ARTIFACTS_PREFIX}/{'/'.join(job.task.path_parts())}"
 
     def container_command(self, job: DbtJob) -> list[str]:
         """The arguments of the image's entrypoint, which runs ``dbt`` with them.
 
-        No --project-dir, --target or --profiles-dir: the project is in the
-        image and the task definition's environment picks the target.
+        No --project-dir: the project is the one in the image. The profile
+        flags are those the DAG or the settings name; without them dbt uses
+        the image's profiles folder (DBT_PROFILES_DIR), the project's profile
+        and its default target (the task definition's environment picks it).
+        A profiles folder named here is a path in the image.
         """
-        inv = DbtInvocation(
-            command=job.command,
-            select=tuple(job.select),
-            exclude=tuple(job.exclude),
-            threads=job.threads,
-            extra_args=tuple(job.extra_args),
-        )
-        return ["--log-format", "json", "--no-use-colors", inv.command, *selection_args(inv)]
+        inv = job.invocation
+        profile = job.profile.over(self.config.profile)
+        return ["--log-format", "json", "--no-use-colors", inv.command, *profile.args(), *selection_args(inv)]
 
     def run_task_request(self, job: DbtJob) -> dict:
         """The ``ecs:RunTask`` parameters of one dbt run."""
@@ -160,9 +158,9 @@ class EcsDbtExecutor(DbtExecutor):
             },
             "startedBy": started_by(job),
             "tags": [
-                {"key": "dataops:dag_id", "value": _tag_value(job.dag_id)},
-                {"key": "dataops:run_id", "value": _tag_value(job.run_id)},
-                {"key": "dataops:task", "value": _tag_value(f"{job.task_id}.{job.try_number}")},
+                {"key": "dataops:dag_id", "value": _tag_value(job.task.dag_id)},
+                {"key": "dataops:run_id", "value": _tag_value(job.task.run_id)},
+                {"key": "dataops:task", "value": _tag_value(f"{job.task.task_id}.{job.task.try_number}")},
             ],
         }
         if c.capacity_provider.upper() == "FARGATE":
@@ -362,7 +360,8 @@ class _LogFollower:
 
 def started_by(job: DbtJob) -> str:
     """RunTask's startedBy (128 characters at most): finds the tasks of one Airflow task."""
-    digest = hashlib.blake2b(f"{job.dag_id}\0{job.run_id}\0{job.task_id}".encode(), digest_size=8).hexdigest()
+    task = job.task
+    digest = hashlib.blake2b(f"{task.dag_id}\0{task.run_id}\0{task.task_id}".encode(), digest_size=8).hexdigest()
     return f"dataops/{digest}"
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from dataops.airflow.executors.base import DbtExecutor, DbtJob, EventHandler, JobResult
 from dataops.dbt.project import DbtProject
-from dataops.dbt.runner import DbtInvocation, DbtRunner
+from dataops.dbt.runner import DbtRunner
 
 
 _PARTIAL_PARSE = "partial_parse.msgpack"
@@ -22,28 +22,15 @@ class LocalDbtExecutor(DbtExecutor):
         self.settings = settings
 
     def target_path(self, job: DbtJob) -> Path:
-        safe = lambda s: re.sub(r"[^A-Za-z0-9_.-]+", "_", s)  # noqa: E731
-        return (
-            self.settings.state_dir / "runs" / safe(job.dag_id) / safe(job.run_id)
-            / f"{safe(job.task_id)}.{job.try_number}"
-        )
+        return self.settings.state_dir / "runs" / Path(*job.task.path_parts())
 
     def run(self, job: DbtJob, on_event: EventHandler) -> JobResult:
-        project = DbtProject.from_settings(self.settings, Path(job.project_dir) if job.project_dir else None)
+        project_dir = Path(job.project_dir) if job.project_dir else None
+        project = DbtProject.from_settings(self.settings, project_dir, job.profile)
         target = self.target_path(job)
         cache = self._parse_cache(project)
         _copy_if_present(cache, target / _PARTIAL_PARSE)
-        run = DbtRunner(project).invoke(
-            DbtInvocation(
-                command=job.command,
-                select=tuple(job.select),
-                exclude=tuple(job.exclude),
-                target_path=target,
-                threads=job.threads,
-                extra_args=tuple(job.extra_args),
-            ),
-            on_event=on_event,
-        )
+        run = DbtRunner(project).invoke(replace(job.invocation, target_path=target), on_event=on_event)
         _copy_if_present(target / _PARTIAL_PARSE, cache)
         results_file = target / "run_results.json"
         run_results = json.loads(results_file.read_text()) if results_file.is_file() else None
@@ -52,13 +39,14 @@ class LocalDbtExecutor(DbtExecutor):
         )
 
     def _parse_cache(self, project: DbtProject) -> Path:
-        """dbt's partial-parse file for this project and profile, shared by runs.
+        """dbt's partial-parse file for this project, profile and settings, shared by runs.
 
         Every run writes to a target directory of its own; without this each
         would parse the whole project again (the project's own target/ is
         compiled with another profile, which dbt treats as a change).
         """
-        key = hashlib.blake2b(repr((str(project.project_dir), sorted(project.env.items()))).encode(), digest_size=8)
+        identity = repr((str(project.project_dir), project.profile, sorted(project.env.items())))
+        key = hashlib.blake2b(identity.encode(), digest_size=8)
         return self.settings.state_dir / "dbt-parse-cache" / key.hexdigest() / _PARTIAL_PARSE
 
 

@@ -24,6 +24,7 @@ from dataops.airflow.naming import PRODUCER_TASK_ID, task_ids_for
 from dataops.airflow.operators.node import DbtNodeOperator, DbtSummaryOperator
 from dataops.airflow.operators.producer import DbtProducerOperator
 from dataops.dbt.graph import DbtGraph
+from dataops.dbt.profile import DbtProfile
 from dataops.dbt.selection import select_nodes
 from dataops.errors import DbtError
 
@@ -38,11 +39,18 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     threads: int | None = None,
+    profiles_dir: str | os.PathLike | None = None,
+    profile: str | None = None,
+    target: str | None = None,
     check_fresh: bool = True,
     concurrent_builds: int = 1,
     **dag_kwargs,
 ) -> DAG:
     """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
+
+    dbt runs with the project's own ``profiles.yml`` and its default target
+    (the platform's profile when the project has none); ``profiles_dir``,
+    ``profile`` and ``target`` name others, as dbt's flags of those names do.
 
     ``concurrent_builds`` is how many runs of the DAG may run dbt at the same
     time: one by default, because two builds of the same models on the same
@@ -61,6 +69,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
             select=select,
             exclude=exclude,
             threads=threads,
+            profile=DbtProfile(profiles_dir, profile, target),
             concurrent_builds=concurrent_builds,
         )
     return dag
@@ -88,6 +97,7 @@ def add_dbt_tasks(
     select: Sequence[str] = (),
     exclude: Sequence[str] = (),
     threads: int | None = None,
+    profile: DbtProfile | None = None,
     concurrent_builds: int = 1,
 ) -> dict[str, DbtNodeOperator]:
     """Add the dbt tasks to the DAG being defined; returns unique_id -> task."""
@@ -104,6 +114,7 @@ def add_dbt_tasks(
         exclude=exclude,
         project_dir=project_dir,
         graph_path=graph_path,
+        profile=profile,
         threads=threads,
         max_active_tis_per_dag=concurrent_builds,
     )
@@ -118,6 +129,7 @@ def add_dbt_tasks(
             upstream_node_task_ids=[t.task_id for t in upstream],
             project_dir=project_dir,
             graph_path=graph_path,
+            profile=profile,
             doc_md=_doc(node),
         )
         _link(task, upstream or [producer])

@@ -22,11 +22,13 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow.triggers.base import StartTriggerArgs
 
+from dataops.airflow.operators.job import DbtJobOperator
+
 _NODE_TRIGGER = "dataops.airflow.triggers.DbtNodeTrigger"
 _SUMMARY_TRIGGER = "dataops.airflow.triggers.DbtSummaryTrigger"
 
 
-class DbtNodeOperator(BaseOperator):
+class DbtNodeOperator(DbtJobOperator):
     """The task of one dbt model, seed, snapshot or tested source."""
 
     ui_color = "#fbe3dd"
@@ -39,8 +41,6 @@ class DbtNodeOperator(BaseOperator):
         selector: str,
         producer_task_id: str,
         upstream_node_task_ids: Sequence[str] = (),
-        project_dir: str | None = None,
-        graph_path: str | None = None,
         **kwargs,
     ):
         kwargs.setdefault("trigger_rule", "always")
@@ -50,8 +50,6 @@ class DbtNodeOperator(BaseOperator):
         super().__init__(**kwargs)
         self.unique_id = unique_id
         self.selector = selector
-        self.project_dir = project_dir
-        self.graph_path = graph_path
         self.start_trigger_args = StartTriggerArgs(
             trigger_cls=_NODE_TRIGGER,
             next_method="execute_complete",
@@ -75,29 +73,15 @@ class DbtNodeOperator(BaseOperator):
 
     def build_alone(self, context):
         """``dbt build --select <this node>`` (with its tests), here and now."""
-        from dataops.airflow.executors.base import DbtJob, executor_for
-        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
-        from dataops.dbt.events import OutcomeTracker
+        from dataops.dbt.runner import DbtInvocation
 
         ti = context["ti"]
-        graph = load_graph_for_task(self.graph_path, self.project_dir)
-        tracker = OutcomeTracker(graph, expected={self.unique_id})
-        job = DbtJob(
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            try_number=ti.try_number,
-            select=[self.selector],
-            project_dir=self.project_dir,
-        )
-        self._executor = executor_for(runtime_settings())
-        result = self._executor.run(job, tracker.feed)
-        tracker.finish(result.run_results)
-        outcome = tracker.outcomes.get(self.unique_id)
+        job = self.run_dbt(ti, DbtInvocation(select=(self.selector,)), {self.unique_id})
+        outcome = job.outcomes.get(self.unique_id)
         if outcome is None:
             raise AirflowException(
                 f"dbt build --select {self.selector} did not report {self.unique_id} "
-                f"(exit code {result.returncode}):\n{result.failure_reason()}"
+                f"(exit code {job.result.returncode}):\n{job.result.failure_reason()}"
             )
         ti.xcom_push("dbt_outcome", {k: v for k, v in outcome.to_json().items() if k != "log"})
         self.log.info(
@@ -112,11 +96,6 @@ class DbtNodeOperator(BaseOperator):
         if outcome.state == "skipped":
             raise AirflowSkipException(outcome.summary)
         return None
-
-    def on_kill(self) -> None:
-        executor = getattr(self, "_executor", None)
-        if executor is not None:
-            executor.cancel()
 
 
 class DbtSummaryOperator(BaseOperator):

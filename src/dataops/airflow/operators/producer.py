@@ -17,9 +17,9 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
+from dataops.airflow.operators.job import DbtJobOperator
 from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
 _PUSH_INTERVAL_S = 0.25
@@ -27,7 +27,7 @@ _PUSH_INTERVAL_S = 0.25
 _SLOW_PUSH_S = 1.0
 
 
-class DbtProducerOperator(BaseOperator):
+class DbtProducerOperator(DbtJobOperator):
     ui_color = "#ff694b"
 
     def __init__(
@@ -36,8 +36,6 @@ class DbtProducerOperator(BaseOperator):
         nodes: Mapping[str, tuple[str, str]],
         select: Sequence[str] = (),
         exclude: Sequence[str] = (),
-        project_dir: str | None = None,
-        graph_path: str | None = None,
         threads: int | None = None,
         **kwargs,
     ):
@@ -46,8 +44,6 @@ class DbtProducerOperator(BaseOperator):
         self.nodes = dict(nodes)
         self.select = list(select)
         self.exclude = list(exclude)
-        self.project_dir = project_dir
-        self.graph_path = graph_path
         self.threads = threads
 
     def execute(self, context):
@@ -66,9 +62,7 @@ class DbtProducerOperator(BaseOperator):
             publisher.stop()
 
     def _build(self, ti, context, publisher: _ReportPublisher):
-        from dataops.airflow.executors.base import DbtJob, executor_for
-        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
-        from dataops.dbt.events import OutcomeTracker
+        from dataops.dbt.runner import DbtInvocation
 
         states = _task_states(ti, context)
         todo = {tid: spec for tid, spec in self.nodes.items() if states.get(tid) != "success"}
@@ -82,46 +76,24 @@ class DbtProducerOperator(BaseOperator):
             self.log.info("Building the %d of %d nodes not yet built in this run", len(todo), len(self.nodes))
             select, exclude = sorted(sel for _, sel in todo.values()), []
 
-        settings = runtime_settings()
-        graph = load_graph_for_task(self.graph_path, self.project_dir)
-        expected = {uid for uid, _ in todo.values()}
-        tracker = OutcomeTracker(graph, expected=expected)
-        job = DbtJob(
-            dag_id=ti.dag_id,
-            run_id=ti.run_id,
-            task_id=ti.task_id,
-            try_number=ti.try_number,
-            select=select,
-            exclude=exclude,
-            threads=self.threads,
-            project_dir=self.project_dir,
-        )
-
-        def on_event(event: dict) -> None:
-            for outcome in tracker.feed(event):
-                publisher.add(outcome.unique_id, outcome.to_json())
-
-        executor = executor_for(settings)
-        self._executor = executor
+        invocation = DbtInvocation(select=tuple(select), exclude=tuple(exclude), threads=self.threads)
         publisher.start()
-        result = None
-        try:
-            result = executor.run(job, on_event)
-        finally:
-            for outcome in tracker.finish(result.run_results if result else None):
-                publisher.add(outcome.unique_id, outcome.to_json())
-
-        reported = len(tracker.outcomes)
-        missing = len(expected - tracker.outcomes.keys())
+        job = self.run_dbt(
+            ti,
+            invocation,
+            expected={uid for uid, _ in todo.values()},
+            on_outcome=lambda outcome: publisher.add(outcome.unique_id, outcome.to_json()),
+        )
+        result, reported, failed = job.result, len(job.outcomes), job.failed
         error = None
-        if missing:
-            what = "could not run" if not reported else f"ended without reporting {missing} of {len(expected)} nodes"
+        if job.missing:
+            missing = f"{len(job.missing)} of {len(job.expected)} nodes"
+            what = "could not run" if not reported else f"ended without reporting {missing}"
             error = f"dbt {what} (exit code {result.returncode}):\n{result.failure_reason()}"
         publisher.finish(result.returncode, error)
-        failed = sorted(o.unique_id for o in tracker.outcomes.values() if o.state == "failed")
         self.log.info(
             "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s",
-            job.command,
+            invocation.command,
             result.returncode,
             result.duration_s,
             reported,
@@ -131,11 +103,6 @@ class DbtProducerOperator(BaseOperator):
         if not reported:
             raise AirflowException(error)
         return {"returncode": result.returncode, "failed": failed, "where": result.where}
-
-    def on_kill(self) -> None:
-        executor = getattr(self, "_executor", None)
-        if executor is not None:
-            executor.cancel()
 
 
 def _task_states(ti, context) -> dict[str, str | None]:

@@ -1,0 +1,92 @@
+"""What the operators that run dbt share: one dbt job for one task try.
+
+The job runs where the settings say (``DATAOPS_DBT_EXECUTOR``), and each
+of dbt's events goes through an :class:`~dataops.dbt.events.OutcomeTracker`,
+so every node's outcome is known as soon as dbt decides it. Killing the task
+stops dbt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from airflow.sdk import BaseOperator
+
+from dataops.dbt.profile import DbtProfile
+
+if TYPE_CHECKING:
+    from dataops.airflow.executors.base import JobResult
+    from dataops.dbt.events import TaskOutcome
+    from dataops.dbt.runner import DbtInvocation
+
+
+@dataclass(frozen=True)
+class TrackedJob:
+    """A finished dbt job and the outcomes of the nodes it was expected to report."""
+
+    result: JobResult
+    outcomes: dict[str, TaskOutcome]
+    expected: frozenset[str]
+
+    @property
+    def missing(self) -> frozenset[str]:
+        return self.expected - self.outcomes.keys()
+
+    @property
+    def failed(self) -> list[str]:
+        return sorted(uid for uid, outcome in self.outcomes.items() if outcome.state == "failed")
+
+
+class DbtJobOperator(BaseOperator):
+    """Base of the operators that run dbt: the project, its profile and graph artifact."""
+
+    def __init__(
+        self,
+        *,
+        project_dir: str | None = None,
+        graph_path: str | None = None,
+        profile: DbtProfile | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.project_dir = project_dir
+        self.graph_path = graph_path
+        self.profile = profile or DbtProfile()
+
+    def run_dbt(
+        self,
+        ti,
+        invocation: DbtInvocation,
+        expected: Collection[str],
+        on_outcome: Callable[[TaskOutcome], None] | None = None,
+    ) -> TrackedJob:
+        """Run ``invocation`` for this task try; each outcome of ``expected`` nodes goes to
+        ``on_outcome`` when it becomes final, also when the job fails to run."""
+        from dataops.airflow.executors.base import DbtJob, TaskTry, executor_for
+        from dataops.airflow.runtime import load_graph_for_task, runtime_settings
+        from dataops.dbt.events import OutcomeTracker
+
+        settings = runtime_settings()
+        tracker = OutcomeTracker(load_graph_for_task(self.graph_path, self.project_dir), expected=set(expected))
+        job = DbtJob(TaskTry.of(ti), invocation, self.project_dir, self.profile)
+        report = on_outcome or (lambda outcome: None)
+
+        def on_event(event: dict) -> None:
+            for outcome in tracker.feed(event):
+                report(outcome)
+
+        self._executor = executor_for(settings)
+        result = None
+        try:
+            result = self._executor.run(job, on_event)
+        finally:
+            for outcome in tracker.finish(result.run_results if result else None):
+                report(outcome)
+        return TrackedJob(result, dict(tracker.outcomes), frozenset(expected))
+
+    def on_kill(self) -> None:
+        executor = getattr(self, "_executor", None)
+        if executor is not None:
+            executor.cancel()
