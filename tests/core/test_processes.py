@@ -33,7 +33,7 @@ def start(tmp_path):
         log = tmp_path / f"{len(started)}.log"
         process = processes.start([sys.executable, "-c", code, *args], dict(os.environ), log)
         started.append(process.pid)
-        _wait(lambda: "started" in log.read_text())
+        assert _wait(lambda: "started" in log.read_text()), log.read_text()
         return process
 
     yield start_group
@@ -84,7 +84,7 @@ def test_what_an_exited_leader_left_in_its_group_is_stopped(start):
 def test_a_group_ignoring_sigterm_is_killed_after_the_timeout(start):
     leader = start(STUBBORN)
     started = time.monotonic()
-    processes.stop(leader.pid, timeout_s=1)
+    processes.stop(leader, timeout_s=1)
     assert 1 <= time.monotonic() - started < 5
     assert leader.wait(5) == -signal.SIGKILL
     assert not _members(leader.pid)
