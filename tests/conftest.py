@@ -10,7 +10,7 @@ the ``DATAOPS_PG_*`` variables that point the platform's settings at it::
     def test_something(postgres_db, monkeypatch):
         for name, value in postgres_db.env.items():
             monkeypatch.setenv(name, value)
-        settings = load_settings()          # settings.postgres -> that database
+        settings = load_settings()  # settings.section(PostgresSettings) -> that database
         with psycopg.connect(postgres_db.conninfo) as conn: ...
 
 ``postgres_url`` is the same database's conninfo string alone.
@@ -102,7 +102,7 @@ def _postgres_probe() -> tuple[PostgresServer, str | None]:
     """The configured server and why it is unusable (None when it is fine)."""
     import psycopg
 
-    from dataops.config import PostgresSettings
+    from dataops.warehouses.postgres import PostgresSettings
 
     settings = PostgresSettings()
     server = PostgresServer(settings.host, settings.port, settings.user, settings.password.get_secret_value())

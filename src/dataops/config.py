@@ -5,72 +5,28 @@ Every setting is an environment variable prefixed ``DATAOPS_`` (for example
 (through ``env_var()``), the TICKIT loaders and the Airflow tasks, so one
 ``.env`` configures the whole platform. Bad values fail early with the name of
 the variable and what to do, not a traceback.
+
+A warehouse's own settings (``DATAOPS_PG_*``...) are declared by its module in
+``dataops.warehouses``; ``settings.section(PostgresSettings)`` reads them.
 """
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dataops import paths
 from dataops.errors import ConfigError
+from dataops.warehouses import registry
+from dataops.warehouses.base import Warehouse
 
-Target = Literal["duckdb", "postgres", "redshift"]
 Executor = Literal["local", "ecs"]
-
-
-class PostgresSettings(BaseSettings):
-    """The PostgreSQL warehouse (the local stand-in for Redshift)."""
-
-    model_config = SettingsConfigDict(env_prefix="DATAOPS_PG_", env_file=".env", extra="ignore")
-
-    host: str = "127.0.0.1"
-    port: int = Field(5432, ge=1, le=65535)
-    user: str = "postgres"
-    password: SecretStr = SecretStr("")
-    database: str = "dataops"
-
-    def conninfo(self, database: str | None = None) -> str:
-        from psycopg.conninfo import make_conninfo
-
-        return make_conninfo(
-            host=self.host,
-            port=self.port,
-            user=self.user,
-            password=self.password.get_secret_value() or None,
-            dbname=database or self.database,
-        )
-
-
-class RedshiftSettings(BaseSettings):
-    """Amazon Redshift: password or IAM authentication, COPY through S3."""
-
-    model_config = SettingsConfigDict(env_prefix="DATAOPS_REDSHIFT_", env_file=".env", extra="ignore")
-
-    host: str = ""
-    port: int = Field(5439, ge=1, le=65535)
-    user: str = "awsuser"
-    password: SecretStr = SecretStr("")
-    database: str = "dev"
-    method: Literal["database", "iam"] = "database"
-    cluster_id: str = ""
-    # The IAM role Redshift assumes to COPY the sample data from S3.
-    copy_role_arn: str = ""
-
-
-class S3Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DATAOPS_S3_", env_file=".env", extra="ignore")
-
-    bucket: str = ""
-    prefix: str = "tickit/"
-    # Empty means AWS itself; tests point this at a loopback S3 server.
-    endpoint_url: str | None = None
-    region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION", "us-east-1"))
+Section = TypeVar("Section", bound=BaseSettings)
 
 
 class EcsSettings(BaseSettings):
@@ -130,8 +86,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DATAOPS_", env_file=".env", extra="ignore")
 
-    # Which dbt target (and warehouse) the platform runs against.
-    target: Target = "duckdb"
+    # Which dbt target (and warehouse) the platform runs against: a registered warehouse.
+    target: str = "duckdb"
     # Where dbt runs: a subprocess on the Airflow worker, or an ECS Fargate task.
     dbt_executor: Executor = "local"
     # The dbt project, its environment and threads.
@@ -154,6 +110,18 @@ class Settings(BaseSettings):
     # Where dbt runs on ECS keep their artifacts (s3://<bucket>/dbt/...).
     artifacts_bucket: str = ""
 
+    # Sections with a prefix of their own (a warehouse's DATAOPS_PG_*...), read on first use.
+    _sections: dict[type[BaseSettings], BaseSettings] = PrivateAttr(default_factory=dict)
+
+    @field_validator("target")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in registry.names():
+            raise PydanticCustomError(
+                "literal_error", "Input should be {expected}", {"expected": registry.listed(quoted=True)}
+            )
+        return value
+
     @field_validator("tickit_schema", "models_schema")
     @classmethod
     def _identifier(cls, value: str) -> str:
@@ -171,56 +139,35 @@ class Settings(BaseSettings):
         return self.duckdb_path or self.state_dir / "warehouse.duckdb"
 
     @cached_property
-    def postgres(self) -> PostgresSettings:
-        return _build(PostgresSettings)
-
-    @cached_property
-    def redshift(self) -> RedshiftSettings:
-        return _build(RedshiftSettings)
-
-    @cached_property
-    def s3(self) -> S3Settings:
-        return _build(S3Settings)
-
-    @cached_property
     def ecs(self) -> EcsSettings:
         return _build(EcsSettings)
 
+    def section(self, kind: type[Section]) -> Section:
+        """The settings section ``kind`` (e.g. ``PostgresSettings``), read from the environment once."""
+        if kind not in self._sections:
+            # A new dict rather than an update: copies of these settings share the old one.
+            self._sections = {**self._sections, kind: _build(kind)}
+        return self._sections[kind]
+
+    def with_section(self, section: BaseSettings, **updates: object) -> Settings:
+        """A copy with ``updates`` applied and ``section`` used instead of the environment's."""
+        copy = self.model_copy(update=updates)
+        copy._sections = {**self._sections, type(section): section}
+        return copy
+
+    def warehouse(self) -> Warehouse:
+        """The target's warehouse."""
+        return registry.get(self.target)
+
     def dbt_env(self) -> dict[str, str]:
         """The environment dbt's profiles.yml reads (``env_var(...)``)."""
-        env = {
+        return {
             "DATAOPS_TARGET": self.target,
-            "DATAOPS_DUCKDB_PATH": str(self.warehouse_path),
             "DATAOPS_TICKIT_SCHEMA": self.tickit_schema,
             "DATAOPS_MODELS_SCHEMA": self.models_schema,
             "DATAOPS_DBT_THREADS": str(self.dbt_threads),
+            **self.warehouse().dbt_env(self),
         }
-        if self.target == "postgres":
-            pg = self.postgres
-            env |= {
-                "DATAOPS_PG_HOST": pg.host,
-                "DATAOPS_PG_PORT": str(pg.port),
-                "DATAOPS_PG_USER": pg.user,
-                "DATAOPS_PG_PASSWORD": pg.password.get_secret_value(),
-                "DATAOPS_PG_DATABASE": pg.database,
-            }
-        elif self.target == "redshift":
-            rs = self.redshift
-            if not rs.host:
-                raise ConfigError(
-                    "DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's endpoint "
-                    "(in .env or the environment) to run against Redshift."
-                )
-            env |= {
-                "DATAOPS_REDSHIFT_HOST": rs.host,
-                "DATAOPS_REDSHIFT_PORT": str(rs.port),
-                "DATAOPS_REDSHIFT_USER": rs.user,
-                "DATAOPS_REDSHIFT_PASSWORD": rs.password.get_secret_value(),
-                "DATAOPS_REDSHIFT_DATABASE": rs.database,
-                "DATAOPS_REDSHIFT_METHOD": rs.method,
-                "DATAOPS_REDSHIFT_CLUSTER_ID": rs.cluster_id,
-            }
-        return env
 
 
 def _build(cls: type[BaseSettings]) -> BaseSettings:

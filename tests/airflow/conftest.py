@@ -28,6 +28,7 @@ def e2e_stack(request, tmp_path_factory) -> Iterator[E2EStack]:
     from dataops.local.processes import free_port
     from dataops.tickit.generator import generate
     from dataops.tickit.loaders import get_loader
+    from dataops.warehouses.postgres import PostgresSettings
 
     target = request.param
     root = tmp_path_factory.mktemp(f"e2e-{target}")
@@ -45,7 +46,7 @@ def e2e_stack(request, tmp_path_factory) -> Iterator[E2EStack]:
                 mp.setenv(name, value)
         settings = load_settings(**overrides)
         if target == "postgres":
-            settings.postgres  # noqa: B018  (read now, while the variables name the test database)
+            settings.section(PostgresSettings)  # read now, while the variables name the test database
 
     try:
         generate(settings.data_dir, scale=SCALE, seed=settings.seed)
@@ -75,7 +76,9 @@ def _warehouse(settings):
     if settings.target == "postgres":
         import psycopg
 
-        conninfo = settings.postgres.conninfo()
+        from dataops.warehouses.postgres import PostgresSettings
+
+        conninfo = settings.section(PostgresSettings).conninfo()
 
         def query(sql: str) -> list[tuple]:
             with psycopg.connect(conninfo) as conn:

@@ -60,9 +60,9 @@ class Stack:
 
     def settings(self):
         """Settings aimed at this stack's warehouse and dbt project copy."""
-        from dataops.config import PostgresSettings, load_settings
+        from dataops.config import load_settings
+        from dataops.warehouses.postgres import PostgresSettings
 
         settings = load_settings(target="postgres", state_dir=self.state_dir, dbt_project_dir=self.project_dir,
                                  scale=float(SCALE))
-        settings.__dict__["postgres"] = PostgresSettings(database=self.warehouse_db)
-        return settings
+        return settings.with_section(PostgresSettings(database=self.warehouse_db))

@@ -11,7 +11,8 @@ import pytest
 from dataops.config import load_settings
 from dataops.errors import ConfigError, DataFileError, WarehouseError
 from dataops.tickit.loaders import get_loader
-from dataops.tickit.loaders.redshift import LOAD_ERROR_SQL, RedshiftLoader, connect_redshift
+from dataops.tickit.loaders.redshift import LOAD_ERROR_SQL, RedshiftLoader
+from dataops.warehouses.redshift import RedshiftSettings
 from dataops.tickit.manifest import read_manifest
 from dataops.tickit.schema import TABLES
 
@@ -223,7 +224,7 @@ def test_connection_arguments(method, monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOPS_REDSHIFT_METHOD", method)
     monkeypatch.setenv("DATAOPS_REDSHIFT_CLUSTER_ID", "analytics")
     settings = load_settings(state_dir=tmp_path)
-    assert connect_redshift(settings.redshift, "eu-west-1") == "conn"
+    assert settings.section(RedshiftSettings).connect("eu-west-1") == "conn"
     if method == "iam":
         assert seen == {
             "iam": True, "host": "cluster.example.internal", "port": 5439, "database": "dev",

@@ -15,8 +15,18 @@ from rich.table import Table
 from dataops.cli.main import main
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
+from dataops.warehouses import registry
 
-TARGETS = ("duckdb", "postgres", "redshift")
+
+class TargetChoice(click.Choice):
+    """The registered warehouses, read when the option is used (not when this module is imported)."""
+
+    def __init__(self) -> None:
+        self.case_sensitive = True
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return registry.names()
 
 
 @main.group()
@@ -62,7 +72,7 @@ def generate(scale: float | None, seed: int | None, out: Path | None, force: boo
 
 
 @data.command()
-@click.option("--target", type=click.Choice(TARGETS), help="Warehouse to load (default: DATAOPS_TARGET or duckdb).")
+@click.option("--target", type=TargetChoice(), help="Warehouse to load (default: DATAOPS_TARGET or duckdb).")
 @click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),

@@ -133,20 +133,18 @@ def logs(component: str | None, follow: bool, lines: int) -> None:
 
 def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach) -> None:
     services = _services()
-    from dataops.local.services.config import PostgresServer, RedisServer, ServicesConfig
+    from dataops.local.services.config import PostgresServer, ServicesConfig
+    from dataops.warehouses.postgres import PostgresSettings
 
     settings = load_settings()
-    if pg_url:
-        pg, database = PostgresServer.from_url(pg_url)
-    else:
-        p = settings.postgres
-        pg, database = PostgresServer(p.host, p.port, p.user, p.password.get_secret_value()), None
+    warehouse = settings.section(PostgresSettings)
     config = ServicesConfig(
         folder=settings.state_dir / "services",
-        pg=pg,
-        warehouse_db=database or settings.postgres.database,
+        # A database named in --pg-url is the warehouse's.
+        pg=pg_url or PostgresServer.of(warehouse),
+        warehouse_db=warehouse.database,
         metadata_db=metadata_db,
-        redis=RedisServer(redis_url),
+        redis=redis_url,
         redis_prefix=redis_prefix,
         api_port=port,
         workers=workers,
@@ -158,7 +156,7 @@ def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, co
         click.secho("==> ", fg="cyan", bold=True, nl=False)
         click.echo(step)
 
-    announce(f"checking PostgreSQL at {pg.address}, Redis at {config.redis.address} and port {port}")
+    announce(f"checking PostgreSQL at {config.pg.address}, Redis at {config.redis.address} and port {port}")
     config, env = services.prepare(config, settings, announce)
     if detach:
         announce(f"starting {4 + workers} components in the background")

@@ -18,8 +18,9 @@ from pathlib import Path
 from dataops import paths
 from dataops.config import Settings
 from dataops.errors import DataOpsError
+from dataops.local.airflow_env import ADMIN_USER, airflow_env
 
-ADMIN_USER = "admin"
+__all__ = ["ADMIN_USER", "AirflowHome"]
 
 
 @dataclass(frozen=True)
@@ -44,36 +45,24 @@ class AirflowHome:
 
     def env(self) -> dict[str, str]:
         """The environment of every Airflow process of the local platform."""
-        bin_dir = str(Path(sys.executable).parent)
-        s = self.settings
-        return {
-            **os.environ,
-            # `airflow standalone` starts its components by running `airflow` from PATH.
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-            "AIRFLOW_HOME": str(self.path),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(paths.dags_dir()),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.path / 'airflow.db'}",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(self.api_port),
-            "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{self.api_port}",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{self.api_port}/execution/",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-            "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.scheduled_runs),
-            # The scheduler notices a finished run within a quarter second rather than a second.
-            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
-            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
-            # Tasks find the repository (and so the dbt project) through this.
-            "DATAOPS_HOME": str(paths.repo_root()),
-            "DATAOPS_STATE_DIR": str(s.state_dir),
-            "DATAOPS_TARGET": s.target,
-            "DATAOPS_DUCKDB_PATH": str(s.warehouse_path),
-        }
+        return airflow_env(
+            os.environ,
+            home=self.path,
+            dags_folder=paths.dags_dir(),
+            api_port=self.api_port,
+            passwords_file=self.passwords_file,
+            state_dir=self.settings.state_dir,
+            dbt_env=self.settings.dbt_env(),
+            controlled={
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.path / 'airflow.db'}",
+                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.scheduled_runs),
+                # The scheduler notices a finished run within a quarter second rather than a second.
+                "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
+            },
+        )
 
     def admin_password(self) -> str:
         """The admin's password, generated once and kept in Airflow's home."""

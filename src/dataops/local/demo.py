@@ -96,13 +96,10 @@ def run_dag(
 
 
 def top_rows(settings: Settings, limit: int = 5) -> dict[str, tuple[list[str], list[tuple]]]:
-    """The first rows of each model, read from the DuckDB warehouse."""
-    import duckdb
-
+    """The first rows of each model, read from the target's warehouse."""
+    warehouse = settings.warehouse()
     out = {}
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        for model, order in MODELS.items():
-            relation = f'"{settings.models_schema}"."{model}"'
-            cursor = con.execute(f"select * from {relation} order by {order} limit {int(limit)}")
-            out[model] = ([d[0] for d in cursor.description], cursor.fetchall())
+    for model, order in MODELS.items():
+        relation = f'"{settings.models_schema}"."{model}"'
+        out[model] = warehouse.query(settings, f"select * from {relation} order by {order} limit {int(limit)}")
     return out

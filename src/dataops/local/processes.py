@@ -58,21 +58,35 @@ def start(argv: list[str], env: dict[str, str], log_file: Path, cwd: Path | None
         )
 
 
-def stop(pid: int, timeout_s: float = 20.0) -> None:
-    """SIGTERM the process group, then SIGKILL what is left after the timeout."""
-    try:
-        pgid = os.getpgid(pid)
-    except ProcessLookupError:
+def stop(leader: int | subprocess.Popen, timeout_s: float = 20.0) -> None:
+    """SIGTERM the process group ``leader`` leads, then SIGKILL what is left of it after ``timeout_s``.
+
+    Every process ``start`` makes leads a group of its own (a new session), so
+    the group's id is the leader's pid, and Linux never gives a living group's
+    id to a new process: while any member lives, the group is still the one we
+    started. A leader that is our child is reaped as it exits (as a zombie it
+    would keep the group alive); given as a ``Popen``, it keeps its exit code.
+    """
+    pgid = leader.pid if isinstance(leader, subprocess.Popen) else leader
+    if not _group_alive(pgid):
         return
-    _signal_group(pgid, signal.SIGTERM)
+    signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        _reap(leader)
         if not _group_alive(pgid):
             return
-        _reap(pid)
         time.sleep(0.2)
-    _signal_group(pgid, signal.SIGKILL)
-    _reap(pid)
+    signal_group(pgid, signal.SIGKILL)
+    _reap(leader)
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Sends ``sig`` to process group ``pgid``, if any of it is left."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, log_file: Path | None = None,
@@ -95,13 +109,6 @@ def http_ok(url: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
-
-
 def _group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -112,8 +119,11 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _reap(pid: int) -> None:
+def _reap(leader: int | subprocess.Popen) -> None:
+    if isinstance(leader, subprocess.Popen):
+        leader.poll()
+        return
     try:
-        os.waitpid(pid, os.WNOHANG)
+        os.waitpid(leader, os.WNOHANG)
     except ChildProcessError:
-        pass
+        pass  # not our child: whoever started it reaps it

@@ -2,16 +2,18 @@
 
 The column definitions, distribution keys and sort keys are those of the
 Amazon Redshift getting-started guide ("Load data from Amazon S3"), which
-also fixes the file names and delimiters of the sample data.
+also fixes the file names and delimiters of the sample data. How each
+warehouse spells them is its ``SqlDialect`` (``dataops.warehouses``).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING
 
-Dialect = Literal["redshift", "postgres", "duckdb"]
+if TYPE_CHECKING:
+    from dataops.warehouses.base import SqlDialect
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,14 @@ class Column:
         return int(match.group(1)) if match else None
 
     @property
+    def unbounded_type(self) -> str:
+        """The type without a char/varchar length (files.py checks lengths instead)."""
+        return "varchar" if self.max_length is not None else self.type
+
+    @property
     def duckdb_type(self) -> str:
-        if self.max_length is not None:
-            return "VARCHAR"  # DuckDB ignores lengths; files.py checks them instead
-        return self.type.upper()
+        """The type the shared reader (DuckDB) parses the column's text as."""
+        return self.unbounded_type.upper()
 
 
 @dataclass(frozen=True)
@@ -193,34 +199,40 @@ def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def qualified(schema: str | None, table: str, dialect: Dialect) -> str:
-    if dialect == "redshift":
-        # Spelled as the guide does; Redshift accepts these names unquoted.
+def qualified(schema: str | None, table: str, target: str) -> str:
+    """``schema.table`` as warehouse ``target`` spells it."""
+    if not _dialect(target).quote_identifiers:
         return f"{schema}.{table}" if schema else table
     name = quote_identifier(table)
     return f"{quote_identifier(schema)}.{name}" if schema else name
 
 
-def render_ddl(table: Table, dialect: Dialect, schema: str | None = None, name: str | None = None) -> str:
-    """``create table`` for ``table`` in ``dialect``, optionally under another name."""
+def render_ddl(table: Table, target: str, schema: str | None = None, name: str | None = None) -> str:
+    """``create table`` for ``table`` in warehouse ``target``'s dialect, optionally under another name."""
+    dialect = _dialect(target)
     lines = [_render_column(column, dialect) for column in table.columns]
-    target = qualified(schema, name or table.name, dialect)
     body = ",\n".join(f"    {line}" for line in lines)
-    return f"create table {target}(\n{body})"
+    return f"create table {qualified(schema, name or table.name, target)}(\n{body})"
 
 
-def _render_column(column: Column, dialect: Dialect) -> str:
-    if dialect == "redshift":
-        parts = [column.name, column.type]
-    elif dialect == "postgres":
-        parts = [quote_identifier(column.name), column.type]
-    else:
-        parts = [quote_identifier(column.name), column.duckdb_type]
+def _dialect(target: str) -> SqlDialect:
+    from dataops.warehouses import registry
+
+    return registry.get(target).dialect
+
+
+def _render_column(column: Column, dialect: SqlDialect) -> str:
+    name = quote_identifier(column.name) if dialect.quote_identifiers else column.name
+    parts = [name, column.type if dialect.string_lengths else column.unbounded_type]
     if column.not_null:
         parts.append("not null")
     if column.default is not None:
-        # DuckDB does not read 'N' as a boolean; PostgreSQL and Redshift do.
-        parts.append("default false" if dialect == "duckdb" else f"default{column.default}")
-    if dialect == "redshift":
+        parts.append(f"default{column.default}" if dialect.text_booleans else f"default {_boolean(column.default)}")
+    if dialect.distribution_keys:
         parts += [flag for flag, on in (("distkey", column.distkey), ("sortkey", column.sortkey)) if on]
     return " ".join(parts)
+
+
+def _boolean(text_default: str) -> str:
+    """The guide's ``('N')`` or ``('Y')`` as a boolean literal."""
+    return "true" if text_default.strip("()' ").upper() in ("Y", "YES", "T", "TRUE", "1") else "false"

@@ -11,22 +11,41 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Annotated, Any
 from urllib.parse import quote, unquote, urlsplit
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
 from dataops.errors import ConfigError
+from dataops.warehouses.postgres import PostgresSettings
 
 DEFAULT_METADATA_DB = "dataops_airflow"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_REDIS_PREFIX = "dataops:"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# How messages name each setting: the option of `dataops up` that sets it.
+_OPTIONS = {
+    "pg": "--pg-url",
+    "pg_url": "--pg-url",
+    "warehouse_db": "the warehouse database",
+    "metadata_db": "--metadata-db",
+    "redis": "--redis-url",
+    "redis_url": "--redis-url",
+    "redis_prefix": "--redis-prefix",
+    "api_port": "--port",
+    "workers": "--workers",
+    "worker_concurrency": "--concurrency",
+    "dags_folders": "--dags-folder",
+}
 
 
-@dataclass(frozen=True)
-class PostgresServer:
+class PostgresServer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     host: str = "127.0.0.1"
-    port: int = 5432
+    port: int = Field(5432, ge=1, le=65535)
     user: str = "postgres"
     password: str = ""
 
@@ -35,11 +54,11 @@ class PostgresServer:
         """The server in ``postgresql://user:password@host:port/database`` and the database, if named."""
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres"):
-            raise ConfigError(f"--pg-url {_redacted(url)!r} is not a postgresql:// URL; e.g. postgresql://postgres@127.0.0.1:5432")
+            raise ValueError("not a postgresql:// URL; e.g. postgresql://postgres@127.0.0.1:5432")
         try:
             port = parts.port or 5432
         except ValueError:
-            raise ConfigError(f"--pg-url {_redacted(url)!r} has an invalid port") from None
+            raise ValueError("the port is not a number from 1 to 65535") from None
         server = cls(
             host=parts.hostname or "127.0.0.1",
             port=port,
@@ -48,6 +67,12 @@ class PostgresServer:
         )
         database = parts.path.lstrip("/") or None
         return server, database
+
+    @classmethod
+    def of(cls, warehouse: PostgresSettings) -> PostgresServer:
+        """The server of a PostgreSQL warehouse's settings (``DATAOPS_PG_*``)."""
+        return cls(host=warehouse.host, port=warehouse.port, user=warehouse.user,
+                   password=warehouse.password.get_secret_value())
 
     @property
     def address(self) -> str:
@@ -68,14 +93,17 @@ class PostgresServer:
         return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{database}"
 
 
-@dataclass(frozen=True)
-class RedisServer:
+class RedisServer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     url: str = DEFAULT_REDIS_URL
 
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ConfigError(f"--redis-url {_redacted(self.url)!r} is not a redis:// URL; e.g. {DEFAULT_REDIS_URL}")
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, url: str) -> str:
+        if urlsplit(url).scheme not in ("redis", "rediss"):
+            raise ValueError(f"not a redis:// URL; e.g. {DEFAULT_REDIS_URL}")
+        return url
 
     @property
     def address(self) -> str:
@@ -83,36 +111,75 @@ class RedisServer:
         return f"{parts.hostname or '127.0.0.1'}:{parts.port or 6379}"
 
 
-@dataclass(frozen=True)
-class ServicesConfig:
-    """One services stack. ``folder`` holds its state, logs and Airflow home."""
+class ServicesConfig(BaseSettings):
+    """One services stack. ``folder`` holds its state, logs and Airflow home.
+
+    Read like the other settings: what is not given comes from the
+    ``DATAOPS_SERVICES_*`` variables (``_PG_URL``, ``_REDIS_URL``,
+    ``_REDIS_PREFIX``, ``_METADATA_DB``...), which ``dataops up`` reads too.
+    ``pg`` and ``redis`` also take a URL; a database named in the PostgreSQL
+    URL is the warehouse's. A bad value is a ``ConfigError`` naming the option.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATAOPS_SERVICES_", env_prefix_target="all", env_file=".env", extra="ignore",
+        frozen=True, validate_by_name=True,
+    )
 
     folder: Path
-    pg: PostgresServer = field(default_factory=PostgresServer)
+    # NoDecode: their variables hold URLs, not JSON.
+    pg: Annotated[PostgresServer, NoDecode] = Field(default_factory=PostgresServer, validation_alias="pg_url")
     warehouse_db: str = "dataops"
     metadata_db: str = DEFAULT_METADATA_DB
-    redis: RedisServer = field(default_factory=RedisServer)
+    redis: Annotated[RedisServer, NoDecode] = Field(default_factory=RedisServer, validation_alias="redis_url")
     redis_prefix: str = DEFAULT_REDIS_PREFIX
-    api_port: int = 8080
-    workers: int = 2
-    worker_concurrency: int = 2
+    api_port: int = Field(8080, ge=1, le=65535)
+    workers: int = Field(2, ge=1, le=16)
+    worker_concurrency: int = Field(2, ge=1, le=32)
     dags_folders: tuple[Path, ...] = ()
     # A marker in every component's environment: `down` stops only processes carrying it.
     stack_id: str = ""
 
-    def __post_init__(self) -> None:
-        for option, name in (("--metadata-db", self.metadata_db), ("the warehouse database", self.warehouse_db)):
-            if not _IDENTIFIER.match(name):
-                raise ConfigError(f"{option} {name!r} must be a plain identifier (letters, digits, underscores)")
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_describe(exc)) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _warehouse_db_from_pg_url(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        url = next((data[key] for key in ("pg", "pg_url") if isinstance(data.get(key), str)), None)
+        database = urlsplit(url).path.lstrip("/") if url else ""
+        return {**data, "warehouse_db": database} if database else data
+
+    @field_validator("pg", mode="before")
+    @classmethod
+    def _pg_from_url(cls, value: Any) -> Any:
+        return PostgresServer.from_url(value)[0] if isinstance(value, str) else value
+
+    @field_validator("redis", mode="before")
+    @classmethod
+    def _redis_from_url(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+    @field_validator("metadata_db", "warehouse_db")
+    @classmethod
+    def _identifier(cls, name: str) -> str:
+        if not _IDENTIFIER.match(name):
+            raise ValueError("must be a plain identifier (letters, digits, underscores)")
+        return name
+
+    @model_validator(mode="after")
+    def _distinct_databases(self) -> ServicesConfig:
         if self.metadata_db == self.warehouse_db:
-            raise ConfigError(
+            raise ValueError(
                 f"Airflow's metadata database and the warehouse are both {self.metadata_db!r}; "
                 "choose another name with --metadata-db"
             )
-        if not 1 <= self.workers <= 16:
-            raise ConfigError(f"--workers {self.workers}: choose between 1 and 16")
-        if not 1 <= self.api_port <= 65535:
-            raise ConfigError(f"--port {self.api_port} is not a TCP port")
+        return self
 
     # Where things are.
     @property
@@ -146,24 +213,27 @@ class ServicesConfig:
     def log_file(self, component: str) -> Path:
         return self.logs_dir / f"{component}.log"
 
+    def warehouse(self) -> PostgresSettings:
+        """The stack's warehouse as the platform's PostgreSQL settings."""
+        pg = self.pg
+        return PostgresSettings(host=pg.host, port=pg.port, user=pg.user, password=pg.password,
+                                database=self.warehouse_db)
+
     def with_stack_id(self, stack_id: str) -> ServicesConfig:
-        return replace(self, stack_id=stack_id)
+        return self.model_copy(update={"stack_id": stack_id})
 
     # Persistence: the detached supervisor and `down` read what `up` wrote.
     def save(self) -> None:
-        data = asdict(self)
-        data["folder"] = str(self.folder)
-        data["dags_folders"] = [str(p) for p in self.dags_folders]
-        write_private(self.config_file, json.dumps(data, indent=2))
+        write_private(self.config_file, self.model_dump_json(indent=2))
 
     @classmethod
     def load(cls, folder: Path) -> ServicesConfig:
-        data = json.loads((folder / "config.json").read_text())
-        data["folder"] = Path(data["folder"])
-        data["pg"] = PostgresServer(**data["pg"])
-        data["redis"] = RedisServer(**data["redis"])
-        data["dags_folders"] = tuple(Path(p) for p in data["dags_folders"])
-        return cls(**data)
+        """The stack ``up`` saved in ``folder`` (every field is saved, so the environment changes nothing)."""
+        path = folder / "config.json"
+        try:
+            return cls.model_validate_json(path.read_text())
+        except ConfigError as exc:  # raised by __init__, which validation calls
+            raise ConfigError(f"{path} is not a stack's configuration: {exc}") from None
 
 
 def write_private(path: Path, text: str) -> None:
@@ -179,3 +249,18 @@ def write_private(path: Path, text: str) -> None:
 def _redacted(url: str) -> str:
     """The URL without its password, for messages."""
     return re.sub(r"(://[^:/@]*):[^@]*@", r"\1:***@", url)
+
+
+def _describe(exc: ValidationError) -> str:
+    """The errors as one line, each naming the option at fault and the value given."""
+    problems = []
+    for error in exc.errors():
+        cause = error.get("ctx", {}).get("error")
+        problem = str(cause) if isinstance(cause, ValueError) else error["msg"][:1].lower() + error["msg"][1:]
+        if error["loc"]:
+            option = _OPTIONS.get(str(error["loc"][0]), str(error["loc"][0]))
+            given = error.get("input")
+            shown = f" {_redacted(given)!r}" if isinstance(given, str) else f" {given}" if isinstance(given, int) else ""
+            problem = f"{option}{shown}: {problem}"
+        problems.append(problem)
+    return "; ".join(problems)

@@ -13,9 +13,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataops.local.airflow_env import ADMIN_USER
 from dataops.local.services.config import ServicesConfig, write_private
-
-ADMIN_USER = "admin"
 
 
 @dataclass(frozen=True)

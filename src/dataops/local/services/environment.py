@@ -1,55 +1,57 @@
-"""The environment every component of the services stack runs with.
-
-Three layers, later ones winning: the stack's tuning defaults, the caller's
-environment (so any ``AIRFLOW__SECTION__KEY`` can tune a setting), and what
-the stack must control (executor, databases, broker, ports, secrets).
+"""The environment every component of the services stack runs with: the
+local Airflow environment (``dataops.local.airflow_env``) with the stack's
+tuning defaults, the CeleryExecutor on PostgreSQL and Redis, and its secrets.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 from dataops import paths
+from dataops.local.airflow_env import airflow_env
 from dataops.local.services.config import ServicesConfig
-from dataops.local.services.credentials import ADMIN_USER, StackSecrets, passwords_file
+from dataops.local.services.credentials import StackSecrets, passwords_file
 
 STACK_ID_VARIABLE = "DATAOPS_SERVICES_STACK_ID"
 
 # Defaults an operator may override with AIRFLOW__* variables.
 TUNING_DEFAULTS = {
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     # A task whose worker died is retried (after its heartbeat times out)
     # instead of failing the run; DAGs may set their own retries.
     "AIRFLOW__CORE__DEFAULT_TASK_RETRIES": "2",
     "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "30",
     "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "120",
     "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "60",
-    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     # One API worker: on a small machine each one costs a whole Airflow import at start.
     "AIRFLOW__API__WORKERS": "1",
-    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     # Celery's default (24 h) would leave a task lost with its worker queued for a day.
     "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "3600",
 }
 
 
 def component_env(config: ServicesConfig, secrets: StackSecrets, base: dict[str, str] | None = None) -> dict[str, str]:
-    base = dict(os.environ if base is None else base)
-    bin_dir = str(Path(sys.executable).parent)
-    return {**TUNING_DEFAULTS, **base, **_controlled(config, secrets), "PATH": f"{bin_dir}{os.pathsep}{base.get('PATH', '')}"}
-
-
-def _controlled(config: ServicesConfig, secrets: StackSecrets) -> dict[str, str]:
-    pg = config.pg
-    metadata_url = pg.sqlalchemy_url(config.metadata_db)
     dags = config.dags_folders or (paths.dags_dir(),)
+    return airflow_env(
+        os.environ if base is None else base,
+        home=config.airflow_home,
+        dags_folder=dags[0],
+        api_port=config.api_port,
+        passwords_file=passwords_file(config),
+        # The stack's folder is <state dir>/services; run artifacts go beside it.
+        state_dir=config.folder.parent,
+        # The DAGs run against the stack's PostgreSQL warehouse, unchanged.
+        dbt_env={"DATAOPS_TARGET": "postgres", **config.warehouse().dbt_env()},
+        tuning=TUNING_DEFAULTS,
+        controlled=_controlled(config, secrets, dags),
+    )
+
+
+def _controlled(config: ServicesConfig, secrets: StackSecrets, dags: tuple[Path, ...]) -> dict[str, str]:
+    metadata_url = config.pg.sqlalchemy_url(config.metadata_db)
     return {
         STACK_ID_VARIABLE: config.stack_id,
-        "AIRFLOW_HOME": str(config.airflow_home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags[0]),
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(_bundles(dags)),
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(config.workers * config.worker_concurrency),
@@ -57,13 +59,6 @@ def _controlled(config: ServicesConfig, secrets: StackSecrets) -> dict[str, str]
         "AIRFLOW__CORE__FERNET_KEY": secrets.fernet_key,
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.jwt_secret,
         "AIRFLOW__API__SECRET_KEY": secrets.api_secret_key,
-        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file(config)),
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(config.api_port),
-        "AIRFLOW__API__BASE_URL": config.url,
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.url}/execution/",
         "AIRFLOW__CELERY__BROKER_URL": config.redis.url,
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata_url,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(config.worker_concurrency),
@@ -72,16 +67,6 @@ def _controlled(config: ServicesConfig, secrets: StackSecrets) -> dict[str, str]
         # A task's message is acknowledged when it ends, so a lost worker's task is redelivered.
         "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
-        # The DAGs run against the PostgreSQL warehouse, unchanged.
-        "DATAOPS_HOME": str(paths.repo_root()),
-        # The stack's folder is <state dir>/services; run artifacts go beside it.
-        "DATAOPS_STATE_DIR": str(config.folder.parent),
-        "DATAOPS_TARGET": "postgres",
-        "DATAOPS_PG_HOST": pg.host,
-        "DATAOPS_PG_PORT": str(pg.port),
-        "DATAOPS_PG_USER": pg.user,
-        "DATAOPS_PG_PASSWORD": pg.password,
-        "DATAOPS_PG_DATABASE": config.warehouse_db,
     }
 
 

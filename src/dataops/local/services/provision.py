@@ -8,22 +8,17 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from dataops.config import PostgresSettings, Settings
+from dataops.config import Settings
 from dataops.errors import DataOpsError
 from dataops.local.services.config import PostgresServer, ServicesConfig
+from dataops.warehouses.postgres import PostgresSettings
 
 Announce = Callable[[str], None]
 
 
 def warehouse_settings(config: ServicesConfig, settings: Settings) -> Settings:
     """``settings`` aimed at the stack's PostgreSQL warehouse."""
-    pg = config.pg
-    aimed = settings.model_copy(update={"target": "postgres"})
-    # Settings.postgres is a cached property read from the environment; prime it instead.
-    aimed.__dict__["postgres"] = PostgresSettings(
-        host=pg.host, port=pg.port, user=pg.user, password=pg.password, database=config.warehouse_db
-    )
-    return aimed
+    return settings.with_section(config.warehouse(), target="postgres")
 
 
 def ensure_database(pg: PostgresServer, name: str) -> bool:
@@ -46,7 +41,7 @@ def tickit_loaded(settings: Settings) -> bool:
 
     from dataops.tickit.schema import TABLES
 
-    with psycopg.connect(settings.postgres.conninfo(), connect_timeout=10) as conn:
+    with psycopg.connect(settings.section(PostgresSettings).conninfo(), connect_timeout=10) as conn:
         found = conn.execute(
             "select count(*) from information_schema.tables where table_schema = %s and table_name = any(%s)",
             [settings.tickit_schema, [t.name for t in TABLES]],

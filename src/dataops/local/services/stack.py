@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from dataops.config import Settings
 from dataops.errors import DataOpsError
+from dataops.local import processes
 from dataops.local.services import preflight
 from dataops.local.services.components import components
 from dataops.local.services.config import ServicesConfig
@@ -24,7 +25,7 @@ from dataops.local.services.credentials import ADMIN_USER, StackSecrets
 from dataops.local.services.environment import STACK_ID_VARIABLE, component_env
 from dataops.local.services.provision import provision
 from dataops.local.services.state import READY, ProcessRecord, StackState, pids_with_marker
-from dataops.local.services.supervisor import Supervisor, _kill_group_remains
+from dataops.local.services.supervisor import Supervisor
 
 Announce = Callable[[str], None]
 HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
@@ -163,7 +164,7 @@ def stop(config: ServicesConfig, timeout_s: float = 60.0) -> list[str]:
             done.append(f"supervisor (pid {state.supervisor.pid}) killed after {timeout_s:.0f}s")
     for name, record in state.components.items():
         if record.alive():
-            _kill_group_remains(record.pid, 20.0)
+            processes.stop(record.pid, 20.0)
             done.append(f"{name} (pid {record.pid}) stopped")
     leftovers = pids_with_marker(STACK_ID_VARIABLE, state.stack_id) if state.stack_id else []
     for pid in leftovers:

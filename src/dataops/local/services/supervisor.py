@@ -130,7 +130,7 @@ class Supervisor:
         running = [c for c in self.children if c.process is not None]
         log.info("stopping %s", ", ".join(c.name for c in running) or "nothing")
         for child in running:
-            _signal_group(child.process.pid, signal.SIGTERM)
+            processes.signal_group(child.process.pid, signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout_s
         for child in running:
             remaining = max(0.0, deadline - time.monotonic())
@@ -139,7 +139,7 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop within %.0fs; killing it", child.name, self.stop_timeout_s)
             # Whatever the component left behind in its group goes too.
-            _kill_group_remains(child.process.pid, max(0.0, deadline - time.monotonic()))
+            processes.stop(child.process, max(0.0, deadline - time.monotonic()))
             child.process.wait()
             log.info("%s stopped (exit code %s)", child.name, child.process.returncode)
             child.process = None
@@ -179,7 +179,7 @@ class Supervisor:
         code = child.process.returncode
         pid = child.process.pid
         # The leader is gone; stop what it left in its group before starting anew.
-        _kill_group_remains(pid, 10.0)
+        processes.stop(child.process, 10.0)
         child.process = None
         child.last_exit = code
         if self.stopping:
@@ -192,41 +192,8 @@ class Supervisor:
         )
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def _signal_pid(pid: int, sig: signal.Signals) -> None:
     try:
         os.kill(pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _kill_group_remains(pgid: int, timeout_s: float) -> None:
-    """SIGTERM what is left of process group ``pgid``, SIGKILL it after ``timeout_s``.
-
-    Our child led the group (it was started in a new session), and Linux never
-    gives a pid equal to a living group's id to a new process, so while any
-    member lives the group is still ours.
-    """
-    if not _group_alive(pgid):
-        return
-    _signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and _group_alive(pgid):
-        time.sleep(0.2)
-    _signal_group(pgid, signal.SIGKILL)

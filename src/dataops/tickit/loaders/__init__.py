@@ -6,6 +6,9 @@ tables, checks them, then swaps them into ``settings.tickit_schema`` in one
 transaction. A rerun replaces the tables (never duplicates rows); a failed
 load leaves the previous tables as they were; and readers of the schema see
 either the old tables or the new ones, never a mix.
+
+Each warehouse module (``dataops.warehouses``) names its loader here; the
+loaders stay with the TICKIT sample because loading the sample is what they do.
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from dataops.errors import ConfigError
 from dataops.tickit.progress import Progress, no_progress
+from dataops.warehouses import registry
 
 if TYPE_CHECKING:
-    from dataops.config import Settings, Target
+    from dataops.config import Settings
 
 
 class Loader(Protocol):
@@ -28,22 +31,9 @@ class Loader(Protocol):
     def load(self, data_dir: Path, progress: Progress = no_progress) -> dict[str, int]: ...
 
 
-def get_loader(settings: Settings, target: Target | None = None) -> Loader:
+def get_loader(settings: Settings, target: str | None = None) -> Loader:
     """The loader for ``target`` (default: ``settings.target``)."""
-    target = target or settings.target
-    if target == "duckdb":
-        from dataops.tickit.loaders.duckdb import DuckDBLoader
-
-        return DuckDBLoader(settings)
-    if target == "postgres":
-        from dataops.tickit.loaders.postgres import PostgresLoader
-
-        return PostgresLoader(settings)
-    if target == "redshift":
-        from dataops.tickit.loaders.redshift import RedshiftLoader
-
-        return RedshiftLoader(settings)
-    raise ConfigError(f"unknown target {target!r}: use duckdb, postgres or redshift (DATAOPS_TARGET)")
+    return registry.get(target or settings.target).make_loader(settings)
 
 
 __all__ = ["Loader", "get_loader"]

@@ -29,9 +29,10 @@ from dataops.errors import WarehouseError
 from dataops.tickit.files import ParsedFile, drop_parsed, parse_file, table_files
 from dataops.tickit.progress import Progress, no_progress
 from dataops.tickit.schema import TABLES, Table, render_ddl
+from dataops.warehouses.postgres import PostgresSettings
 
 if TYPE_CHECKING:
-    from dataops.config import PostgresSettings, Settings
+    from dataops.config import Settings
 
 STAGING_SUFFIX = "_staging"
 COPY_BATCH_ROWS = 65_536
@@ -43,7 +44,7 @@ class PostgresLoader:
     target = "postgres"
 
     def __init__(self, settings: Settings):
-        self.pg = settings.postgres
+        self.pg = settings.section(PostgresSettings)
         self.schema = settings.tickit_schema
 
     def load(self, data_dir: Path, progress: Progress = no_progress) -> dict[str, int]:

@@ -27,9 +27,10 @@ from dataops.errors import ConfigError, DataFileError, WarehouseError
 from dataops.tickit.files import TimeFormat, drop_parsed, parse_file, table_files, time_format
 from dataops.tickit.progress import Progress, no_progress
 from dataops.tickit.schema import TABLES, Table, render_ddl
+from dataops.warehouses.redshift import RedshiftSettings, S3Settings
 
 if TYPE_CHECKING:
-    from dataops.config import RedshiftSettings, S3Settings, Settings
+    from dataops.config import Settings
 
 STAGING_SUFFIX = "_staging"
 
@@ -163,33 +164,6 @@ def upload_files(client: Any, bucket: str, prefix: str, paths: dict[str, Path]) 
     return uris
 
 
-def connect_redshift(rs: RedshiftSettings, region: str) -> Any:
-    """A redshift_connector connection, with a password or IAM credentials."""
-    import redshift_connector
-
-    if rs.method == "iam":
-        if not rs.cluster_id:
-            raise ConfigError("DATAOPS_REDSHIFT_CLUSTER_ID is not set: IAM authentication needs the cluster's name.")
-        return redshift_connector.connect(
-            iam=True,
-            host=rs.host or None,
-            port=rs.port,
-            database=rs.database,
-            db_user=rs.user,
-            cluster_identifier=rs.cluster_id,
-            region=region,
-        )
-    if not rs.host:
-        raise ConfigError("DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's endpoint.")
-    return redshift_connector.connect(
-        host=rs.host,
-        port=rs.port,
-        database=rs.database,
-        user=rs.user,
-        password=rs.password.get_secret_value(),
-    )
-
-
 class RedshiftLoader:
     target = "redshift"
 
@@ -202,11 +176,19 @@ class RedshiftLoader:
     ):
         self.settings = settings
         self.schema = settings.tickit_schema
-        self._connect = connect or (lambda: connect_redshift(settings.redshift, settings.s3.region))
+        self._connect = connect or (lambda: self.redshift.connect(self.s3.region))
         self._s3_client = s3_client
 
+    @property
+    def redshift(self) -> RedshiftSettings:
+        return self.settings.section(RedshiftSettings)
+
+    @property
+    def s3(self) -> S3Settings:
+        return self.settings.section(S3Settings)
+
     def load(self, data_dir: Path, progress: Progress = no_progress) -> dict[str, int]:
-        s3, role_arn = self.settings.s3, self.settings.redshift.copy_role_arn
+        s3, role_arn = self.s3, self.redshift.copy_role_arn
         if not s3.bucket:
             raise ConfigError("DATAOPS_S3_BUCKET is not set: Redshift loads the sample data from S3.")
         if not role_arn:
@@ -252,7 +234,7 @@ class RedshiftLoader:
         except ConfigError:
             raise
         except Exception as exc:
-            rs = self.settings.redshift
+            rs = self.redshift
             raise WarehouseError(
                 f"cannot connect to Redshift ({rs.host or rs.cluster_id}:{rs.port}, database {rs.database}): {exc}. "
                 "Check DATAOPS_REDSHIFT_HOST, DATAOPS_REDSHIFT_METHOD and the credentials."
