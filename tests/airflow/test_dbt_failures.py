@@ -122,3 +122,107 @@ def test_a_slow_report_push_is_logged_and_the_run_goes_on(monkeypatch, capfd):
 @pytest.fixture(autouse=True)
 def _settings_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))
+
+
+# --- what the triggers record for a failed model and what follows it --------
+
+EVENTS = GRAPH.parent / "tickit_broken_events.jsonl"
+BROKEN_UID = "model.tickit.percentile_sales_model"
+FOLLOWS_UID = "model.tickit.top_sales_99.9_percentile_model"
+EPOCH = "2026-01-01T00:00:00.000000+00:00"
+
+
+def _recorded_report() -> RunReport:
+    """The producer's report of the recorded run in which percentile_sales_model broke."""
+    import json
+
+    from dataops.dbt.events import OutcomeTracker
+    from dataops.dbt.graph import DbtGraph
+
+    tracker = OutcomeTracker(DbtGraph.read(GRAPH))
+    for line in EVENTS.read_text().splitlines():
+        tracker.feed(json.loads(line))
+    tracker.finish(None)
+    nodes = {uid: outcome.to_json() for uid, outcome in tracker.outcomes.items()}
+    return RunReport(run_epoch=EPOCH, try_number=1, final=True, returncode=1, nodes=nodes)
+
+
+def _node_event(unique_id: str):
+    from structlog.testing import capture_logs
+
+    from dataops.airflow.triggers import DbtNodeTrigger
+
+    decision = decide_node(NodeView(unique_id, EPOCH, "dbt_build"), _recorded_report(), {})
+    with capture_logs() as logs:
+        event = DbtNodeTrigger(unique_id, "dbt_build")._event(decision)
+    return event, [(entry["log_level"], entry["event"] % entry.get("positional_args", ())) for entry in logs]
+
+
+def test_a_failed_models_task_logs_dbts_error_once_as_an_error():
+    from airflow.triggers.base import TaskFailedEvent
+
+    event, logged = _node_event(BROKEN_UID)
+    assert isinstance(event, TaskFailedEvent)
+    binder = [(level, text) for level, text in logged if "Binder Error" in text]
+    assert len(binder) == 1 and binder[0][0] == "error", logged
+    assert ("error", "dbt reported failures: model percentile_sales_model") in logged
+    assert all(level == "info" for level, text in logged if "START" in text)
+
+
+def test_the_model_after_a_failure_ends_so_that_clear_only_failed_takes_it():
+    from airflow.triggers.base import TaskFailedEvent
+
+    event, logged = _node_event(FOLLOWS_UID)
+    assert isinstance(event, TaskFailedEvent)
+    assert event.xcoms["dbt_outcome"]["state"] == "skipped"
+    assert any(level == "warning" and text.startswith("upstream_failed: dbt skipped this node") for level, text in logged)
+
+
+def _summary_event(monkeypatch, try_number: int):
+    import asyncio
+    from datetime import datetime, timezone
+
+    from dataops.airflow import triggers
+
+    async def report(self):
+        return _recorded_report()
+
+    async def states(self):
+        return {}
+
+    monkeypatch.setattr(triggers._RunWatcher, "_report", report)
+    monkeypatch.setattr(triggers._RunWatcher, "_states", states)
+    trigger = triggers.DbtSummaryTrigger(["a", "b"], "dbt_build", [BROKEN_UID, FOLLOWS_UID])
+    dag_run = SimpleNamespace(start_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    trigger.task_instance = SimpleNamespace(
+        dag_id="d", run_id="r", task_id="dbt_done", task=None, try_number=try_number,
+        _ti_context_from_server=SimpleNamespace(dag_run=dag_run),
+    )
+
+    async def first_event():
+        async for event in trigger.run():
+            return event
+
+    return asyncio.run(asyncio.wait_for(first_event(), 10))
+
+
+def test_dbt_done_ends_its_first_try_in_the_triggerer(monkeypatch):
+    from airflow.triggers.base import TaskFailedEvent
+
+    assert isinstance(_summary_event(monkeypatch, try_number=1), TaskFailedEvent)
+
+
+def test_dbt_done_ends_a_cleared_try_on_a_worker_so_its_dates_are_its_own(monkeypatch):
+    from airflow.sdk.exceptions import AirflowException
+
+    from dataops.airflow.operators.node import DbtSummaryOperator
+
+    event = _summary_event(monkeypatch, try_number=2)
+    assert event.payload["action"] == "finish" and event.payload["state"] == "failed"
+    summary = DbtSummaryOperator(
+        task_id="dbt_done", node_task_ids=["a", "b"], node_unique_ids=[BROKEN_UID, FOLLOWS_UID], producer_task_id="dbt_build"
+    )
+    with pytest.raises(AirflowException, match="2 dbt nodes did not succeed"):
+        summary.execute_complete({}, event.payload)
+    assert summary.execute_complete({}, {"action": "finish", "state": "success", "message": "all 2 dbt nodes succeeded"}) is None
+    assert summary.retries == 0  # a retry would only repeat the verdict, and keep the run waiting for it
