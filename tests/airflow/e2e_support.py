@@ -48,9 +48,11 @@ class E2EStack:
         info = self.api.wait_for_run(DAG_ID, run_id, timeout_s=timeout_s)
         return info, self.api.tasks(DAG_ID, run_id)
 
-    def rerun_cleared(self, run_id: str, task_ids: list[str], timeout_s: float = 240) -> tuple[list[str], RunInfo]:
-        """Clear tasks with their downstream, as the UI does, and wait for the run."""
-        cleared = self.api.clear(DAG_ID, run_id, task_ids, downstream=True)
+    def rerun_cleared(
+        self, run_id: str, task_ids: list[str], only_failed: bool = False, timeout_s: float = 240
+    ) -> tuple[list[str], RunInfo]:
+        """Clear tasks with their downstream (only the failed ones if asked), as the UI does, and wait for the run."""
+        cleared = self.api.clear(DAG_ID, run_id, task_ids, downstream=True, only_failed=only_failed)
         deadline = time.monotonic() + 30
         # The run is queued again; wait until it leaves the finished state it had.
         while self.api.run(DAG_ID, run_id).state in {"success", "failed"} and time.monotonic() < deadline:

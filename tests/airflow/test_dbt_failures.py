@@ -1,4 +1,7 @@
-"""When dbt stops before any model, every model task says what dbt said."""
+"""What the tasks of a run say and do when dbt fails: when dbt stops before
+any model, every model task says what dbt said; when a model breaks, its task
+fails with dbt's error, the models after it are not built, and Airflow's usual
+clear (only failed, with downstream) rebuilds just that branch."""
 
 from __future__ import annotations
 
@@ -95,6 +98,7 @@ def _model_task_message(report: RunReport) -> str:
     return decision.message
 
 
+@pytest.mark.usefixtures("_settings_env")
 def test_a_model_task_carries_dbts_error_when_dbt_stopped_before_any_model(monkeypatch):
     report, raised = _produce(monkeypatch, _Executor(JobResult(2, None, errors=("Running with dbt", CONNECTION_ERROR))))
     assert raised is not None and report.final
@@ -102,6 +106,7 @@ def test_a_model_task_carries_dbts_error_when_dbt_stopped_before_any_model(monke
     assert "could not run (exit code 2)" in message and 'role "nobody" does not exist' in message
 
 
+@pytest.mark.usefixtures("_settings_env")
 def test_a_model_task_carries_the_producers_error_when_dbt_never_started(monkeypatch):
     missing = FileNotFoundError("dbt is not installed at /nowhere/dbt. Run `make setup`")
     report, raised = _produce(monkeypatch, _Executor(error=missing))
@@ -109,6 +114,7 @@ def test_a_model_task_carries_the_producers_error_when_dbt_never_started(monkeyp
     assert "dbt is not installed at /nowhere/dbt" in _model_task_message(report)
 
 
+@pytest.mark.usefixtures("_settings_env")
 def test_a_slow_report_push_is_logged_and_the_run_goes_on(monkeypatch, capfd):
     # The fake TI, like Airflow's RuntimeTaskInstance, has no .log: the warning must not need one.
     monkeypatch.setattr("dataops.airflow.operators.producer._SLOW_PUSH_S", -1.0)
@@ -119,6 +125,185 @@ def test_a_slow_report_push_is_logged_and_the_run_goes_on(monkeypatch, capfd):
     assert "publishing dbt results took" in out + err
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _settings_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))
+
+
+# --- what the triggers record for a failed model and what follows it --------
+
+EVENTS = GRAPH.parent / "tickit_broken_events.jsonl"
+BROKEN_UID = "model.tickit.percentile_sales_model"
+FOLLOWS_UID = "model.tickit.top_sales_99.9_percentile_model"
+EPOCH = "2026-01-01T00:00:00.000000+00:00"
+
+
+def _recorded_report() -> RunReport:
+    """The producer's report of the recorded run in which percentile_sales_model broke."""
+    import json
+
+    from dataops.dbt.events import OutcomeTracker
+    from dataops.dbt.graph import DbtGraph
+
+    tracker = OutcomeTracker(DbtGraph.read(GRAPH))
+    for line in EVENTS.read_text().splitlines():
+        tracker.feed(json.loads(line))
+    tracker.finish(None)
+    nodes = {uid: outcome.to_json() for uid, outcome in tracker.outcomes.items()}
+    return RunReport(run_epoch=EPOCH, try_number=1, final=True, returncode=1, nodes=nodes)
+
+
+def _node_event(unique_id: str):
+    from structlog.testing import capture_logs
+
+    from dataops.airflow.triggers import DbtNodeTrigger
+
+    decision = decide_node(NodeView(unique_id, EPOCH, "dbt_build"), _recorded_report(), {})
+    with capture_logs() as logs:
+        event = DbtNodeTrigger(unique_id, "dbt_build")._event(decision)
+    return event, [(entry["log_level"], entry["event"] % entry.get("positional_args", ())) for entry in logs]
+
+
+def test_a_failed_models_task_logs_dbts_error_once_as_an_error():
+    from airflow.triggers.base import TaskFailedEvent
+
+    event, logged = _node_event(BROKEN_UID)
+    assert isinstance(event, TaskFailedEvent)
+    binder = [(level, text) for level, text in logged if "Binder Error" in text]
+    assert len(binder) == 1 and binder[0][0] == "error", logged
+    assert ("error", "dbt reported failures: model percentile_sales_model") in logged
+    assert all(level == "info" for level, text in logged if "START" in text)
+
+
+def test_the_model_after_a_failure_ends_so_that_clear_only_failed_takes_it():
+    from airflow.triggers.base import TaskFailedEvent
+
+    event, logged = _node_event(FOLLOWS_UID)
+    assert isinstance(event, TaskFailedEvent)
+    assert event.xcoms["dbt_outcome"]["state"] == "skipped"
+    assert any(level == "warning" and text.startswith("upstream_failed: dbt skipped this node") for level, text in logged)
+
+
+def _summary_event(monkeypatch, try_number: int):
+    import asyncio
+    from datetime import datetime, timezone
+
+    from dataops.airflow import triggers
+
+    async def report(self):
+        return _recorded_report()
+
+    async def states(self):
+        return {}
+
+    monkeypatch.setattr(triggers._RunWatcher, "_report", report)
+    monkeypatch.setattr(triggers._RunWatcher, "_states", states)
+    trigger = triggers.DbtSummaryTrigger(["a", "b"], "dbt_build", [BROKEN_UID, FOLLOWS_UID])
+    dag_run = SimpleNamespace(start_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    trigger.task_instance = SimpleNamespace(
+        dag_id="d", run_id="r", task_id="dbt_done", task=None, try_number=try_number,
+        _ti_context_from_server=SimpleNamespace(dag_run=dag_run),
+    )
+
+    async def first_event():
+        async for event in trigger.run():
+            return event
+
+    return asyncio.run(asyncio.wait_for(first_event(), 10))
+
+
+def test_dbt_done_ends_its_first_try_in_the_triggerer(monkeypatch):
+    from airflow.triggers.base import TaskFailedEvent
+
+    assert isinstance(_summary_event(monkeypatch, try_number=1), TaskFailedEvent)
+
+
+def test_dbt_done_ends_a_cleared_try_on_a_worker_so_its_dates_are_its_own(monkeypatch):
+    from airflow.sdk.exceptions import AirflowException
+
+    from dataops.airflow.operators.node import DbtSummaryOperator
+
+    event = _summary_event(monkeypatch, try_number=2)
+    assert event.payload["action"] == "finish" and event.payload["state"] == "failed"
+    summary = DbtSummaryOperator(
+        task_id="dbt_done", node_task_ids=["a", "b"], node_unique_ids=[BROKEN_UID, FOLLOWS_UID], producer_task_id="dbt_build"
+    )
+    with pytest.raises(AirflowException, match="2 dbt nodes did not succeed"):
+        summary.execute_complete({}, event.payload)
+    assert summary.execute_complete({}, {"action": "finish", "state": "success", "message": "all 2 dbt nodes succeeded"}) is None
+    assert summary.retries == 0  # a retry would only repeat the verdict, and keep the run waiting for it
+
+
+# --- a broken model on a live Airflow, then Airflow's usual clear ----------
+
+BROKEN_MODEL = "models/marts/percentile_sales_model.sql"
+UNRELATED_UID = "model.tickit.top_buyer_data_model"
+SYNTAX_ERROR_SQL = "select eventid,, total_price from {{ ref('all_gross_sales_model') }}\n"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("e2e_stack", ["duckdb"], indirect=True)
+def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_that_branch(e2e_stack):
+    from e2e_support import DAG_ID
+
+    from dataops.airflow.naming import SUMMARY_TASK_ID, task_ids_for
+
+    s = e2e_stack
+    graph = s.graph()
+    task_ids = task_ids_for(graph.nodes.values())
+    broken_task, follows_task = task_ids[BROKEN_UID], task_ids[FOLLOWS_UID]
+    good_sql = (s.project_dir / BROKEN_MODEL).read_text()
+
+    s.edit_model(BROKEN_MODEL, SYNTAX_ERROR_SQL)
+    try:
+        info, tasks = s.run()
+    finally:
+        s.edit_model(BROKEN_MODEL, good_sql)
+
+    assert info.state == "failed"
+    assert tasks[broken_task].state == "failed"
+    # upstream_failed, recorded as failed: the nearest state a trigger may set (see triggers._end_event).
+    assert tasks[follows_task].state == "failed"
+    assert tasks[SUMMARY_TASK_ID].state == "failed"
+    others = set(task_ids.values()) - {broken_task, follows_task}
+    assert {t: tasks[t].state for t in others} == dict.fromkeys(others, "success")
+
+    broken_log = s.api.log_records(DAG_ID, info.run_id, broken_task, tasks[broken_task].try_number)
+    parser_error = [(level, text) for level, text in broken_log if 'Parser Error: syntax error at or near ","' in text]
+    assert [level for level, _ in parser_error] == ["error"], broken_log[-30:]
+    follows_log = s.api.log_records(DAG_ID, info.run_id, follows_task, tasks[follows_task].try_number)
+    assert any(text.startswith("upstream_failed: ") for _, text in follows_log), follows_log[-30:]
+
+    # Evidence in the warehouse: a rebuilt model exists again, an untouched one stays gone.
+    for uid in (BROKEN_UID, FOLLOWS_UID, UNRELATED_UID):
+        s.execute(f"drop table if exists {s.relation(graph.nodes[uid].name)}")
+    before = set(s.run_results(info.run_id))
+
+    cleared, rerun = s.rerun_cleared(info.run_id, [broken_task], only_failed=True)
+
+    assert set(cleared) == {broken_task, follows_task, SUMMARY_TASK_ID}
+    after = s.api.tasks(DAG_ID, info.run_id)
+    assert rerun.state == "success", {t.task_id: t.state for t in after.values()}
+    negative = {t.task_id: t.duration for t in after.values() if t.duration is None or t.duration < 0}
+    assert not negative, negative
+    done, first_done = after[SUMMARY_TASK_ID], tasks[SUMMARY_TASK_ID]
+    assert done.try_number == first_done.try_number + 1
+    assert first_done.end_date < done.start_date <= done.end_date, (first_done, done)
+
+    retry_results = {k: v for k, v in s.run_results(info.run_id).items() if k not in before}
+    built = {
+        r["unique_id"]
+        for results in retry_results.values()
+        for r in results["results"]
+        if r["unique_id"].startswith("model.")
+    }
+    assert built == {BROKEN_UID, FOLLOWS_UID}, retry_results.keys()
+    assert all(r["status"] in {"success", "pass"} for v in retry_results.values() for r in v["results"])
+    for uid in (BROKEN_UID, FOLLOWS_UID):
+        (rows,) = s.query(f"select count(*) from {s.relation(graph.nodes[uid].name)}")[0]
+        assert rows > 0
+    unrelated = graph.nodes[UNRELATED_UID].name
+    assert not s.query(
+        f"select 1 from information_schema.tables where table_schema = '{s.settings.models_schema}' "
+        f"and table_name = '{unrelated}'"
+    ), f"{unrelated} was rebuilt by the retry"

@@ -38,8 +38,17 @@ def test_a_cleared_task_rebuilds_after_its_upstream():
     cleared = NodeView("model.p.b", run_epoch=SECOND, producer_task_id="dbt_build", upstream_task_ids=("a",))
     assert decide_node(cleared, old, {"dbt_build": "success", "a": "deferred"}).action == "wait"
     assert decide_node(cleared, old, {"dbt_build": "success", "a": "success"}).action == "rebuild"
-    skipped = decide_node(cleared, old, {"dbt_build": "success", "a": "failed"})
-    assert (skipped.action, skipped.state) == ("finish", "skipped")
+    for upstream_state in ("failed", "upstream_failed"):
+        not_built = decide_node(cleared, old, {"dbt_build": "success", "a": upstream_state})
+        assert (not_built.action, not_built.state) == ("finish", "upstream_failed")
+        assert "upstream a did not succeed" in not_built.message
+
+
+def test_a_node_dbt_skipped_after_a_failure_is_upstream_failed():
+    skipped = {"state": "skipped", "summary": "dbt skipped this node: something it depends on failed"}
+    d = decide_node(VIEW, report(b=skipped), {"dbt_build": "running"})
+    assert (d.action, d.state, d.outcome) == ("finish", "upstream_failed", skipped)
+    assert "something it depends on failed" in d.message
 
 
 def test_a_cleared_task_waits_while_an_older_producer_still_runs():

@@ -83,3 +83,24 @@ def test_only_expected_nodes_are_tracked(graph):
 
 def test_clean_strips_colours():
     assert clean("\x1b[32mOK\x1b[0m done  ") == "OK done"
+
+
+def test_a_failures_error_is_in_its_log_once_and_marked_as_an_error(graph):
+    tracker = OutcomeTracker(graph)
+    for event in events():
+        tracker.feed(event)
+    failed = tracker.outcomes[BROKEN].to_json()
+    binder = [line for line in failed["log"] if "Binder Error" in line]
+    assert len(binder) == 1, failed["log"]
+    assert binder[0] in failed["errors"]
+    assert set(failed["errors"]) <= set(failed["log"])
+    assert not any("START" in line for line in failed["errors"])
+    assert tracker.outcomes["model.tickit.all_gross_sales_model"].errors == []
+
+
+def test_an_error_only_run_results_had_is_added_once(graph):
+    tracker = OutcomeTracker(graph)
+    tracker.finish(json.loads((DATA / "tickit_broken_run_results.json").read_text()))
+    failed = tracker.outcomes[BROKEN]
+    assert [line for line in failed.log if "nonsense_col" in line] == failed.errors
+    assert len(failed.errors) == 1

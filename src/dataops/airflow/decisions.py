@@ -3,6 +3,10 @@
 Pure functions of (the producer's report, the run's task states), so the
 rules are tested without Airflow running. The triggers call them each time
 their run's snapshot changes.
+
+A task whose node was not built because something upstream of it failed is
+decided ``upstream_failed``, what Airflow's own trigger rules would say (how
+the triggerer records it: ``dataops.airflow.triggers``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,8 @@ from dataops.airflow.run_report import NOT_BUILT_STATES, TERMINAL_TASK_STATES, R
 
 @dataclass(frozen=True)
 class Decision:
-    # "wait", "finish" (end the task in `state`), or "rebuild" (resume on a
-    # worker and build this node alone).
+    # "wait", "finish" (end the task in `state`: success, failed or
+    # upstream_failed), or "rebuild" (resume on a worker and build this node alone).
     action: str
     state: str = ""
     message: str = ""
@@ -40,7 +44,9 @@ def decide_node(view: NodeView, report: RunReport | None, states: dict[str, str 
     if live is not None:
         outcome = live.nodes.get(view.unique_id)
         if outcome is not None:
-            return Decision("finish", outcome["state"], outcome.get("summary", ""), outcome)
+            # dbt skips a node only when something it depends on failed.
+            state = "upstream_failed" if outcome["state"] == "skipped" else outcome["state"]
+            return Decision("finish", state, outcome.get("summary", ""), outcome)
         if live.final:
             reason = live.error or "dbt did not report this node (see the dbt_build task's log)"
             return Decision("finish", "failed", reason)
@@ -68,7 +74,8 @@ def _after_upstream(view: NodeView, states: dict[str, str | None]) -> Decision:
         return WAIT
     not_built = [t for t in view.upstream_task_ids if states.get(t) in NOT_BUILT_STATES]
     if not_built:
-        return Decision("finish", "skipped", f"not built: upstream {', '.join(sorted(not_built))} did not succeed")
+        upstream = ", ".join(sorted(not_built))
+        return Decision("finish", "upstream_failed", f"not built: upstream {upstream} did not succeed")
     return Decision("rebuild")
 
 

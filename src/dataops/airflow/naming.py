@@ -4,8 +4,9 @@ Airflow task ids allow letters, digits, ``_``, ``-`` and ``.``, but a dot
 separates task-group prefixes, so a model named
 ``top_sales_99.9_percentile_model`` becomes ``top_sales_99_9_percentile_model``.
 Names that collide after that (``a.b`` and ``a_b``) get a short hash of their
-unique_id, so ids are stable. The reverse mapping is not parsed back from the
-id: every task carries its node's ``unique_id``.
+unique_id, so ids are stable, and so do names that would take a task id the
+factory gives its own tasks (a model named ``dbt_done``). The reverse mapping is
+not parsed back from the id: every task carries its node's ``unique_id``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,10 @@ from collections.abc import Iterable
 
 from dataops.dbt.graph import DbtNode
 
-PRODUCER_TASK_ID = "dbt_build"
+PRODUCER_TASK_ID = "dbt_build"  # runs dbt once for the DAG run
+SUMMARY_TASK_ID = "dbt_done"  # the run's verdict
+# Every task id the factory adds besides one per node; no node may take one.
+RESERVED_TASK_IDS = frozenset({PRODUCER_TASK_ID, SUMMARY_TASK_ID})
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 _MAX_LEN = 200
 
@@ -35,7 +39,7 @@ def task_ids_for(nodes: Iterable[DbtNode]) -> dict[str, str]:
     nodes = list(nodes)
     bases = {n.unique_id: base_task_id(n) for n in nodes}
     taken = Counter(bases.values())
-    taken[PRODUCER_TASK_ID] += 1
+    taken.update(RESERVED_TASK_IDS)
     result = {}
     for uid, base in bases.items():
         if taken[base] > 1:

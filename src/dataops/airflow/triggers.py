@@ -16,13 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
-from airflow.triggers.base import (
-    BaseTrigger,
-    TaskFailedEvent,
-    TaskSkippedEvent,
-    TaskSuccessEvent,
-    TriggerEvent,
-)
+from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent, TriggerEvent
 
 from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_summary
 from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
@@ -174,8 +168,7 @@ class DbtNodeTrigger(_RunTrigger):
             self.log.info("No dbt run of this DAG run covers this try: building %s on a worker", self.unique_id)
             return TriggerEvent({"action": "rebuild"})
         outcome = decision.outcome or {}
-        for line in outcome.get("log") or ():
-            self.log.info("%s", line)
+        _log_dbt_lines(outcome, self.log)
         xcoms = {"dbt_outcome": {k: v for k, v in outcome.items() if k != "log"}} if outcome else None
         event = _end_event(decision, self.log, xcoms)
         if outcome.get("execution_time") is not None:
@@ -223,15 +216,41 @@ class DbtSummaryTrigger(_RunTrigger):
             return decide_summary(self.task_ids, s.states, s.report, self.unique_ids, epoch)
 
         async for decision in self._decisions(decide):
-            yield _end_event(decision, self.log, None)
+            if self._ti().try_number > 1:
+                # A later try (the run was cleared): ending it here would keep the
+                # earlier try's end date (Airflow 3.3's TaskInstance.set_state keeps
+                # an end_date it finds, and clearing leaves it), so the UI would show
+                # a negative duration. A worker starts the try afresh; it is one
+                # process per clear.
+                self.log.info("Recording the verdict of this cleared run on a worker")
+                yield TriggerEvent({"action": "finish", "state": decision.state, "message": decision.message})
+            else:
+                yield _end_event(decision, self.log, None)
+
+
+def _log_dbt_lines(outcome: dict, logger) -> None:
+    """dbt's lines for the node, each at dbt's level: its error once, as an error."""
+    errors = set(outcome.get("errors") or ())
+    for line in outcome.get("log") or ():
+        if line in errors:
+            logger.error("%s", line)
+        else:
+            logger.info("%s", line)
 
 
 def _end_event(decision: Decision, logger, xcoms: dict | None) -> TriggerEvent:
     if decision.state == "success":
         logger.info("%s", decision.message)
         return TaskSuccessEvent(xcoms=xcoms)
-    if decision.state == "skipped":
-        logger.warning("%s", decision.message)
-        return TaskSkippedEvent(xcoms=xcoms)
+    if decision.state == "upstream_failed":
+        # A trigger can end a task success, failed or skipped only: the
+        # triggerer refuses an event of any other state (Airflow 3.3,
+        # airflow/triggers/base.py, DiscrimatedTriggerEvent), and only the
+        # scheduler sets upstream_failed, on tasks that have not started and
+        # whose trigger rule is not "always". Failed is the state that
+        # "clear only failed, with downstream" clears along with the failure
+        # this task follows; skipped would stay behind and keep the run failed.
+        logger.warning("upstream_failed: %s", decision.message)
+        return TaskFailedEvent(xcoms=xcoms)
     logger.error("%s", decision.message)
     return TaskFailedEvent(xcoms=xcoms)

@@ -128,6 +128,8 @@ class TaskOutcome:
     finished_at: str | None = None
     execution_time: float = 0.0
     log: list[str] = field(default_factory=list)
+    # The lines of ``log`` that dbt logged at error level.
+    errors: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -137,6 +139,7 @@ class TaskOutcome:
             "finished_at": self.finished_at,
             "execution_time": round(self.execution_time, 3),
             "log": self.log,
+            "errors": self.errors,
         }
 
 
@@ -148,6 +151,7 @@ class OutcomeTracker:
         self.expected = set(expected if expected is not None else graph.nodes)
         self.progress: dict[str, NodeProgress] = {}
         self.logs: dict[str, list[str]] = {uid: [] for uid in self.expected}
+        self.error_lines: dict[str, list[str]] = {uid: [] for uid in self.expected}
         self.outcomes: dict[str, TaskOutcome] = {}
         self.errors: list[str] = []
 
@@ -184,6 +188,8 @@ class OutcomeTracker:
             lines = self.logs[owner]
             if len(lines) < _MAX_LOG_LINES:
                 lines.append(msg[:_MAX_LINE])
+                if info.get("level") == "error":
+                    self.error_lines[owner].append(msg[:_MAX_LINE])
         return self._settle(owner, end_of_run=False)
 
     def finish(self, run_results: dict | None = None) -> list[TaskOutcome]:
@@ -229,9 +235,12 @@ class OutcomeTracker:
         own_status = statuses.get(owner)
         p = self.progress.get(owner, NodeProgress())
         log = list(self.logs.get(owner, ()))
+        errors = list(self.error_lines.get(owner, ()))
         for m in failed:
-            if self.progress[m].error:
-                log.append(self.progress[m].error[:_MAX_LINE])
+            error = (self.progress[m].error or "")[:_MAX_LINE]
+            if error and error not in log:  # events missed it, or the log was full
+                log.append(error)
+                errors.append(error)
         if failed:
             names = ", ".join(_short(m) for m in failed)
             state, summary = "failed", f"dbt reported failures: {names}"
@@ -247,7 +256,7 @@ class OutcomeTracker:
         started = min((t.started_at for t in times if t.started_at), default=p.started_at)
         finished = max((t.finished_at for t in times if t.finished_at), default=p.finished_at)
         total = sum(t.execution_time or 0.0 for t in times)
-        return TaskOutcome(owner, state, summary, started, finished, total, log)
+        return TaskOutcome(owner, state, summary, started, finished, total, log, errors)
 
 
 def _short(unique_id: str) -> str:

@@ -115,24 +115,37 @@ class AirflowApi:
 
     def log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """A task try's log as plain text (one line per record)."""
-        response = self.task_instances.get_log(dag_id, run_id, task_id, try_number, full_content=True)
-        content = getattr(response.content, "actual_instance", response.content)
-        if isinstance(content, list):
-            lines = []
-            for item in content:
-                record = getattr(item, "actual_instance", item)
-                event = getattr(record, "event", None)
-                lines.append(str(event if event is not None else record))
-            return "\n".join(lines)
-        return str(content)
+        return "\n".join(message for _, message in self.log_records(dag_id, run_id, task_id, try_number))
 
-    def clear(self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True) -> list[str]:
+    def log_records(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> list[tuple[str, str]]:
+        """A task try's log as (level, message) pairs; the level is "" where a record has none."""
+        # Read as plain JSON: the client's typed records drop every field but event and timestamp.
+        response = self.task_instances.get_log_without_preload_content(
+            dag_id, run_id, task_id, try_number, full_content=True, accept="application/json"
+        )
+        if response.status != 200:
+            raise DataOpsError(f"the log of {dag_id}/{run_id}/{task_id} try {try_number}: HTTP {response.status}")
+        content = json.loads(response.data).get("content")
+        if not isinstance(content, list):
+            return [("", line) for line in str(content or "").splitlines()]
+        records = []
+        for item in content:
+            if isinstance(item, dict):
+                records.append((str(item.get("level") or ""), str(item.get("event", ""))))
+            else:
+                records.append(("", str(item)))
+        return records
+
+    def clear(
+        self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True, only_failed: bool = False
+    ) -> list[str]:
+        """Clear tasks of a run as the UI does; ``only_failed`` leaves tasks that did not fail alone."""
         import airflow_client.client as client
 
         body = client.ClearTaskInstancesBody(
             dag_run_id=run_id,
             dry_run=False,
-            only_failed=False,
+            only_failed=only_failed,
             include_downstream=downstream,
             reset_dag_runs=True,
             task_ids=[client.ClearTaskInstancesBodyTaskIdsInner(t) for t in task_ids],

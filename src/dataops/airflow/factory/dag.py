@@ -20,15 +20,13 @@ from pathlib import Path
 
 from airflow.sdk import DAG, BaseOperator
 
-from dataops.airflow.naming import PRODUCER_TASK_ID, task_ids_for
+from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID, task_ids_for
 from dataops.airflow.operators.node import DbtNodeOperator, DbtSummaryOperator
 from dataops.airflow.operators.producer import DbtProducerOperator
 from dataops.dbt.graph import DbtGraph
 from dataops.dbt.profile import DbtProfile
 from dataops.dbt.selection import select_nodes
 from dataops.errors import DbtError
-
-SUMMARY_TASK_ID = "dbt_done"
 
 
 def DbtDag(  # noqa: N802  (reads like the DAG it builds)

@@ -103,6 +103,8 @@ class DbtSummaryOperator(BaseOperator):
 
     Airflow decides a run's state from its leaf tasks; a failed model whose
     downstream tasks were skipped would otherwise leave a "successful" run.
+    Its trigger ends the first try; a later try (after a clear) comes back
+    here with the verdict (see ``DbtSummaryTrigger``).
     """
 
     ui_color = "#e8e8e8"
@@ -112,6 +114,8 @@ class DbtSummaryOperator(BaseOperator):
         self, *, node_task_ids: Sequence[str], node_unique_ids: Sequence[str], producer_task_id: str, **kwargs
     ):
         kwargs.setdefault("trigger_rule", "always")
+        # A retry would give the same verdict; the run is retried by clearing.
+        kwargs.setdefault("retries", 0)
         super().__init__(**kwargs)
         self.start_trigger_args = StartTriggerArgs(
             trigger_cls=_SUMMARY_TRIGGER,
@@ -134,4 +138,8 @@ class DbtSummaryOperator(BaseOperator):
             raise AirflowException(decision.message or "dbt tasks still running")
 
     def execute_complete(self, context, event=None):
-        raise AirflowException(f"unexpected event: {event!r}")
+        if not (isinstance(event, dict) and event.get("action") == "finish"):
+            raise AirflowException(f"unexpected event: {event!r}")
+        if event.get("state") != "success":
+            raise AirflowException(event.get("message") or "some dbt tasks did not succeed")
+        self.log.info("%s", event.get("message"))
