@@ -8,7 +8,6 @@ folder so a detached supervisor (and ``dataops down``) read the same thing.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
