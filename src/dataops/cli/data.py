@@ -12,14 +12,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dataops.cli.main import main
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
 
 TARGETS = ("duckdb", "postgres", "redshift")
 
 
-@main.group()
+@click.group()
 def data() -> None:
     """Generate and load the TICKIT sample database (users, venue, category,
     date, event, listing, sales)."""

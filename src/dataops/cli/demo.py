@@ -8,12 +8,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from dataops.cli.main import main
 from dataops.config import load_settings
 from dataops.local import demo as job
 
 
-@main.command()
+@click.command()
 @click.option("--scale", type=float, default=None, help="TICKIT scale factor (default: DATAOPS_SCALE or 1).")
 @click.pass_context
 def demo(ctx: click.Context, scale: float | None) -> None:

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import click
 
-from dataops.cli.main import main
 from dataops.config import load_settings
 from dataops.errors import DataOpsError
 
 
-@main.command()
+@click.command()
 @click.option("--stack", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
               help="embedded: SQLite and LocalExecutor, no server needed. services: PostgreSQL, Redis, "
                    "CeleryExecutor, each Airflow component its own process.")
-@click.option("--port", default=8080, show_default=True, help="Port of the Airflow UI and API on 127.0.0.1.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port of the Airflow UI and API on 127.0.0.1.")
 @click.option("--pg-url", envvar="DATAOPS_SERVICES_PG_URL",
               help="[services] PostgreSQL server for Airflow's metadata and the warehouse, e.g. "
                    "postgresql://user:password@host:5432/warehouse_db (default: the DATAOPS_PG_* settings).")
@@ -61,7 +60,7 @@ def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: 
     _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach)
 
 
-@main.command()
+@click.command()
 def down() -> None:
     """Stop the services stack started from this checkout (from any shell).
 
@@ -78,7 +77,7 @@ def down() -> None:
     click.echo("Stopped.")
 
 
-@main.command()
+@click.command()
 def status() -> None:
     """Show the services stack's components, their pids, restarts and health."""
     services = _services()
@@ -97,7 +96,7 @@ def status() -> None:
     click.echo(f"  logs: {config.logs_dir}")
 
 
-@main.command()
+@click.command()
 @click.argument("component", required=False)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C stops).")
 @click.option("-n", "--lines", default=50, show_default=True, help="How many of the last lines to print.")
