@@ -92,4 +92,5 @@ def test_bad_option_values_are_rejected(run):
     result = CliRunner().invoke(main, ["data", "load", "--target", "oracle"])
     assert result.exit_code == 2 and "oracle" in result.output
     result = CliRunner().invoke(main, ["data", "generate", "--scale", "-1", "--out", "x"])
-    assert result.exit_code == 1 and "DATAOPS_SCALE" in result.output
+    assert result.exit_code == 2 and "--scale" in result.output and "DATAOPS_SCALE" not in result.output
+    assert "0<x<=1000" in result.output, result.output

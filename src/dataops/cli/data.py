@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dataops.cli.options import setting_range
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
 
@@ -25,7 +26,7 @@ def data() -> None:
 
 
 @data.command()
-@click.option("--scale", type=float, help="Scale factor; 1 is the real sample's size (default: DATAOPS_SCALE or 1).")
+@click.option("--scale", type=setting_range("scale"), help="Scale factor; 1 is the real sample's size (default: DATAOPS_SCALE or 1).")
 @click.option(
     "--seed", type=int, help="Random seed; the same seed and scale give identical files (default: DATAOPS_SEED or 42)."
 )

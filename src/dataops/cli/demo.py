@@ -8,12 +8,13 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from dataops.cli.options import setting_range
 from dataops.config import load_settings
 from dataops.local import demo as job
 
 
 @click.command()
-@click.option("--scale", type=float, default=None, help="TICKIT scale factor (default: DATAOPS_SCALE or 1).")
+@click.option("--scale", type=setting_range("scale"), default=None, help="TICKIT scale factor (default: DATAOPS_SCALE or 1).")
 @click.pass_context
 def demo(ctx: click.Context, scale: float | None) -> None:
     """Load TICKIT into DuckDB, run redshift_transformations through Airflow,

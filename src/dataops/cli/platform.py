@@ -16,6 +16,7 @@ import click
 
 from dataops.config import load_settings
 from dataops.errors import DataOpsError
+from dataops.local.services.config import OPTION_VARIABLES
 
 
 @click.command()
@@ -23,14 +24,14 @@ from dataops.errors import DataOpsError
               help="embedded: SQLite and LocalExecutor, no server needed. services: PostgreSQL, Redis, "
                    "CeleryExecutor, each Airflow component its own process.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port of the Airflow UI and API on 127.0.0.1.")
-@click.option("--pg-url", envvar="DATAOPS_SERVICES_PG_URL",
+@click.option("--pg-url", envvar=OPTION_VARIABLES["--pg-url"],
               help="[services] PostgreSQL server for Airflow's metadata and the warehouse, e.g. "
                    "postgresql://user:password@host:5432/warehouse_db (default: the DATAOPS_PG_* settings).")
-@click.option("--redis-url", envvar="DATAOPS_SERVICES_REDIS_URL", default="redis://127.0.0.1:6379/0", show_default=True,
+@click.option("--redis-url", envvar=OPTION_VARIABLES["--redis-url"], default="redis://127.0.0.1:6379/0", show_default=True,
               help="[services] Redis server used as the Celery broker.")
-@click.option("--redis-prefix", envvar="DATAOPS_SERVICES_REDIS_PREFIX", default="dataops:", show_default=True,
+@click.option("--redis-prefix", envvar=OPTION_VARIABLES["--redis-prefix"], default="dataops:", show_default=True,
               help="[services] Prefix of every Redis key the stack uses, so stacks sharing a Redis never meet.")
-@click.option("--metadata-db", envvar="DATAOPS_SERVICES_METADATA_DB", default="dataops_airflow", show_default=True,
+@click.option("--metadata-db", envvar=OPTION_VARIABLES["--metadata-db"], default="dataops_airflow", show_default=True,
               help="[services] Airflow's metadata database on that server (created if missing).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="[services] Number of Celery workers.")

@@ -20,6 +20,13 @@ from dataops.errors import ConfigError
 DEFAULT_METADATA_DB = "dataops_airflow"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_REDIS_PREFIX = "dataops:"
+# The variables `dataops up --stack services` reads its options from (option -> variable).
+OPTION_VARIABLES = {
+    "--pg-url": "DATAOPS_SERVICES_PG_URL",
+    "--redis-url": "DATAOPS_SERVICES_REDIS_URL",
+    "--redis-prefix": "DATAOPS_SERVICES_REDIS_PREFIX",
+    "--metadata-db": "DATAOPS_SERVICES_METADATA_DB",
+}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
