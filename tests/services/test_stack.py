@@ -39,11 +39,9 @@ RUN_TIMEOUT_S = 420
 
 @pytest.fixture(scope="module")
 def airflow(stack: Stack) -> Airflow:
+    """The stack's REST API, with the DAGs as the stack serves them (nothing unpaused here)."""
     api = Airflow(stack.url, "admin", stack.password)
     api.wait_for_dag(DAG)
-    api.unpause(DAG)
-    # Unpausing lets the scheduler create the latest scheduled run: let it finish first.
-    api.wait_until_idle(DAG, timeout_s=RUN_TIMEOUT_S)
     return api
 
 
@@ -69,6 +67,19 @@ def assert_run_succeeded(airflow: Airflow, run_id: str, state: str, models: list
     model_tasks = [task_id_of(m) for m in models if task_id_of(m) in tasks]
     for task_id in model_tasks:
         assert tasks[task_id].state == "success", (task_id, tasks[task_id])
+
+
+def test_dags_are_served_ready_to_trigger_and_start_no_run_by_themselves(stack: Stack, airflow: Airflow):
+    """A new user triggers a run at once, without unpausing first, and no
+    scheduled run appears that nobody asked for; `up` said as much."""
+    assert "scheduled runs off" in stack.up_output, stack.up_output
+    assert re.search(rf"{DAG}\s+ready to trigger", stack.up_output), stack.up_output
+    for dag_id in (DAG, "example_dag"):
+        assert not airflow.dags.get_dag(dag_id).is_paused, f"{dag_id} is paused as served"
+    time.sleep(5)  # a few more scheduler loops: an unpaused @daily DAG would have had its run created by now
+    assert airflow.runs_of(DAG) == [], [r.dag_run_id for r in airflow.runs_of(DAG)]
+    run_id = airflow.trigger("example_dag")
+    assert airflow.wait_for_run("example_dag", run_id, 180) == "success"
 
 
 def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
@@ -318,7 +329,7 @@ def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, air
     error = _wait_for(broken_reported, 120, "the import error of broken_dag.py", interval_s=2)
     assert "SyntaxError" in error.stack_trace and "line 3" in error.stack_trace, error.stack_trace
     airflow.wait_for_dag("scratch_ok", timeout_s=120)
-    airflow.unpause("scratch_ok")
+    # A DAG file added while the stack runs is served unpaused too.
     run_id = airflow.trigger("scratch_ok")
     assert airflow.wait_for_run("scratch_ok", run_id, 180) == "success"
     # The DAGs of the other folder are untouched by the broken file.

@@ -106,6 +106,8 @@ class ServicesConfig:
     dags_folders: tuple[Path, ...] = ()
     # A marker in every component's environment: `down` stops only processes carrying it.
     stack_id: str = ""
+    # Whether DAG schedules start runs (off: only triggered runs start).
+    scheduled_runs: bool = False
 
     def __post_init__(self) -> None:
         for option, name in (("--metadata-db", self.metadata_db), ("the warehouse database", self.warehouse_db)):

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from dataops import paths
+from dataops.local.dag_states import airflow_settings
 from dataops.local.services.config import ServicesConfig
 from dataops.local.services.credentials import ADMIN_USER, StackSecrets, passwords_file
 
@@ -72,6 +73,8 @@ def _controlled(config: ServicesConfig, secrets: StackSecrets) -> dict[str, str]
         # A task's message is acknowledged when it ends, so a lost worker's task is redelivered.
         "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # DAGs appear ready to trigger; schedules start runs only with --scheduled-runs.
+        **airflow_settings(config.scheduled_runs),
         # The DAGs run against the PostgreSQL warehouse, unchanged.
         "DATAOPS_HOME": str(paths.repo_root()),
         # The stack's folder is <state dir>/services; run artifacts go beside it.
