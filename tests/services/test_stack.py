@@ -26,6 +26,9 @@ import psycopg
 import pytest
 
 from airflow_api import Airflow
+from dataops.airflow.api import AirflowApi
+from dataops.local.run_failure import describe as describe_failed_run
+from dataops.local.run_failure import read_failed_run
 from stack_support import Stack, run_dataops
 from warehouse_reader import ReaderWatch, snapshot
 
@@ -268,6 +271,13 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     with project_changed(stack, airflow, model, "select buyerid,, from {{ source('tickit', 'sales') }} group by\n"):
         run_id, logs = _failed_run(stack, airflow)
     assert "top_buyers_by_quantity_model" in logs and "syntax error" in logs, logs[-3000:]
+    # What `dataops demo` prints for a failed run: dbt's own error for the model, read from the run's XComs.
+    message = describe_failed_run(
+        read_failed_run(AirflowApi(stack.url, "admin", stack.password), DAG, run_id, "failed",
+                        {t: s.state for t, s in airflow.task_states(DAG, run_id).items()}),
+        stack.logs_dir,
+    )
+    assert "  model top_buyers_by_quantity_model:" in message and "syntax error" in message, message
     # The broken model and what depends on it keep their last good build; nothing else changes content.
     _assert_unchanged(stack, ["top_buyers_by_quantity_model", "top_buyer_data_model"], before)
     after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)

@@ -73,8 +73,8 @@ class AirflowHome:
             # Tasks find the repository (and so the dbt project) through this.
             "DATAOPS_HOME": str(paths.repo_root()),
             "DATAOPS_STATE_DIR": str(s.state_dir),
-            "DATAOPS_TARGET": s.target,
-            "DATAOPS_DUCKDB_PATH": str(s.warehouse_path),
+            # The warehouse as configured here (.env included): target, schemas, connection.
+            **s.dbt_env(),
         }
 
     def admin_password(self) -> str:

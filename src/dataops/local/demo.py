@@ -1,11 +1,12 @@
-"""The main job, end to end on the embedded default: sample data into DuckDB,
-the TICKIT transformations run by Airflow, the results shown."""
+"""The main job, end to end on the embedded stack: sample data into the
+configured warehouse (DuckDB by default, or PostgreSQL or Redshift), the
+TICKIT transformations run by Airflow, the results shown."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
 from dataops.config import Settings
@@ -71,6 +72,8 @@ def run_dag(
     from dataops.airflow.api import AirflowApi
     from dataops.local.embedded import EmbeddedStack
     from dataops.local.processes import free_port
+    from dataops.local.run_failure import describe as describe_failure
+    from dataops.local.run_failure import read_failed_run
 
     stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=free_port(), scheduled_runs=False))
     try:
@@ -82,11 +85,8 @@ def run_dag(
             info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s)
             tasks = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values()}
             if info.state != "success":
-                failed = sorted(t for t, state in tasks.items() if state not in ("success", "skipped"))
-                raise DataOpsError(
-                    f"the DAG {dag_id} ended {info.state}; tasks not successful: {', '.join(failed) or 'none'}. "
-                    f"Task logs are under {stack.home.path / 'logs'}; `dataops up` shows the run in the UI."
-                )
+                failed = read_failed_run(api, dag_id, run_id, info.state, tasks)
+                raise DataOpsError(describe_failure(failed, stack.home.path / "logs"))
             summary = DagRunSummary(run_id, info.duration_s or 0.0, tasks)
             if after_run:
                 after_run(summary)
@@ -96,13 +96,39 @@ def run_dag(
 
 
 def top_rows(settings: Settings, limit: int = 5) -> dict[str, tuple[list[str], list[tuple]]]:
-    """The first rows of each model, read from the DuckDB warehouse."""
-    import duckdb
-
+    """The first rows of each model, read from the target's warehouse."""
     out = {}
-    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+    with closing(_connect(settings)) as con:
+        cursor = con.cursor()
         for model, order in MODELS.items():
             relation = f'"{settings.models_schema}"."{model}"'
-            cursor = con.execute(f"select * from {relation} order by {order} limit {int(limit)}")
-            out[model] = ([d[0] for d in cursor.description], cursor.fetchall())
+            cursor.execute(f"select * from {relation} order by {order} limit {int(limit)}")
+            out[model] = ([d[0] for d in cursor.description], [tuple(row) for row in cursor.fetchall()])
     return out
+
+
+def _connect(settings: Settings):
+    """A DB-API connection to the target's warehouse, for reading."""
+    if settings.target == "postgres":
+        import psycopg
+
+        return psycopg.connect(settings.postgres.conninfo(), connect_timeout=10)
+    if settings.target == "redshift":
+        from dataops.tickit.loaders.redshift import connect_redshift
+
+        return connect_redshift(settings.redshift, settings.s3.region)
+    import duckdb
+
+    return duckdb.connect(str(settings.warehouse_path), read_only=True)
+
+
+def describe_warehouse(settings: Settings) -> str:
+    """Where the demo's models are, in the words of the target."""
+    schema = settings.models_schema
+    if settings.target == "postgres":
+        pg = settings.postgres
+        return f"PostgreSQL database {pg.database} at {pg.host}:{pg.port}, schema {schema}"
+    if settings.target == "redshift":
+        rs = settings.redshift
+        return f"Redshift database {rs.database} at {rs.host or rs.cluster_id}:{rs.port}, schema {schema}"
+    return f"{settings.warehouse_path}  (open it with duckdb, schema {schema})"
