@@ -496,9 +496,26 @@ def test_down_stops_every_process_it_started(stack: Stack):
     assert state is not None and state.phase == "ready"
     status = run_dataops("status", env=stack.env)
     assert status.returncode == 0 and "scheduler" in status.stdout, status.stdout + status.stderr
+    bindings = _binding_keys(stack)
+    assert bindings, "the stack's workers made no kombu binding keys: nothing for down to prove"
     result = run_dataops("down", env=stack.env, timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert not _binding_keys(stack), f"down left the stack's binding keys in Redis: {_binding_keys(stack)}"
     assert not pids_with_marker(STACK_ID_VARIABLE, state.stack_id)
     assert not any(r.alive() for r in state.components.values())
     assert not state.supervisor.alive()
     assert run_dataops("status", env=stack.env).returncode == 3
+
+
+def _binding_keys(stack: Stack) -> list[bytes]:
+    import redis
+
+    from dataops.local.services.broker_keys import glob_escape
+    from dataops.local.services.config import ServicesConfig
+
+    config = ServicesConfig.load(stack.folder)
+    client = redis.Redis.from_url(config.redis.url)
+    try:
+        return sorted(client.scan_iter(match=glob_escape(stack.redis_prefix) + "_kombu.binding*", count=1000))
+    finally:
+        client.close()
