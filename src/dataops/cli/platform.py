@@ -24,7 +24,8 @@ from dataops.local.services.config import OPTION_VARIABLES
 @click.option("--stack", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
               help="embedded: SQLite and LocalExecutor, no server needed. services: PostgreSQL, Redis, "
                    "CeleryExecutor, each Airflow component its own process.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port of the Airflow UI and API on 127.0.0.1.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="Port of the Airflow UI and API on 127.0.0.1.")
 @click.option("--pg-url", envvar=OPTION_VARIABLES["--pg-url"],
               help="[services] PostgreSQL server for Airflow's metadata and the warehouse, e.g. "
                    "postgresql://user:password@host:5432/warehouse_db (default: the DATAOPS_PG_* settings).")
