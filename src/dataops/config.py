@@ -12,6 +12,7 @@ A warehouse's own settings (``DATAOPS_PG_*``...) are declared by its module in
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -177,20 +178,34 @@ def _build(cls: type[BaseSettings]) -> BaseSettings:
         raise ConfigError(_describe(exc, cls.model_config.get("env_prefix", ""))) from None
 
 
-def _describe(exc: ValidationError, prefix: str) -> str:
-    lines = ["Invalid configuration (check .env and the environment):"]
+def _describe(exc: ValidationError, prefix: str, given: Collection[str] = ()) -> str:
+    """One line per bad setting: its name and value, where it was set, and what it accepts."""
+    from dataops.settings_names import accepted_values, where_set
+
+    lines = []
     for error in exc.errors():
         field = str(error["loc"][0]) if error["loc"] else "?"
         name = field if field.startswith("DATAOPS_") else f"{prefix}{field.rstrip('_')}".upper()
         value = error.get("input")
-        shown = "" if isinstance(value, dict) or "password" in name.lower() else f" (got {value!r})"
-        lines.append(f"  {name}: {error['msg']}{shown}")
+        shown = "" if isinstance(value, dict) or "password" in name.lower() else f"={value!r}"
+        source = "given to the command" if field in given else where_set(name)
+        where = f" ({source})" if field in given else f" (set in {source})" if source else ""
+        lines.append(f"Invalid setting {name}{shown}{where}: {accepted_values(prefix, field, error)}.")
     return "\n".join(lines)
 
 
 def load_settings(**overrides) -> Settings:
-    """Settings from the environment and ``.env``, with ``overrides`` on top."""
+    """Settings from the environment and ``.env``, with ``overrides`` on top.
+
+    Every ``DATAOPS_*`` name set in ``.env`` or the environment must be one the
+    platform reads: a misspelt one stops here, with the closest real name.
+    """
+    from dataops.settings_names import check_env_file, check_names
+
+    check_env_file()
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, "DATAOPS_")) from None
+        raise ConfigError(_describe(exc, "DATAOPS_", given=overrides)) from None
+    check_names(dbt_project_dir=settings.dbt_project_dir)
+    return settings

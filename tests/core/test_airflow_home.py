@@ -1,17 +1,48 @@
-"""The local Airflow's environment: what the platform, the demo and the harness each ask of the scheduler."""
+"""The local Airflow's environment: what the platform, the demo and the harness each ask of the scheduler.
+
+A new user's local stack serves its DAGs unpaused (a triggered run starts at
+once) and starts no run that nobody triggered, unless asked to.
+"""
 
 from __future__ import annotations
 
 from dataops.local.harness import LocalAirflow
 from dataops.config import load_settings
 from dataops.local.airflow_home import AirflowHome
+from dataops.local.services.config import ServicesConfig
+from dataops.local.services.credentials import StackSecrets
+from dataops.local.services.environment import component_env
+
+PAUSED_AT_CREATION = "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"
+USE_JOB_SCHEDULE = "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"
 
 
-def test_the_platform_schedules_runs_and_the_harness_only_runs_what_it_triggers(tmp_path):
+def test_the_embedded_stack_serves_dags_ready_to_trigger_without_scheduled_runs(tmp_path):
     settings = load_settings(state_dir=tmp_path / "state")
     platform = AirflowHome.for_settings(settings).env()
-    assert platform["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "True"
-    demo = AirflowHome.for_settings(settings, scheduled_runs=False).env()
-    assert demo["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "False"
+    assert platform[PAUSED_AT_CREATION] == "False"
+    assert platform[USE_JOB_SCHEDULE] == "False"
+    scheduled = AirflowHome.for_settings(settings, scheduled_runs=True).env()
+    assert scheduled[PAUSED_AT_CREATION] == "False" and scheduled[USE_JOB_SCHEDULE] == "True"
     harness = LocalAirflow(home_dir=tmp_path / "airflow", dags_folder=tmp_path / "dags", settings=settings).home()
-    assert harness.env()["AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE"] == "False"
+    assert harness.env()[USE_JOB_SCHEDULE] == "False" and harness.env()[PAUSED_AT_CREATION] == "False"
+
+
+def _secrets() -> StackSecrets:
+    return StackSecrets(admin_password="a", jwt_secret="j", api_secret_key="k", fernet_key="f")
+
+
+def test_the_services_stack_serves_dags_ready_to_trigger_without_scheduled_runs(tmp_path):
+    # Even where the caller's environment asks for Airflow's defaults, the stack decides.
+    base = {PAUSED_AT_CREATION: "True", USE_JOB_SCHEDULE: "True", "PATH": "/usr/bin"}
+    env = component_env(ServicesConfig(folder=tmp_path / "services"), _secrets(), base=base)
+    assert env[PAUSED_AT_CREATION] == "False"
+    assert env[USE_JOB_SCHEDULE] == "False"
+    scheduled = component_env(ServicesConfig(folder=tmp_path / "services", scheduled_runs=True), _secrets(), base=base)
+    assert scheduled[USE_JOB_SCHEDULE] == "True"
+
+
+def test_the_services_stack_remembers_whether_schedules_run(tmp_path):
+    config = ServicesConfig(folder=tmp_path / "services", scheduled_runs=True)
+    config.save()
+    assert ServicesConfig.load(config.folder).scheduled_runs is True

@@ -45,6 +45,35 @@ def test_bad_values_name_the_variable(monkeypatch, tmp_path, name, value, expect
     assert expected in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "accepted"),
+    [
+        ("DATAOPS_TARGET", "snowflake", "it must be 'duckdb', 'postgres' or 'redshift'."),
+        ("DATAOPS_SCALE", "-1", "it must be greater than 0 and at most 1000."),
+        ("DATAOPS_DBT_THREADS", "0", "it must be at least 1 and at most 64."),
+        ("DATAOPS_TICKIT_SCHEMA", "drop table;", "must be a plain SQL identifier (letters, digits, underscores)."),
+    ],
+)
+def test_a_bad_value_says_the_setting_where_it_was_set_and_what_it_accepts(monkeypatch, tmp_path, name, value, accepted):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert str(err.value) == f"Invalid setting {name}={value!r} (set in the environment): {accepted}"
+
+
+def test_a_bad_value_from_dotenv_names_the_file_and_line(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DATAOPS_PG_PORT", raising=False)
+    (tmp_path / ".env").write_text("DATAOPS_TARGET=postgres\nDATAOPS_PG_PORT=99999\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings().dbt_env()
+    assert str(err.value) == (
+        f"Invalid setting DATAOPS_PG_PORT='99999' (set in {tmp_path / '.env'}, line 2): "
+        "it must be at least 1 and at most 65535."
+    )
+
+
 def test_bad_nested_value_names_the_variable(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DATAOPS_TARGET", "postgres")

@@ -100,6 +100,7 @@ def stack(postgres_server, redis_url, tmp_path_factory) -> Iterator[Stack]:
         assert up.returncode == 0, f"dataops up failed:\n{up.stdout}\n{up.stderr}\n{stack.log_tails()}"
         assert "password:" in up.stdout, up.stdout
         stack.password = up.stdout.split("password:")[1].split()[0]
+        stack.up_output = up.stdout
         print(f"\nservices stack up at {stack.url} (state in {root})\n{up.stdout}")
         yield stack
     finally:

@@ -39,6 +39,8 @@ class Stack:
     metadata_db: str
     redis_prefix: str
     pg_conninfo: str
+    # What `dataops up` printed.
+    up_output: str = ""
     # Relations as the first successful run left them (filled by the end-to-end test).
     baseline: dict = field(default_factory=dict)
 

@@ -21,6 +21,14 @@ def _up(tmp_path: Path, *args: str):
     return run_dataops("up", "--stack", "services", "--detach", "--metadata-db", "dataops_never_created", *args, env=env)
 
 
+def assert_speaks_of_the_users_world(message: str) -> None:
+    """One line, sentences joined with single punctuation, no file the user does not have."""
+    assert len(message.strip().splitlines()) == 1, message
+    for doubled in ("?.", "..", ".;", "!."):
+        assert doubled not in message, message
+    assert "shared/" not in message and "development machines" not in message, message
+
+
 def _closed_port() -> int:
     return free_port()  # nothing listens on a port just found free
 
@@ -31,6 +39,7 @@ def test_unreachable_postgres_is_named(tmp_path):
     assert result.returncode == 1
     assert f"PostgreSQL at 127.0.0.1:{port}" in result.stderr and "--pg-url" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+    assert_speaks_of_the_users_world(result.stderr)
 
 
 def test_unreachable_redis_is_named(tmp_path, postgres_server):
@@ -38,6 +47,7 @@ def test_unreachable_redis_is_named(tmp_path, postgres_server):
     result = _up(tmp_path, "--port", str(free_port()), "--redis-url", f"redis://127.0.0.1:{port}/0")
     assert result.returncode == 1
     assert f"Redis at 127.0.0.1:{port}" in result.stderr and "--redis-url" in result.stderr, result.stderr
+    assert_speaks_of_the_users_world(result.stderr)
 
 
 def test_taken_port_is_named(tmp_path):

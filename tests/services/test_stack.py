@@ -26,6 +26,9 @@ import psycopg
 import pytest
 
 from airflow_api import Airflow
+from dataops.airflow.api import AirflowApi
+from dataops.local.run_failure import describe as describe_failed_run
+from dataops.local.run_failure import read_failed_run
 from stack_support import Stack, run_dataops
 from warehouse_reader import ReaderWatch, snapshot
 
@@ -39,11 +42,9 @@ RUN_TIMEOUT_S = 420
 
 @pytest.fixture(scope="module")
 def airflow(stack: Stack) -> Airflow:
+    """The stack's REST API, with the DAGs as the stack serves them (nothing unpaused here)."""
     api = Airflow(stack.url, "admin", stack.password)
     api.wait_for_dag(DAG)
-    api.unpause(DAG)
-    # Unpausing lets the scheduler create the latest scheduled run: let it finish first.
-    api.wait_until_idle(DAG, timeout_s=RUN_TIMEOUT_S)
     return api
 
 
@@ -69,6 +70,18 @@ def assert_run_succeeded(airflow: Airflow, run_id: str, state: str, models: list
     model_tasks = [task_id_of(m) for m in models if task_id_of(m) in tasks]
     for task_id in model_tasks:
         assert tasks[task_id].state == "success", (task_id, tasks[task_id])
+
+
+def test_dags_are_served_ready_to_trigger_and_start_no_run_by_themselves(stack: Stack, airflow: Airflow):
+    """A new user triggers a run at once, without unpausing first (the next
+    test's run proves it: nothing here unpauses), and no scheduled run appears
+    that nobody asked for; `up` said as much."""
+    assert "scheduled runs off" in stack.up_output, stack.up_output
+    assert re.search(rf"{DAG}\s+ready to trigger", stack.up_output), stack.up_output
+    for dag_id in (DAG, "example_dag"):
+        assert not airflow.dags.get_dag(dag_id).is_paused, f"{dag_id} is paused as served"
+    time.sleep(5)  # a few more scheduler loops: an unpaused @daily DAG would have had its run created by now
+    assert airflow.runs_of(DAG) == [], [r.dag_run_id for r in airflow.runs_of(DAG)]
 
 
 def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
@@ -257,6 +270,13 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     with project_changed(stack, airflow, model, "select buyerid,, from {{ source('tickit', 'sales') }} group by\n"):
         run_id, logs = _failed_run(stack, airflow)
     assert "top_buyers_by_quantity_model" in logs and "syntax error" in logs, logs[-3000:]
+    # What `dataops demo` prints for a failed run: dbt's own error for the model, read from the run's XComs.
+    message = describe_failed_run(
+        read_failed_run(AirflowApi(stack.url, "admin", stack.password), DAG, run_id, "failed",
+                        {t: s.state for t, s in airflow.task_states(DAG, run_id).items()}),
+        stack.logs_dir,
+    )
+    assert "  model top_buyers_by_quantity_model:" in message and "syntax error" in message, message
     # The broken model and what depends on it keep their last good build; nothing else changes content.
     _assert_unchanged(stack, ["top_buyers_by_quantity_model", "top_buyer_data_model"], before)
     after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
@@ -318,7 +338,7 @@ def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, air
     error = _wait_for(broken_reported, 120, "the import error of broken_dag.py", interval_s=2)
     assert "SyntaxError" in error.stack_trace and "line 3" in error.stack_trace, error.stack_trace
     airflow.wait_for_dag("scratch_ok", timeout_s=120)
-    airflow.unpause("scratch_ok")
+    # A DAG file added while the stack runs is served unpaused too.
     run_id = airflow.trigger("scratch_ok")
     assert airflow.wait_for_run("scratch_ok", run_id, 180) == "success"
     # The DAGs of the other folder are untouched by the broken file.
@@ -482,9 +502,26 @@ def test_down_stops_every_process_it_started(stack: Stack):
     assert state is not None and state.phase == "ready"
     status = run_dataops("status", env=stack.env)
     assert status.returncode == 0 and "scheduler" in status.stdout, status.stdout + status.stderr
+    bindings = _binding_keys(stack)
+    assert bindings, "the stack's workers made no kombu binding keys: nothing for down to prove"
     result = run_dataops("down", env=stack.env, timeout_s=180)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert not _binding_keys(stack), f"down left the stack's binding keys in Redis: {_binding_keys(stack)}"
     assert not pids_with_marker(STACK_ID_VARIABLE, state.stack_id)
     assert not any(r.alive() for r in state.components.values())
     assert not state.supervisor.alive()
     assert run_dataops("status", env=stack.env).returncode == 3
+
+
+def _binding_keys(stack: Stack) -> list[bytes]:
+    import redis
+
+    from dataops.local.services.broker_keys import glob_escape
+    from dataops.local.services.config import ServicesConfig
+
+    config = ServicesConfig.load(stack.folder)
+    client = redis.Redis.from_url(config.redis.url)
+    try:
+        return sorted(client.scan_iter(match=glob_escape(stack.redis_prefix) + "_kombu.binding*", count=1000))
+    finally:
+        client.close()

@@ -92,4 +92,34 @@ def test_bad_option_values_are_rejected(run):
     result = CliRunner().invoke(main, ["data", "load", "--target", "oracle"])
     assert result.exit_code == 2 and "oracle" in result.output
     result = CliRunner().invoke(main, ["data", "generate", "--scale", "-1", "--out", "x"])
-    assert result.exit_code == 1 and "DATAOPS_SCALE" in result.output
+    assert result.exit_code == 2 and "--scale" in result.output and "DATAOPS_SCALE" not in result.output
+    assert "0<x<=1000" in result.output, result.output
+
+
+def test_a_damaged_file_is_regenerated_where_it_is_with_its_scale_and_seed(run, tmp_path):
+    data_dir = tmp_path / "my data"
+    assert run("data", "generate", "--scale", "0.01", "--seed", "7", "--out", str(data_dir)).exit_code == 0
+    (data_dir / "venue_pipe.txt").write_text("")
+    result = CliRunner().invoke(main, ["data", "load", "--data-dir", str(data_dir)])
+    assert result.exit_code == 1
+    assert f"dataops data generate --force --scale 0.01 --seed 7 --out '{data_dir}'" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "advice"),
+    [
+        (["data", "load"], "set DATAOPS_STATE_DIR to a folder you can write to"),
+        (["data", "generate"], "set DATAOPS_STATE_DIR to a folder you can write to"),
+        (["data", "load", "--data-dir", "{blocked}/data"], "choose another --data-dir folder"),
+        (["data", "generate", "--out", "{blocked}/data"], "choose another --out folder"),
+    ],
+)
+def test_an_unwritable_folder_names_the_option_or_setting_it_came_from(run, tmp_path, monkeypatch, args, advice):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("DATAOPS_STATE_DIR", str(blocked / "state"))
+    monkeypatch.setenv("DATAOPS_SCALE", "0.01")
+    result = CliRunner().invoke(main, [a.format(blocked=blocked) for a in args])
+    assert result.exit_code == 1, result.output
+    assert "cannot write to" in result.output and advice in result.output, result.output
+    assert "--out" not in result.output or args[1] == "generate"

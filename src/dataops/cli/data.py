@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dataops.cli.main import main
+from dataops.cli.options import setting_range
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
 from dataops.warehouses import registry
@@ -29,14 +29,14 @@ class TargetChoice(click.Choice):
         return registry.names()
 
 
-@main.group()
+@click.group()
 def data() -> None:
     """Generate and load the TICKIT sample database (users, venue, category,
     date, event, listing, sales)."""
 
 
 @data.command()
-@click.option("--scale", type=float, help="Scale factor; 1 is the real sample's size (default: DATAOPS_SCALE or 1).")
+@click.option("--scale", type=setting_range("scale"), help="Scale factor; 1 is the real sample's size (default: DATAOPS_SCALE or 1).")
 @click.option(
     "--seed", type=int, help="Random seed; the same seed and scale give identical files (default: DATAOPS_SEED or 42)."
 )
@@ -51,11 +51,14 @@ def generate(scale: float | None, seed: int | None, out: Path | None, force: boo
     from dataops.tickit.generator import generate as generate_files
 
     settings = load_settings(**_given(scale=scale, seed=seed))
+    advice = _unwritable_advice("--out", given=out is not None)
     out = out or settings.data_dir
     console = Console(soft_wrap=True)
     started = time.perf_counter()
     with _progress_bars(console, "rows") as progress:
-        result = generate_files(out, scale=settings.scale, seed=settings.seed, force=force, progress=progress)
+        result = generate_files(
+            out, scale=settings.scale, seed=settings.seed, force=force, progress=progress, unwritable_advice=advice
+        )
     seconds = time.perf_counter() - started
     manifest = result.manifest
     if not result.generated:
@@ -89,10 +92,13 @@ def load(target: str | None, data_dir: Path | None) -> None:
     from dataops.tickit.loaders import get_loader
 
     settings = load_settings(**_given(target=target))
+    advice = _unwritable_advice("--data-dir", given=data_dir is not None)
     data_dir = data_dir or settings.data_dir
     console = Console(soft_wrap=True)
     with _progress_bars(console, "rows") as progress:
-        generated = ensure_data(data_dir, scale=settings.scale, seed=settings.seed, progress=progress)
+        generated = ensure_data(
+            data_dir, scale=settings.scale, seed=settings.seed, progress=progress, unwritable_advice=advice
+        )
     if generated:
         console.print(f"Generated TICKIT SF {settings.scale:g} (seed {settings.seed}) into {data_dir}")
     loader = get_loader(settings)
@@ -105,6 +111,14 @@ def load(target: str | None, data_dir: Path | None) -> None:
         f"Loaded {sum(rows.values()):,} rows into {loader.target} schema {settings.tickit_schema} "
         f"in {seconds:.1f} s (from {data_dir})"
     )
+
+
+def _unwritable_advice(option: str, given: bool) -> str:
+    """What to do when the sample data's folder cannot be written: the folder
+    came from ``option`` when given, else from DATAOPS_STATE_DIR."""
+    if given:
+        return f"choose another {option} folder"
+    return "set DATAOPS_STATE_DIR to a folder you can write to"
 
 
 def _given(**options: object) -> dict[str, object]:

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import click
 
-from dataops.cli.main import main
 
 
-@main.group()
+@click.group()
 def dbt() -> None:
     """Work with dbt projects (the TICKIT project by default)."""
 

@@ -1,4 +1,4 @@
-"""``dataops demo``: the main job, end to end on the embedded default."""
+"""``dataops demo``: the main job, end to end on the embedded stack and the configured warehouse."""
 
 from __future__ import annotations
 
@@ -8,33 +8,34 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from dataops.cli.main import main
+from dataops.cli.options import setting_range
 from dataops.config import load_settings
 from dataops.local import demo as job
 
 
-@main.command()
-@click.option("--scale", type=float, default=None, help="TICKIT scale factor (default: DATAOPS_SCALE or 1).")
+@click.command()
+@click.option("--scale", type=setting_range("scale"), default=None, help="TICKIT scale factor (default: DATAOPS_SCALE or 1).")
 @click.pass_context
 def demo(ctx: click.Context, scale: float | None) -> None:
-    """Load TICKIT into DuckDB, run redshift_transformations through Airflow,
+    """Load TICKIT into the warehouse of DATAOPS_TARGET (DuckDB by default,
+    or PostgreSQL or Redshift), run redshift_transformations through Airflow,
     and print the five models' top rows with a timing summary."""
     from dataops.cli.data import load
 
     console = Console()
-    # The demo is the embedded default; the environment carries the choice to
-    # every step, including the Airflow processes.
-    os.environ["DATAOPS_TARGET"] = "duckdb"
+    # The environment carries the scale to every step, including the Airflow processes.
     if scale:
         os.environ["DATAOPS_SCALE"] = f"{scale:g}"
     settings = load_settings()
+    # A warehouse that cannot be reached as configured stops here, naming the setting to set.
+    settings.dbt_env()
     timings = job.Timings()
 
     def announce(step: str) -> None:
         console.print(f"[bold cyan]==>[/] {step}")
 
-    with timings.step("TICKIT sample data into DuckDB", announce):
-        ctx.invoke(load, target="duckdb", data_dir=None)
+    with timings.step(f"TICKIT sample data into {settings.target}", announce):
+        ctx.invoke(load, target=settings.target, data_dir=None)
     with timings.step("compile the dbt project", announce):
         job.compile_project(settings)
     with timings.step(f"run the {job.DEMO_DAG} DAG through Airflow", announce):
@@ -62,4 +63,4 @@ def demo(ctx: click.Context, scale: float | None) -> None:
         summary.add_row(name, f"{seconds:.1f}")
     summary.add_row("[bold]total[/]", f"[bold]{timings.total:.1f}[/]")
     console.print(summary)
-    console.print(f"Warehouse: {settings.warehouse_path}  (open it with duckdb, schema {settings.models_schema})")
+    console.print(f"Warehouse: {job.describe_warehouse(settings)}")

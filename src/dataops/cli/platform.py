@@ -14,24 +14,26 @@ from pathlib import Path
 
 import click
 
-from dataops.cli.main import main
+from dataops import paths
 from dataops.config import load_settings
 from dataops.errors import DataOpsError
+from dataops.local.services.config import OPTION_VARIABLES
 
 
-@main.command()
+@click.command()
 @click.option("--stack", type=click.Choice(["embedded", "services"]), default="embedded", show_default=True,
               help="embedded: SQLite and LocalExecutor, no server needed. services: PostgreSQL, Redis, "
                    "CeleryExecutor, each Airflow component its own process.")
-@click.option("--port", default=8080, show_default=True, help="Port of the Airflow UI and API on 127.0.0.1.")
-@click.option("--pg-url", envvar="DATAOPS_SERVICES_PG_URL",
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535),
+              help="Port of the Airflow UI and API on 127.0.0.1.")
+@click.option("--pg-url", envvar=OPTION_VARIABLES["--pg-url"],
               help="[services] PostgreSQL server for Airflow's metadata and the warehouse, e.g. "
                    "postgresql://user:password@host:5432/warehouse_db (default: the DATAOPS_PG_* settings).")
-@click.option("--redis-url", envvar="DATAOPS_SERVICES_REDIS_URL", default="redis://127.0.0.1:6379/0", show_default=True,
+@click.option("--redis-url", envvar=OPTION_VARIABLES["--redis-url"], default="redis://127.0.0.1:6379/0", show_default=True,
               help="[services] Redis server used as the Celery broker.")
-@click.option("--redis-prefix", envvar="DATAOPS_SERVICES_REDIS_PREFIX", default="dataops:", show_default=True,
+@click.option("--redis-prefix", envvar=OPTION_VARIABLES["--redis-prefix"], default="dataops:", show_default=True,
               help="[services] Prefix of every Redis key the stack uses, so stacks sharing a Redis never meet.")
-@click.option("--metadata-db", envvar="DATAOPS_SERVICES_METADATA_DB", default="dataops_airflow", show_default=True,
+@click.option("--metadata-db", envvar=OPTION_VARIABLES["--metadata-db"], default="dataops_airflow", show_default=True,
               help="[services] Airflow's metadata database on that server (created if missing).")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="[services] Number of Celery workers.")
@@ -40,12 +42,18 @@ from dataops.errors import DataOpsError
 @click.option("--dags-folder", "dags_folders", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="[services] A folder of DAG files; repeat for more (default: analytics/dags).")
 @click.option("--detach", is_flag=True, help="[services] Start in the background and return once ready; `dataops down` stops it.")
+@click.option("--scheduled-runs", is_flag=True,
+              help="Let DAG schedules start runs (an unpaused @daily DAG then runs at once for its latest day). "
+                   "Without it only the runs you trigger start.")
 def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: str, metadata_db: str,
-       workers: int, concurrency: int, dags_folders: tuple[Path, ...], detach: bool) -> None:
+       workers: int, concurrency: int, dags_folders: tuple[Path, ...], detach: bool, scheduled_runs: bool) -> None:
     """Start Airflow (UI, scheduler, DAG processor, triggerer) with the DAGs.
 
-    The UI listens on 127.0.0.1 with a generated admin password. In the
-    foreground, Ctrl-C stops everything it started.
+    The UI listens on 127.0.0.1 with a generated admin password. New DAGs are
+    unpaused, so a run triggered from the UI or the REST API starts at once;
+    schedules start no run unless --scheduled-runs is given. Once up, it lists
+    the DAGs and whether each is ready. In the foreground, Ctrl-C stops
+    everything it started.
 
     With --stack services it first checks that PostgreSQL, Redis and the port
     are usable, creates Airflow's metadata database and the warehouse (loading
@@ -56,12 +64,13 @@ def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: 
     if stack == "embedded":
         if detach:
             raise click.UsageError("--detach needs --stack services (the embedded stack runs in the foreground)")
-        _up_embedded(port)
+        _up_embedded(port, scheduled_runs)
         return
-    _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach)
+    _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach,
+                 scheduled_runs)
 
 
-@main.command()
+@click.command()
 def down() -> None:
     """Stop the services stack started from this checkout (from any shell).
 
@@ -78,7 +87,7 @@ def down() -> None:
     click.echo("Stopped.")
 
 
-@main.command()
+@click.command()
 def status() -> None:
     """Show the services stack's components, their pids, restarts and health."""
     services = _services()
@@ -97,7 +106,7 @@ def status() -> None:
     click.echo(f"  logs: {config.logs_dir}")
 
 
-@main.command()
+@click.command()
 @click.argument("component", required=False)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new lines as they come (Ctrl-C stops).")
 @click.option("-n", "--lines", default=50, show_default=True, help="How many of the last lines to print.")
@@ -131,7 +140,8 @@ def logs(component: str | None, follow: bool, lines: int) -> None:
                 click.echo(f"{path.stem} | {line}" if len(files) > 1 else line)
 
 
-def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach) -> None:
+def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach,
+                 scheduled_runs) -> None:
     services = _services()
     from dataops.local.services.config import PostgresServer, ServicesConfig
     from dataops.warehouses.postgres import PostgresSettings
@@ -150,6 +160,7 @@ def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, co
         workers=workers,
         worker_concurrency=concurrency,
         dags_folders=tuple(p.resolve() for p in dags_folders),
+        scheduled_runs=scheduled_runs,
     )
 
     def announce(step: str) -> None:
@@ -158,20 +169,44 @@ def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, co
 
     announce(f"checking PostgreSQL at {config.pg.address}, Redis at {config.redis.address} and port {port}")
     config, env = services.prepare(config, settings, announce)
+    dag_folders = config.dags_folders or (paths.dags_dir(),)
+
+    def on_ready(running, detached: bool) -> None:
+        _print_running(running.url, running.user, running.password, config.secrets_file, running.logs_dir)
+        _print_dags(running.url, running.user, running.password, dag_folders, scheduled_runs)
+        click.echo("Stop it with `dataops down`." if detached else "Press Ctrl-C to stop.")
+
     if detach:
         announce(f"starting {4 + workers} components in the background")
-        _print_running(services.start_detached(config, env), detached=True)
+        on_ready(services.start_detached(config, env), detached=True)
         return
     services.configure_supervisor_log(config, to_console=True)
     announce(f"starting {4 + workers} components (Ctrl-C stops them)")
-    services.run_foreground(config, env, on_ready=lambda running: _print_running(running, detached=False))
+    services.run_foreground(config, env, on_ready=lambda running: on_ready(running, detached=False))
     click.echo("Stopped.")
 
 
-def _print_running(running, detached: bool) -> None:
-    click.secho(f"\nAirflow is up: {running.url}", fg="green", bold=True)
-    click.echo(f"  user:     {running.user}\n  password: {running.password}\n  logs:     {running.logs_dir}")
-    click.echo("Stop it with `dataops down`." if detached else "Press Ctrl-C to stop.")
+def _print_running(url: str, user: str, password: str, password_file: Path, logs: object) -> None:
+    click.secho(f"\nAirflow is up: {url}", fg="green", bold=True)
+    click.echo(f"  user:     {user}\n  password: {password}  (kept in {password_file})\n  logs:     {logs}")
+
+
+def _print_dags(url: str, user: str, password: str, folders, scheduled_runs: bool) -> None:
+    """Which DAGs the stack serves, whether each is ready to trigger, and whether schedules start runs."""
+    import airflow_client.client as client
+
+    from dataops.airflow.api import AirflowApi
+    from dataops.local.dag_states import describe, served_dags
+
+    try:
+        served = served_dags(AirflowApi(url, user, password), folders)
+    except (OSError, client.exceptions.OpenApiException) as exc:
+        # The stack runs all the same; only the listing failed.
+        click.secho(f"Could not list the DAGs through {url}/api/v2 ({exc}); the UI shows them.", fg="yellow")
+        return
+    click.echo()
+    for line, needs_attention in describe(served, scheduled_runs, url):
+        click.secho(line, fg="yellow" if needs_attention else None, bold=needs_attention)
 
 
 def _services():
@@ -190,20 +225,20 @@ def _services_folder_config():
     return ServicesConfig.load(folder)
 
 
-def _up_embedded(port: int) -> None:
+def _up_embedded(port: int, scheduled_runs: bool) -> None:
     from dataops.local.airflow_home import AirflowHome
     from dataops.local.embedded import EmbeddedStack
 
     settings = load_settings()
-    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port))
+    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port, scheduled_runs=scheduled_runs))
     click.echo("Starting Airflow (standalone, SQLite, LocalExecutor)...")
     # SIGTERM (from a service manager or `kill`) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
         user, password = stack.admin
-        click.secho(f"\nAirflow is up: {stack.url}", fg="green", bold=True)
-        click.echo(f"  user:     {user}\n  password: {password}\n  logs:     {stack.log_file}")
+        _print_running(stack.url, user, password, stack.home.passwords_file, stack.log_file)
+        _print_dags(stack.url, user, password, [paths.dags_dir()], scheduled_runs)
         click.echo("Press Ctrl-C to stop.")
         code = stack.wait()
         raise click.ClickException(f"Airflow exited with code {code}; see {stack.log_file}")

@@ -19,6 +19,7 @@ from dataops import paths
 from dataops.config import Settings
 from dataops.errors import DataOpsError
 from dataops.local.airflow_env import ADMIN_USER, airflow_env
+from dataops.local.dag_states import airflow_settings
 
 __all__ = ["ADMIN_USER", "AirflowHome"]
 
@@ -31,9 +32,10 @@ class AirflowHome:
     parallelism: int = 4
     api_port: int = 8080
     # False: the scheduler creates no runs from DAG schedules, only triggered
-    # ones run (the demo, the tests and the benchmark trigger every run they
-    # measure; unpausing a @daily DAG would otherwise start one more at once).
-    scheduled_runs: bool = True
+    # ones run (what a new user expects of a local stack; the demo, the tests
+    # and the benchmark trigger every run they measure). DAGs appear unpaused
+    # either way (dataops.local.dag_states).
+    scheduled_runs: bool = False
 
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs) -> AirflowHome:
@@ -58,7 +60,7 @@ class AirflowHome:
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.path / 'airflow.db'}",
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": str(self.scheduled_runs),
+                **airflow_settings(self.scheduled_runs),
                 # The scheduler notices a finished run within a quarter second rather than a second.
                 "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
             },

@@ -1,5 +1,6 @@
-"""The main job, end to end on the embedded default: sample data into DuckDB,
-the TICKIT transformations run by Airflow, the results shown."""
+"""The main job, end to end on the embedded stack: sample data into the
+configured warehouse (DuckDB by default, or PostgreSQL or Redshift), the
+TICKIT transformations run by Airflow, the results shown."""
 
 from __future__ import annotations
 
@@ -71,6 +72,8 @@ def run_dag(
     from dataops.local.api import AirflowApi
     from dataops.local.embedded import EmbeddedStack
     from dataops.local.processes import free_port
+    from dataops.local.run_failure import describe as describe_failure
+    from dataops.local.run_failure import read_failed_run
 
     stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=free_port(), scheduled_runs=False))
     try:
@@ -82,11 +85,8 @@ def run_dag(
             info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s)
             tasks = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values()}
             if info.state != "success":
-                failed = sorted(t for t, state in tasks.items() if state not in ("success", "skipped"))
-                raise DataOpsError(
-                    f"the DAG {dag_id} ended {info.state}; tasks not successful: {', '.join(failed) or 'none'}. "
-                    f"Task logs are under {stack.home.path / 'logs'}; `dataops up` shows the run in the UI."
-                )
+                failed = read_failed_run(api, dag_id, run_id, info.state, tasks)
+                raise DataOpsError(describe_failure(failed, stack.home.path / "logs"))
             summary = DagRunSummary(run_id, info.duration_s or 0.0, tasks)
             if after_run:
                 after_run(summary)
@@ -103,3 +103,8 @@ def top_rows(settings: Settings, limit: int = 5) -> dict[str, tuple[list[str], l
         relation = f'"{settings.models_schema}"."{model}"'
         out[model] = warehouse.query(settings, f"select * from {relation} order by {order} limit {int(limit)}")
     return out
+
+
+def describe_warehouse(settings: Settings) -> str:
+    """Where the demo's models are, in the words of the target."""
+    return settings.warehouse().where(settings)

@@ -13,6 +13,7 @@ as ``2/18/2008 02:36:48``, so the format is read from the file's first line.
 from __future__ import annotations
 
 import re
+import shlex
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,21 @@ import duckdb
 from dataops.errors import DataFileError
 from dataops.tickit.schema import TABLES, Table, quote_identifier
 
-NEXT_STEP = "fix or replace the file (generated data: run `dataops data generate --force`)"
+
+
+def next_step(path: Path) -> str:
+    """What to do about a damaged file: fix it, or generate its folder again
+    with the scale and seed that folder was generated with."""
+    from dataops.tickit.manifest import read_manifest
+
+    folder = shlex.quote(str(Path(path).parent))
+    manifest = read_manifest(Path(path).parent)
+    if manifest is None:
+        return f"fix or replace the file (generated data: run `dataops data generate --force --out {folder}`)"
+    return (
+        "fix or replace the file, or generate the folder again: "
+        f"`dataops data generate --force --scale {manifest.scale:g} --seed {manifest.seed} --out {folder}`"
+    )
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,7 @@ def table_files(data_dir: Path) -> dict[str, Path]:
             missing[0],
             None,
             f"missing TICKIT file(s) in {data_dir}: {names}; "
-            "run `dataops data generate` or copy the sample files there",
+            f"run `dataops data generate --out {shlex.quote(str(data_dir))}` or copy the sample files there",
         )
     return paths
 
@@ -87,7 +102,7 @@ def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: s
     """
     path = Path(path)
     if not path.is_file():
-        raise DataFileError(path, None, f"file not found (table {table.name}); {NEXT_STEP}")
+        raise DataFileError(path, None, f"file not found (table {table.name}); {next_step(path)}")
     relation = into or quote_identifier(f"tickit_parsed_{table.name}_{uuid.uuid4().hex[:8]}")
     rows_of_file = f"select * from {read_csv_sql(table, path)}"
     try:
@@ -101,14 +116,14 @@ def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: s
         # transaction is now aborted).
         with duckdb.connect() as spare:
             drop_parsed(spare, parse_file(spare, table, path))
-        raise DataFileError(path, None, f"a value breaks a constraint of table {table.name}; {NEXT_STEP}") from None
+        raise DataFileError(path, None, f"a value breaks a constraint of table {table.name}; {next_step(path)}") from None
     except duckdb.Error as exc:
         raise _file_error(exc, table, path) from None
     parsed = ParsedFile(table, path, relation, 0, temporary=into is None)
     try:
         rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
         if rows == 0:
-            raise DataFileError(path, None, f"the file is empty (table {table.name}); {NEXT_STEP}")
+            raise DataFileError(path, None, f"the file is empty (table {table.name}); {next_step(path)}")
         _check_constraints(con, table, path, relation)
     except BaseException:
         drop_parsed(con, parsed)
@@ -154,7 +169,7 @@ def _check_constraints(con: duckdb.DuckDBPyConnection, table: Table, path: Path,
     ).fetchone()
     if found:
         row_index, problem = found
-        raise DataFileError(path, _line_of_row(path, row_index), f"{problem} (table {table.name}); {NEXT_STEP}")
+        raise DataFileError(path, _line_of_row(path, row_index), f"{problem} (table {table.name}); {next_step(path)}")
 
 
 def _file_error(exc: duckdb.Error, table: Table, path: Path) -> DataFileError:
@@ -174,7 +189,7 @@ def _file_error(exc: duckdb.Error, table: Table, path: Path) -> DataFileError:
     if original:
         text = original.removeprefix("Original Line:").strip()
         reason += f" in {text[:80]!r}"
-    return DataFileError(path, int(line.group(1)) if line else None, f"{reason} (table {table.name}); {NEXT_STEP}")
+    return DataFileError(path, int(line.group(1)) if line else None, f"{reason} (table {table.name}); {next_step(path)}")
 
 
 def _line_of_row(path: Path, row_index: int) -> int:

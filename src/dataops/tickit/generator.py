@@ -28,6 +28,7 @@ from dataops.tickit.synth import build_tables, scaled_row_counts
 # Rows per CSV batch: the granularity of progress reports.
 WRITE_BATCH_ROWS = 131_072
 _PARTIAL_PREFIX = ".generating-"
+UNWRITABLE_ADVICE = "choose a folder you can write to"
 
 
 class GenerationError(DataOpsError):
@@ -53,10 +54,13 @@ def generate(
     seed: int = 42,
     force: bool = False,
     progress: Progress = no_progress,
+    unwritable_advice: str = UNWRITABLE_ADVICE,
 ) -> GenerateResult:
     """Generates the TICKIT files into ``out_dir`` unless they are already there.
 
     ``progress`` is called with (table, rows written, rows in the table).
+    ``unwritable_advice`` is what the error says to do when ``out_dir`` cannot
+    be written: the caller knows where the folder came from (an option, a setting).
     """
     if not scale > 0:
         raise GenerationError(f"scale must be positive (got {scale}); try --scale 1")
@@ -69,7 +73,7 @@ def generate(
         partial = out_dir / f"{_PARTIAL_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
         partial.mkdir()
     except OSError as exc:
-        raise GenerationError(f"cannot write to {out_dir}: {exc.strerror}; choose another --out folder") from exc
+        raise GenerationError(f"cannot write to {out_dir}: {exc.strerror}; {unwritable_advice}") from exc
     try:
         rows = _write_tables(partial, scale, seed, progress)
         manifest = Manifest(
@@ -87,7 +91,8 @@ def generate(
 
 
 def ensure_data(
-    data_dir: Path, *, scale: float = 1.0, seed: int = 42, progress: Progress = no_progress
+    data_dir: Path, *, scale: float = 1.0, seed: int = 42, progress: Progress = no_progress,
+    unwritable_advice: str = UNWRITABLE_ADVICE,
 ) -> GenerateResult | None:
     """Makes sure ``data_dir`` holds the seven TICKIT files, generating them if none is there.
 
@@ -101,7 +106,7 @@ def ensure_data(
         return None
     if present:
         table_files(data_dir)  # raises, naming the missing files
-    return generate(data_dir, scale=scale, seed=seed, progress=progress)
+    return generate(data_dir, scale=scale, seed=seed, progress=progress, unwritable_advice=unwritable_advice)
 
 
 def _write_tables(folder: Path, scale: float, seed: int, progress: Progress) -> dict[str, int]:

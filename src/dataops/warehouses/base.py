@@ -46,6 +46,13 @@ class Warehouse:
     loader: str
     # Runs a read-only query, for reports such as the demo's result tables.
     query: Callable[[Settings, str], Rows]
+    # Where its data is, in its own words (a file, a host and database), for messages.
+    location: Callable[[Settings], str] | None = None
+
+    def where(self, settings: Settings) -> str:
+        """Where the models are, e.g. "PostgreSQL database wh at db:5432, schema analytics"."""
+        place = self.location(settings) if self.location else self.title
+        return f"{place}, schema {settings.models_schema}"
 
     def make_loader(self, settings: Settings) -> Loader:
         module, _, name = self.loader.partition(":")

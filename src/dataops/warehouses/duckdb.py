@@ -23,6 +23,10 @@ def query(settings: Settings, sql: str) -> Rows:
         return [column[0] for column in cursor.description], cursor.fetchall()
 
 
+def location(settings: Settings) -> str:
+    return f"DuckDB file {settings.warehouse_path}"
+
+
 WAREHOUSE = Warehouse(
     name="duckdb",
     title="DuckDB",
@@ -31,4 +35,5 @@ WAREHOUSE = Warehouse(
     dbt_env=dbt_env,
     loader="dataops.tickit.loaders.duckdb:DuckDBLoader",
     query=query,
+    location=location,
 )

@@ -52,6 +52,11 @@ def query(settings: Settings, sql: str) -> Rows:
         return [column.name for column in cursor.description], cursor.fetchall()
 
 
+def location(settings: Settings) -> str:
+    pg = settings.section(PostgresSettings)
+    return f"PostgreSQL database {pg.database} at {pg.host}:{pg.port}"
+
+
 WAREHOUSE = Warehouse(
     name="postgres",
     title="PostgreSQL",
@@ -59,4 +64,5 @@ WAREHOUSE = Warehouse(
     dbt_env=dbt_env,
     loader="dataops.tickit.loaders.postgres:PostgresLoader",
     query=query,
+    location=location,
 )

@@ -93,6 +93,11 @@ def query(settings: Settings, sql: str) -> Rows:
         conn.close()
 
 
+def location(settings: Settings) -> str:
+    rs = settings.section(RedshiftSettings)
+    return f"Redshift database {rs.database} at {rs.host or rs.cluster_id}:{rs.port}"
+
+
 WAREHOUSE = Warehouse(
     name="redshift",
     title="Amazon Redshift",
@@ -101,4 +106,5 @@ WAREHOUSE = Warehouse(
     dbt_env=dbt_env,
     loader="dataops.tickit.loaders.redshift:RedshiftLoader",
     query=query,
+    location=location,
 )

@@ -23,6 +23,13 @@ from dataops.warehouses.postgres import PostgresSettings
 DEFAULT_METADATA_DB = "dataops_airflow"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_REDIS_PREFIX = "dataops:"
+# The variables `dataops up --stack services` reads its options from (option -> variable).
+OPTION_VARIABLES = {
+    "--pg-url": "DATAOPS_SERVICES_PG_URL",
+    "--redis-url": "DATAOPS_SERVICES_REDIS_URL",
+    "--redis-prefix": "DATAOPS_SERVICES_REDIS_PREFIX",
+    "--metadata-db": "DATAOPS_SERVICES_METADATA_DB",
+}
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # How messages name each setting: the option of `dataops up` that sets it.
 _OPTIONS = {
@@ -138,6 +145,8 @@ class ServicesConfig(BaseSettings):
     dags_folders: tuple[Path, ...] = ()
     # A marker in every component's environment: `down` stops only processes carrying it.
     stack_id: str = ""
+    # Whether DAG schedules start runs (off: only triggered runs start).
+    scheduled_runs: bool = False
 
     def __init__(self, **values: Any) -> None:
         try:

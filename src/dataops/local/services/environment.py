@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dataops import paths
 from dataops.local.airflow_env import airflow_env
+from dataops.local.dag_states import airflow_settings
 from dataops.local.services.config import ServicesConfig
 from dataops.local.services.credentials import StackSecrets, passwords_file
 
@@ -67,6 +68,8 @@ def _controlled(config: ServicesConfig, secrets: StackSecrets, dags: tuple[Path,
         # A task's message is acknowledged when it ends, so a lost worker's task is redelivered.
         "AIRFLOW__CELERY__TASK_ACKS_LATE": "True",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        # DAGs appear ready to trigger; schedules start runs only with --scheduled-runs.
+        **airflow_settings(config.scheduled_runs),
     }
 
 

@@ -174,7 +174,23 @@ def stop(config: ServicesConfig, timeout_s: float = 60.0) -> list[str]:
         except ProcessLookupError:
             pass
     config.state_file.unlink(missing_ok=True)
+    done += _remove_broker_keys(config)
     return done
+
+
+def _remove_broker_keys(config: ServicesConfig) -> list[str]:
+    """The stack's Celery binding keys out of Redis, once nothing of the stack runs."""
+    import redis
+
+    from dataops.local.services.broker_keys import remove_binding_keys
+    from dataops.local.services.preflight import driver_problem
+
+    try:
+        removed = remove_binding_keys(config.redis.url, config.redis_prefix)
+    except redis.RedisError as exc:
+        return [f"Celery's binding keys (prefix {config.redis_prefix!r}) are left in Redis at "
+                f"{config.redis.address}: {driver_problem(exc)}"]
+    return [f"removed {removed} Celery binding keys (prefix {config.redis_prefix!r}) from Redis"] if removed else []
 
 
 def _wait_gone(record: ProcessRecord, timeout_s: float) -> bool:
