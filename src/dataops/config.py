@@ -197,15 +197,14 @@ def _describe(exc: ValidationError, prefix: str, given: Collection[str] = ()) ->
 def load_settings(**overrides) -> Settings:
     """Settings from the environment and ``.env``, with ``overrides`` on top.
 
-    Every ``DATAOPS_*`` name set in ``.env`` or the environment must be one the
-    platform reads: a misspelt one stops here, with the closest real name.
+    A line of ``.env`` that is not NAME=value stops here, naming the line. (The
+    ``dataops`` command also refuses unknown ``DATAOPS_*`` names before it runs:
+    see dataops.cli.environment.)
     """
-    from dataops.settings_names import check_env_file, check_names
+    from dataops.settings_names import check_env_file
 
     check_env_file()
     try:
-        settings = Settings(**overrides)
+        return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "DATAOPS_", given=overrides)) from None
-    check_names(dbt_project_dir=settings.dbt_project_dir)
-    return settings

@@ -4,8 +4,10 @@ set in ``.env`` or the environment is among them.
 A misspelt name (``DATAOPS_TARGT=postgres``) would otherwise be ignored in
 silence and the platform would run on its defaults. The known names come from
 the code: every settings class of the package (prefix and fields), the
-services stack's own variables, the ``env_var('DATAOPS_...')`` calls of the
-dbt project, and the few names read elsewhere (listed below).
+``env_var('DATAOPS_...')`` calls of the dbt project, the few names read
+elsewhere (listed below), and what the caller adds: the ``dataops`` command
+(dataops.cli.environment) adds the local stacks' own variables, and runs the
+check before every command.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Assignment:
 
 
 def settings_classes() -> list[type]:
-    """The package's settings classes (``BaseSettings`` with a ``DATAOPS_`` prefix)."""
+    """The settings classes loaded (``BaseSettings`` with a ``DATAOPS_`` prefix)."""
     from pydantic_settings import BaseSettings
 
     import dataops.config
@@ -55,8 +57,8 @@ def settings_classes() -> list[type]:
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
-        if cls.__module__.startswith("dataops."):
-            candidates.append(cls)
+        # Any module's: a warehouse registered from outside the package brings its own.
+        candidates.append(cls)
     for cls in candidates:
         if issubclass(cls, BaseSettings) and str(cls.model_config.get("env_prefix", "")).upper().startswith(PREFIX):
             found[cls] = None
@@ -80,11 +82,10 @@ def dbt_project_names(project_dir: Path | None) -> set[str]:
     return names
 
 
-def known_names(dbt_project_dir: Path | None = None) -> frozenset[str]:
-    from dataops.local.services.config import OPTION_VARIABLES
-    from dataops.local.services.environment import STACK_ID_VARIABLE
-
-    names = set(OTHER_NAMES) | set(OPTION_VARIABLES.values()) | {STACK_ID_VARIABLE}
+def known_names(dbt_project_dir: Path | None = None, extra: Iterable[str] = ()) -> frozenset[str]:
+    """The names of the settings classes loaded, the dbt project's, ``OTHER_NAMES`` and ``extra``
+    (what the layers above read on their own, e.g. the services stack's options)."""
+    names = set(OTHER_NAMES) | set(extra)
     for cls in settings_classes():
         names |= settings_names(cls)
     return frozenset(names | dbt_project_names(dbt_project_dir))
@@ -149,14 +150,14 @@ def check_env_file(env_file: Path | None = None) -> None:
 
 
 def check_names(env_file: Path | None = None, environ: Mapping[str, str] | None = None,
-                dbt_project_dir: Path | None = None) -> None:
+                dbt_project_dir: Path | None = None, extra_known: Iterable[str] = ()) -> None:
     """Raises ConfigError naming every unknown ``DATAOPS_*`` name in ``.env`` or the environment."""
     env_file = Path(env_file or ".env").absolute()
     environ = os.environ if environ is None else environ
     found = assignments(env_file, environ)
     if not found:
         return
-    known = known_names(dbt_project_dir)
+    known = known_names(dbt_project_dir, extra_known)
     unknown = [a for a in found if a.name.upper() not in known]
     if unknown:
         raise ConfigError(describe_unknown(unknown, known))

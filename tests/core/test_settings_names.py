@@ -11,7 +11,8 @@ import pytest
 from dataops import paths
 from dataops.config import load_settings
 from dataops.errors import ConfigError
-from dataops.settings_names import check_names, known_names
+from dataops.cli.environment import check_environment, known_names
+from dataops.settings_names import check_names
 
 
 @pytest.fixture
@@ -25,7 +26,7 @@ def test_a_misspelt_name_in_dotenv_is_named_with_its_line_and_the_real_name(work
     monkeypatch.delenv("DATAOPS_TARGET", raising=False)
     (workdir / ".env").write_text("# the warehouse\nDATAOPS_PG_HOST=db\nDATAOPS_TARGT=postgres\n")
     with pytest.raises(ConfigError) as err:
-        load_settings()
+        check_environment()
     message = str(err.value)
     assert message == (
         f"DATAOPS_TARGT (in {workdir / '.env'}, line 3) is not a dataops setting; did you mean DATAOPS_TARGET?"
@@ -35,15 +36,29 @@ def test_a_misspelt_name_in_dotenv_is_named_with_its_line_and_the_real_name(work
 def test_a_misspelt_name_in_the_environment_is_named(workdir, monkeypatch):
     monkeypatch.setenv("DATAOPS_MODLES_SCHEMA", "marts")
     with pytest.raises(ConfigError, match=r"DATAOPS_MODLES_SCHEMA \(in the environment\) .*did you mean DATAOPS_MODELS_SCHEMA\?"):
-        load_settings()
+        check_environment()
 
 
 def test_a_name_like_no_setting_is_named_without_a_wild_guess(workdir, monkeypatch):
     monkeypatch.setenv("DATAOPS_FOO", "1")
     with pytest.raises(ConfigError) as err:
-        load_settings()
+        check_environment()
     assert "DATAOPS_FOO" in str(err.value) and "did you mean" not in str(err.value)
     assert "README.md" in str(err.value)
+
+
+def test_every_command_refuses_a_misspelt_name_but_help_still_answers(workdir, monkeypatch):
+    from click.testing import CliRunner
+
+    from dataops.cli.main import main
+
+    monkeypatch.setenv("DATAOPS_TARGT", "postgres")
+    result = CliRunner().invoke(main, ["data", "generate", "--scale", "0.01"])
+    assert result.exit_code == 1
+    assert "DATAOPS_TARGT (in the environment) is not a dataops setting; did you mean DATAOPS_TARGET?" in result.output
+    assert not (workdir / "state").exists(), "the command ran before the check"
+    for args in (["--help"], ["data", "generate", "--help"], ["up", "-h"]):
+        assert CliRunner().invoke(main, args).exit_code == 0, args
 
 
 @pytest.mark.parametrize(
@@ -78,8 +93,8 @@ def test_the_dbt_projects_own_names_are_known(workdir):
 
 
 _NAME = re.compile(r"DATAOPS_[A-Z0-9_]*[A-Z0-9]\b")
-# Files that spell unknown names on purpose.
-_ON_PURPOSE = {Path(__file__).name, "settings_names.py"}
+# Files that spell unknown names on purpose (examples of misspellings; a test's throwaway warehouse).
+_ON_PURPOSE = {Path(__file__).name, "settings_names.py", "environment.py", "test_warehouses.py"}
 
 
 def test_every_name_the_code_reads_is_known():

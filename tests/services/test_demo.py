@@ -28,7 +28,7 @@ def test_demo_loads_into_and_reads_from_the_configured_postgres(postgres_db, mon
     ran_on = []
 
     def run_dag(settings, **_):
-        ran_on.append((settings.target, settings.postgres.database))
+        ran_on.append((settings.target, settings.section(PostgresSettings).database))
         with psycopg.connect(postgres_db.conninfo, autocommit=True) as conn:
             conn.execute("create schema if not exists analytics")
             for n, (model, order) in enumerate(demo.MODELS.items()):

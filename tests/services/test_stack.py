@@ -26,7 +26,7 @@ import psycopg
 import pytest
 
 from airflow_api import Airflow
-from dataops.airflow.api import AirflowApi
+from dataops.local.api import AirflowApi
 from dataops.local.run_failure import describe as describe_failed_run
 from dataops.local.run_failure import read_failed_run
 from stack_support import Stack, run_dataops

@@ -16,6 +16,7 @@ import click
 from dataops import __version__
 from dataops.errors import DataOpsError
 
+_HELP_OPTIONS = {"-h", "--help"}
 # command name -> "module:attribute" of the click command or group.
 COMMANDS = {
     "data": "dataops.cli.data:data",
@@ -29,8 +30,9 @@ COMMANDS = {
 
 
 class _Group(click.Group):
-    """Loads its registered subcommands on first use, and turns the platform's
-    own errors into one clear line and exit code 1."""
+    """Loads its registered subcommands on first use, refuses misspelt settings
+    before any command runs, and turns the platform's own errors into one
+    clear line and exit code 1."""
 
     def __init__(self, *args, lazy_commands: dict[str, str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,13 +49,18 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
+            # Before any command, help aside (ctx.args: what follows the command's name).
+            if not _HELP_OPTIONS & set(ctx.args):
+                from dataops.cli.environment import check_environment
+
+                check_environment()
             return super().invoke(ctx)
         except DataOpsError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
 
 
-@click.group(cls=_Group, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, lazy_commands=COMMANDS, context_settings={"help_option_names": sorted(_HELP_OPTIONS)})
 @click.version_option(__version__, prog_name="dataops")
 def main() -> None:
     """The dataops platform: dbt models orchestrated by Apache Airflow.
