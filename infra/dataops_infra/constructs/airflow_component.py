@@ -11,8 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dataops_infra.constructs.fargate import task_definition
 from dataops_infra.constructs.network import PRIVATE
-from dataops_infra.nag import ECR_TOKEN_REASON, acknowledge, wildcard_resource
+from dataops_infra.nag import acknowledge
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,16 @@ def shell_health_check(command: str, *, start_period_seconds: int = 120) -> ecs.
     )
 
 
+def http_health_check(port: int, path: str) -> ecs.HealthCheck:
+    """Healthy while the container answers ``path`` on ``port`` with a success status."""
+    return shell_health_check(f"curl --fail --silent http://localhost:{port}{path}")
+
+
+def job_health_check(job_type: str) -> ecs.HealthCheck:
+    """Healthy while this container's Airflow job of ``job_type`` keeps its heartbeat (``airflow jobs check``)."""
+    return shell_health_check(f"airflow jobs check --job-type {job_type} --local")
+
+
 class AirflowComponent(Construct):
     """Task definition, security group and service of one component, logging to CloudWatch."""
 
@@ -67,16 +78,13 @@ class AirflowComponent(Construct):
             allow_all_outbound=True,
             description=f"Airflow {spec.name}: inbound only from the parties that need it",
         )
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition = task_definition(
             self,
             "TaskDefinition",
             family=f"{runtime.prefix}-airflow-{spec.name}",
             cpu=spec.cpu,
-            memory_limit_mib=spec.memory,
-            task_role=spec.task_role,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
-            ),
+            memory=spec.memory,
+            role=spec.task_role,
         )
         environment = {**runtime.environment, **spec.extra_environment}
         self.container = self.task_definition.add_container(
@@ -124,7 +132,6 @@ class AirflowComponent(Construct):
             if spec.register_in_namespace
             else None,
         )
-        acknowledge(self.task_definition.obtain_execution_role(), wildcard_resource("*"), ECR_TOKEN_REASON)
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",
