@@ -25,6 +25,8 @@ from dataops_infra.nag import acknowledge, allow_pattern
 REDSHIFT_PORT = 5439
 AUDIT_LOGS = ["connectionlog", "userlog", "useractivitylog"]
 REQUIRED_PARAMETERS = {"require_ssl": "true", "enable_user_activity_logging": "true"}
+# Reachable from inside the VPC only; COPY reaches S3 through the VPC too (enhanced VPC routing).
+PRIVATE_ENDPOINT = {"port": REDSHIFT_PORT, "publicly_accessible": False, "enhanced_vpc_routing": True}
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,8 @@ class ProvisionedWarehouse(_Warehouse):
             db_name=props.database,
             master_username=props.admin_user,
             master_user_password=self.admin_password,
-            port=REDSHIFT_PORT,
+            **PRIVATE_ENDPOINT,
             encrypted=True,
-            publicly_accessible=False,
-            enhanced_vpc_routing=True,
             cluster_subnet_group_name=subnet_group.ref,
             vpc_security_group_ids=[self.security_group.security_group_id],
             cluster_parameter_group_name=parameters.ref,
@@ -186,9 +186,7 @@ class ServerlessWarehouse(_Warehouse):
             workgroup_name=self.name,
             namespace_name=self.namespace.namespace_name,
             base_capacity=base_rpu,
-            port=REDSHIFT_PORT,
-            publicly_accessible=False,
-            enhanced_vpc_routing=True,
+            **PRIVATE_ENDPOINT,
             subnet_ids=props.isolated_subnet_ids,
             security_group_ids=[self.security_group.security_group_id],
             config_parameters=[
