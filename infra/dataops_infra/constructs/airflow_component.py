@@ -87,29 +87,30 @@ class AirflowComponent(Construct):
             role=spec.task_role,
         )
         environment = {**runtime.environment, **spec.extra_environment}
-        self.container = self.task_definition.add_container(
+
+        def add_container(construct_id: str, name: str, command: list[str], **options) -> ecs.ContainerDefinition:
+            """The image with the component's configuration, logging to streams named after the container."""
+            return self.task_definition.add_container(
+                construct_id,
+                container_name=name,
+                image=runtime.image,
+                command=command,
+                environment=environment,
+                secrets=spec.secrets,
+                logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=runtime.log_group),
+                **options,
+            )
+
+        self.container = add_container(
             "Main",
-            container_name=spec.name,
-            image=runtime.image,
-            command=spec.command,
-            environment=environment,
-            secrets=spec.secrets,
+            spec.name,
+            spec.command,
             health_check=spec.health_check,
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=spec.name, log_group=runtime.log_group),
             port_mappings=[ecs.PortMapping(container_port=spec.container_port)] if spec.container_port else None,
             stop_timeout=spec.stop_timeout,
         )
         if spec.init_command:
-            init = self.task_definition.add_container(
-                "Init",
-                container_name=f"{spec.name}-init",
-                image=runtime.image,
-                command=spec.init_command,
-                essential=False,
-                environment=environment,
-                secrets=spec.secrets,
-                logging=ecs.LogDrivers.aws_logs(stream_prefix=f"{spec.name}-init", log_group=runtime.log_group),
-            )
+            init = add_container("Init", f"{spec.name}-init", spec.init_command, essential=False)
             self.container.add_container_dependencies(
                 ecs.ContainerDependency(container=init, condition=ecs.ContainerDependencyCondition.SUCCESS)
             )
