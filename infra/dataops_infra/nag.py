@@ -8,7 +8,8 @@ it applies to and its children, never a whole stack.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, CfnElement, Stack, Validations
+from aws_cdk import Acknowledgment, CfnElement, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
 from constructs import IConstruct
 
 MIN_REASON_LENGTH = 40
@@ -40,6 +41,20 @@ def reference(resource: IConstruct, attribute: str | None = None) -> str:
 def wildcard_resource(pattern: str) -> str:
     """The finding id of an IAM statement whose resource is ``pattern`` (rule AwsSolutions-IAM5)."""
     return f"AwsSolutions-IAM5[Resource::{pattern}]"
+
+
+def allow_pattern(
+    role: iam.IRole, actions: list[str], pattern: str, reason: str, *, conditions: dict | None = None
+) -> None:
+    """Allow ``actions`` on the resources ``pattern`` matches (an ARN with a ``*``) and acknowledge
+    that wildcard on ``role`` with ``reason``: the pattern is written once, for the grant and its finding."""
+    if Token.is_unresolved(pattern):
+        raise ValueError(
+            f"the resource pattern {pattern!r} is only known at deploy time, so no cdk-nag finding can name it; "
+            "build it from literal names (stack account and region, literal bucket ARNs)"
+        )
+    role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[pattern], conditions=conditions))
+    acknowledge(role, wildcard_resource(pattern), reason)
 
 
 def wildcard_action(action: str) -> str:

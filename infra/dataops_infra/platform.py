@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
@@ -59,21 +60,30 @@ class Platform:
         return self.core + self.application
 
 
+# Each stack's part of its name and what it holds, in deployment order: `make bootstrap`
+# deploys the core stacks, `make deploy` the application stacks (tools/stacks.py).
+CORE_STACKS = {
+    "network": "VPC, endpoints, flow logs",
+    "storage": "S3 buckets",
+    "registries": "ECR repositories",
+    "secrets": "Secrets Manager",
+    "metadata-db": "Airflow metadata database",
+    "broker": "Celery broker",
+    "warehouse": "Amazon Redshift",
+    "delivery": "CodeBuild and the GitHub Actions role",
+}
+APPLICATION_STACKS = {
+    "dbt": "dbt task definition",
+    "airflow": "Airflow on ECS Fargate",
+}
+STACKS = {**CORE_STACKS, **APPLICATION_STACKS}
+
+AnyStack = TypeVar("AnyStack", bound=Stack)
+
+
 def stack_names(prefix: str) -> dict[str, str]:
     """CloudFormation stack names, also used by the Makefile (`python -m dataops_infra.tools.stacks`)."""
-    parts = [
-        "network",
-        "storage",
-        "registries",
-        "secrets",
-        "metadata-db",
-        "broker",
-        "warehouse",
-        "delivery",
-        "dbt",
-        "airflow",
-    ]
-    return {part: f"{prefix}-{part}" for part in parts}
+    return {part: f"{prefix}-{part}" for part in STACKS}
 
 
 def cdk_json_context() -> dict:
@@ -85,68 +95,41 @@ def build_platform(app: App, settings: InfraSettings) -> Platform:
     env = Environment(account=settings.account, region=settings.region)
     names = stack_names(settings.prefix)
 
-    def kwargs(part: str, description: str) -> dict:
-        return {
-            "stack_name": names[part],
-            "env": env,
-            "description": f"DataOps platform ({settings.prefix}): {description}",
-        }
+    def add(stack_class: type[AnyStack], part: str, **inputs: object) -> AnyStack:
+        """One stack of the platform: named after its part, given the settings and what it uses from others."""
+        description = f"DataOps platform ({settings.prefix}): {STACKS[part]}"
+        return stack_class(
+            app, names[part], settings=settings, stack_name=names[part], env=env, description=description, **inputs
+        )
 
-    network = NetworkStack(app, names["network"], settings=settings, **kwargs("network", "VPC, endpoints, flow logs"))
-    storage = StorageStack(app, names["storage"], settings=settings, **kwargs("storage", "S3 buckets"))
-    registries = RegistriesStack(
-        app, names["registries"], settings=settings, **kwargs("registries", "ECR repositories")
+    network = add(NetworkStack, "network")
+    storage = add(StorageStack, "storage")
+    registries = add(RegistriesStack, "registries")
+    secrets = add(SecretsStack, "secrets")
+    metadata_db = add(MetadataDbStack, "metadata-db", network=network.network, secrets=secrets.secrets)
+    broker = add(BrokerStack, "broker", network=network.network, secrets=secrets.secrets)
+    warehouse = add(
+        WarehouseStack, "warehouse", network=network.network, secrets=secrets.secrets, data_bucket=storage.data
     )
-    secrets = SecretsStack(app, names["secrets"], settings=settings, **kwargs("secrets", "Secrets Manager"))
-    metadata_db = MetadataDbStack(
-        app,
-        names["metadata-db"],
-        settings=settings,
-        network=network.network,
-        secrets=secrets.secrets,
-        **kwargs("metadata-db", "Airflow metadata database"),
-    )
-    broker = BrokerStack(
-        app,
-        names["broker"],
-        settings=settings,
-        network=network.network,
-        secrets=secrets.secrets,
-        **kwargs("broker", "Celery broker"),
-    )
-    warehouse = WarehouseStack(
-        app,
-        names["warehouse"],
-        settings=settings,
-        network=network.network,
-        secrets=secrets.secrets,
-        data_bucket=storage.data,
-        **kwargs("warehouse", "Amazon Redshift"),
-    )
-    delivery = DeliveryStack(
-        app,
-        names["delivery"],
-        settings=settings,
+    delivery = add(
+        DeliveryStack,
+        "delivery",
         artifacts_bucket=storage.artifacts,
         airflow_repository=registries.airflow,
         dbt_repository=registries.dbt,
-        **kwargs("delivery", "CodeBuild and the GitHub Actions role"),
     )
-    dbt = DbtStack(
-        app,
-        names["dbt"],
-        settings=settings,
+    dbt = add(
+        DbtStack,
+        "dbt",
         network=network.network,
         repository=registries.dbt,
         warehouse=warehouse.endpoint,
         data_bucket=storage.data,
         artifacts_bucket=storage.artifacts,
-        **kwargs("dbt", "dbt task definition"),
     )
-    airflow = AirflowStack(
-        app,
-        names["airflow"],
-        settings=settings,
+    airflow = add(
+        AirflowStack,
+        "airflow",
         deps=AirflowDependencies(
             network=network.network,
             secrets=secrets.secrets,
@@ -159,7 +142,6 @@ def build_platform(app: App, settings: InfraSettings) -> Platform:
             data_bucket=storage.data,
             access_logs_bucket=storage.access_logs,
         ),
-        **kwargs("airflow", "Airflow on ECS Fargate"),
     )
     # Consumers name the buckets literally (no exports), so the order is declared.
     for consumer in (warehouse, delivery, dbt, airflow):

@@ -17,6 +17,7 @@ from tests.helpers import (
     text,
 )
 
+CELERY_APP = "airflow.providers.celery.executors.celery_executor.app"
 COMPONENTS = {"api-server", "scheduler", "dag-processor", "triggerer", "worker"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|FERNET|SQL_ALCHEMY_CONN|BROKER_URL|RESULT_BACKEND|KEY$")
 CREDENTIALS_IN_URL = re.compile(r"://[^/\s:@]*:[^@\s]+@")
@@ -60,8 +61,16 @@ def test_components_run_the_airflow_image_with_health_checks(airflow):
     for name, container in found.items():
         image = text(container["Image"])
         assert "dataops-registries:ExportsOutputRefAirflowRepository" in image and image.endswith('":latest"]]}'), name
-        assert container["HealthCheck"]["Command"][0] == "CMD-SHELL", name
         assert container["LogConfiguration"]["Options"]["awslogs-stream-prefix"] == name
+    # Each component is checked where it says it is healthy, the API server where the load balancer checks it.
+    checks = {name: c["HealthCheck"]["Command"] for name, c in found.items()}
+    assert checks == {
+        "api-server": ["CMD-SHELL", "curl --fail --silent http://localhost:8080/api/v2/monitor/health"],
+        "scheduler": ["CMD-SHELL", "curl --fail --silent http://localhost:8974/health"],
+        "dag-processor": ["CMD-SHELL", "airflow jobs check --job-type DagProcessorJob --local"],
+        "triggerer": ["CMD-SHELL", "airflow jobs check --job-type TriggererJob --local"],
+        "worker": ["CMD-SHELL", f'celery --app {CELERY_APP} inspect ping -d "celery@$(hostname)"'],
+    }
     # The API server waits for `airflow db migrate` to succeed.
     init = containers(airflow)["api-server-init"]
     assert init["Command"] == ["db", "migrate"] and init["Essential"] is False

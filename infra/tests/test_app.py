@@ -12,7 +12,7 @@ from aws_cdk import Validations
 from cdk_nag import AwsSolutionsChecks
 
 from dataops_infra.nag import MIN_REASON_LENGTH
-from dataops_infra.platform import Platform, stack_names
+from dataops_infra.platform import APPLICATION_STACKS, CORE_STACKS, Platform, stack_names
 
 INFRA = Path(__file__).resolve().parent.parent
 
@@ -30,6 +30,15 @@ def test_app_synthesizes_every_stack(platform: Platform):
         "dataops-delivery",
     }
     assert {stack.stack_name for stack in platform.application} == {"dataops-dbt", "dataops-airflow"}
+
+
+def test_make_deploys_the_stacks_the_platform_builds(platform: Platform):
+    """`make bootstrap` and `make deploy` name their stacks from the tables build_platform uses."""
+    names = stack_names("dataops")
+    assert [stack.stack_name for stack in platform.core] == [names[part] for part in CORE_STACKS]
+    assert [stack.stack_name for stack in platform.application] == [names[part] for part in APPLICATION_STACKS]
+    assert [stack.node.id for stack in platform.stacks] == list(names.values())
+    assert platform.airflow.template_options.description == "DataOps platform (dataops): Airflow on ECS Fargate"
 
 
 @pytest.mark.parametrize("variant", ["platform", "serverless_platform"])

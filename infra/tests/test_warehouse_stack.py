@@ -42,6 +42,8 @@ def test_serverless_option(serverless_platform):
     assert workgroup["PubliclyAccessible"] is False and workgroup["EnhancedVpcRouting"] is True
     assert len(workgroup["SubnetIds"]) == 3  # Redshift Serverless requires three zones
     assert {"ParameterKey": "require_ssl", "ParameterValue": "true"} in workgroup["ConfigParameters"]
-    namespace = only(warehouse, "AWS::RedshiftServerless::Namespace")["Properties"]
+    namespace_resource = only(warehouse, "AWS::RedshiftServerless::Namespace")
+    assert namespace_resource["DeletionPolicy"] == "Delete"  # deletion protection is off in this variant
+    namespace = namespace_resource["Properties"]
     assert "{{resolve:secretsmanager:" in text(namespace["AdminUserPassword"])
     assert set(namespace["LogExports"]) == {"connectionlog", "userlog", "useractivitylog"}

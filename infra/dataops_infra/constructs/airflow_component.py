@@ -11,8 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dataops_infra.constructs.fargate import task_definition
 from dataops_infra.constructs.network import PRIVATE
-from dataops_infra.nag import ECR_TOKEN_REASON, acknowledge, wildcard_resource
+from dataops_infra.nag import acknowledge
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,16 @@ def shell_health_check(command: str, *, start_period_seconds: int = 120) -> ecs.
     )
 
 
+def http_health_check(port: int, path: str) -> ecs.HealthCheck:
+    """Healthy while the container answers ``path`` on ``port`` with a success status."""
+    return shell_health_check(f"curl --fail --silent http://localhost:{port}{path}")
+
+
+def job_health_check(job_type: str) -> ecs.HealthCheck:
+    """Healthy while this container's Airflow job of ``job_type`` keeps its heartbeat (``airflow jobs check``)."""
+    return shell_health_check(f"airflow jobs check --job-type {job_type} --local")
+
+
 class AirflowComponent(Construct):
     """Task definition, security group and service of one component, logging to CloudWatch."""
 
@@ -67,41 +78,39 @@ class AirflowComponent(Construct):
             allow_all_outbound=True,
             description=f"Airflow {spec.name}: inbound only from the parties that need it",
         )
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition = task_definition(
             self,
             "TaskDefinition",
             family=f"{runtime.prefix}-airflow-{spec.name}",
             cpu=spec.cpu,
-            memory_limit_mib=spec.memory,
-            task_role=spec.task_role,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
-            ),
+            memory=spec.memory,
+            role=spec.task_role,
         )
         environment = {**runtime.environment, **spec.extra_environment}
-        self.container = self.task_definition.add_container(
+
+        def add_container(construct_id: str, name: str, command: list[str], **options) -> ecs.ContainerDefinition:
+            """The image with the component's configuration, logging to streams named after the container."""
+            return self.task_definition.add_container(
+                construct_id,
+                container_name=name,
+                image=runtime.image,
+                command=command,
+                environment=environment,
+                secrets=spec.secrets,
+                logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=runtime.log_group),
+                **options,
+            )
+
+        self.container = add_container(
             "Main",
-            container_name=spec.name,
-            image=runtime.image,
-            command=spec.command,
-            environment=environment,
-            secrets=spec.secrets,
+            spec.name,
+            spec.command,
             health_check=spec.health_check,
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=spec.name, log_group=runtime.log_group),
             port_mappings=[ecs.PortMapping(container_port=spec.container_port)] if spec.container_port else None,
             stop_timeout=spec.stop_timeout,
         )
         if spec.init_command:
-            init = self.task_definition.add_container(
-                "Init",
-                container_name=f"{spec.name}-init",
-                image=runtime.image,
-                command=spec.init_command,
-                essential=False,
-                environment=environment,
-                secrets=spec.secrets,
-                logging=ecs.LogDrivers.aws_logs(stream_prefix=f"{spec.name}-init", log_group=runtime.log_group),
-            )
+            init = add_container("Init", f"{spec.name}-init", spec.init_command, essential=False)
             self.container.add_container_dependencies(
                 ecs.ContainerDependency(container=init, condition=ecs.ContainerDependencyCondition.SUCCESS)
             )
@@ -124,7 +133,6 @@ class AirflowComponent(Construct):
             if spec.register_in_namespace
             else None,
         )
-        acknowledge(self.task_definition.obtain_execution_role(), wildcard_resource("*"), ECR_TOKEN_REASON)
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",

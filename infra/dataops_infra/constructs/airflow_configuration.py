@@ -19,10 +19,13 @@ from dataops_infra.constructs.platform_secrets import AIRFLOW_ADMIN_USER
 from dataops_infra.contract import WAREHOUSE_PASSWORD_VARIABLE
 
 API_SERVER_PORT = 8080
+# Answers 200 while the API server, and through it the metadata database, works (ALB and container checks).
+API_SERVER_HEALTH_PATH = "/api/v2/monitor/health"
 # Ports the API server reads live task logs from (the worker's and triggerer's log servers).
 WORKER_LOG_SERVER_PORT = 8793
 TRIGGERER_LOG_SERVER_PORT = 8794
 SCHEDULER_HEALTH_PORT = 8974
+SCHEDULER_HEALTH_PATH = "/health"
 API_SERVER_DNS_NAME = "api-server"
 ADMIN_PASSWORD_VARIABLE = "AIRFLOW_ADMIN_PASSWORD"
 

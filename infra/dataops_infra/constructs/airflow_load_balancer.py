@@ -11,10 +11,9 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from dataops_infra.constructs.airflow_configuration import API_SERVER_HEALTH_PATH
 from dataops_infra.constructs.buckets import LOAD_BALANCER_LOGS_PREFIX
 from dataops_infra.constructs.network import PUBLIC
-
-HEALTH_CHECK_PATH = "/api/v2/monitor/health"
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ class AirflowLoadBalancer(Construct):
             targets=[service.load_balancer_target(container_name=container_name, container_port=port)],
             deregistration_delay=Duration.seconds(30),
             health_check=elbv2.HealthCheck(
-                path=HEALTH_CHECK_PATH,
+                path=API_SERVER_HEALTH_PATH,
                 healthy_http_codes="200",
                 interval=Duration.seconds(30),
                 timeout=Duration.seconds(10),

@@ -39,8 +39,14 @@ class BucketProps:
     abort_incomplete_upload_days: int = 7
 
 
-def _common(props: BucketProps) -> dict:
-    return dict(
+def _bucket(
+    scope: Construct, props: BucketProps, name: str, *, expiration: Duration | None = None, **options: object
+) -> s3.Bucket:
+    """The platform's kind of bucket; ``expiration`` deletes current objects too, ``options`` add to it."""
+    return s3.Bucket(
+        scope,
+        "Bucket",
+        bucket_name=name,
         # SSE-S3: Redshift COPY, ALB log delivery and S3 access logging all work
         # without KMS grants, and every object is still encrypted at rest.
         encryption=s3.BucketEncryption.S3_MANAGED,
@@ -49,6 +55,14 @@ def _common(props: BucketProps) -> dict:
         enforce_ssl=True,
         versioned=True,
         removal_policy=props.removal_policy,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                expiration=expiration,
+                noncurrent_version_expiration=Duration.days(props.noncurrent_version_days),
+                abort_incomplete_multipart_upload_after=Duration.days(props.abort_incomplete_upload_days),
+            )
+        ],
+        **options,
     )
 
 
@@ -59,19 +73,7 @@ class AccessLogsBucket(Construct):
         self, scope: Construct, construct_id: str, *, props: BucketProps, name: str, retention_days: int = 365
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            bucket_name=name,
-            **_common(props),
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    expiration=Duration.days(retention_days),
-                    noncurrent_version_expiration=Duration.days(props.noncurrent_version_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(props.abort_incomplete_upload_days),
-                )
-            ],
-        )
+        self.bucket = _bucket(self, props, name, expiration=Duration.days(retention_days))
         self._allow_load_balancer_logs()
         self.reference = literal_reference(self, self.bucket, name)
         acknowledge(
@@ -114,18 +116,7 @@ class SecureBucket(Construct):
         purpose: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            bucket_name=name,
-            **_common(props),
-            server_access_logs_bucket=logs_bucket,
-            server_access_logs_prefix=f"s3/{purpose}/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    noncurrent_version_expiration=Duration.days(props.noncurrent_version_days),
-                    abort_incomplete_multipart_upload_after=Duration.days(props.abort_incomplete_upload_days),
-                )
-            ],
+        self.bucket = _bucket(
+            self, props, name, server_access_logs_bucket=logs_bucket, server_access_logs_prefix=f"s3/{purpose}/"
         )
         self.reference = literal_reference(self, self.bucket, name)

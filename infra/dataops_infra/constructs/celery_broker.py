@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_secretsmanager as sm
@@ -76,7 +75,6 @@ class CeleryBroker(Construct):
             "Urls",
             secret_name=f"{props.prefix}/broker/airflow-urls",
             description="Airflow's Celery broker URL (TLS, AUTH token)",
-            removal_policy=RemovalPolicy.DESTROY,
             urls={
                 # rediss:// is TLS; Celery requires ssl_cert_reqs with it. ElastiCache's
                 # certificate chains to Amazon's CA, which the images trust.

@@ -36,7 +36,6 @@ class ConnectionUrlSecret(Construct):
         secret_name: str,
         description: str,
         urls: Mapping[str, str],
-        removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.secret = sm.Secret(
@@ -44,7 +43,8 @@ class ConnectionUrlSecret(Construct):
             "Secret",
             secret_name=secret_name,
             description=description,
-            removal_policy=removal_policy,
+            # Nothing to keep: the next deploy builds it again from the source password.
+            removal_policy=RemovalPolicy.DESTROY,
             secret_object_value={key: SecretValue.unsafe_plain_text(url) for key, url in urls.items()},
         )
         acknowledge(

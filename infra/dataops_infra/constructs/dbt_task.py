@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from dataops_infra.constructs.fargate import task_definition, task_role
+from dataops_infra.constructs.log_group import named_log_group
 from dataops_infra.constructs.network import allow_ingress
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
 from dataops_infra.contract import WAREHOUSE_PASSWORD_VARIABLE, warehouse_environment
-from dataops_infra.nag import ECR_TOKEN_REASON, acknowledge, wildcard_resource
+from dataops_infra.nag import acknowledge, allow_pattern
 
 CONTAINER_NAME = "dbt"
 LOG_STREAM_PREFIX = "dbt"
@@ -44,13 +44,7 @@ class DbtTask(Construct):
         super().__init__(scope, construct_id)
         self.family = f"{props.prefix}-dbt"
         self.log_group_name = f"/{props.prefix}/dbt"
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=self.log_group_name,
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.log_group = named_log_group(self, "Logs", name=self.log_group_name, retention=props.log_retention)
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -61,27 +55,20 @@ class DbtTask(Construct):
         allow_ingress(
             props.warehouse.security_group, self.security_group, props.warehouse.port, "dbt tasks to Redshift"
         )
-        self.task_role = iam.Role(
+        self.task_role = task_role(
             self,
             "TaskRole",
-            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
             description="dbt runs: write their artifacts (manifest, run results) under dbt/ of the artifacts bucket",
         )
-        self.task_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[props.artifacts_bucket.arn_for_objects(f"{ARTIFACTS_PREFIX}/*")]
-            )
+        allow_pattern(
+            self.task_role,
+            ["s3:PutObject"],
+            props.artifacts_bucket.arn_for_objects(f"{ARTIFACTS_PREFIX}/*"),
+            "A dbt run writes its artifacts under dbt/<run id>/; PutObject needs a key pattern and is "
+            "limited to that prefix of the artifacts bucket (no read, no delete).",
         )
-        self.task_definition = ecs.FargateTaskDefinition(
-            self,
-            "TaskDefinition",
-            family=self.family,
-            cpu=props.cpu,
-            memory_limit_mib=props.memory,
-            task_role=self.task_role,
-            runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64, operating_system_family=ecs.OperatingSystemFamily.LINUX
-            ),
+        self.task_definition = task_definition(
+            self, "TaskDefinition", family=self.family, cpu=props.cpu, memory=props.memory, role=self.task_role
         )
         self.task_definition.add_container(
             "Dbt",
@@ -99,13 +86,6 @@ class DbtTask(Construct):
             logging=ecs.LogDrivers.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=self.log_group),
             readonly_root_filesystem=False,
         )
-        acknowledge(
-            self.task_role,
-            wildcard_resource(props.artifacts_bucket.arn_for_objects(f"{ARTIFACTS_PREFIX}/*")),
-            "A dbt run writes its artifacts under dbt/<run id>/; PutObject needs a key pattern and is "
-            "limited to that prefix of the artifacts bucket (no read, no delete).",
-        )
-        acknowledge(self.task_definition.obtain_execution_role(), wildcard_resource("*"), ECR_TOKEN_REASON)
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",

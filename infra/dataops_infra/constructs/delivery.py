@@ -18,10 +18,12 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from dataops_infra.constructs.log_group import named_log_group
 from dataops_infra.nag import (
     ECR_TOKEN_REASON,
     acknowledge,
     acknowledge_findings,
+    allow_pattern,
     reference,
     wildcard_action,
     wildcard_resource,
@@ -90,23 +92,14 @@ class DeliveryProjects(Construct):
             commands=['INFRA_IMAGE_TAG="$IMAGE_TAG" make -C infra deploy'],
         )
         stack = Stack.of(self)
-        self.deploy.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["sts:AssumeRole"],
-                resources=[
-                    stack.format_arn(
-                        service="iam",
-                        region="",
-                        resource="role",
-                        resource_name=f"cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}",
-                    )
-                ],
-            )
-        )
-        acknowledge(
+        allow_pattern(
             self.deploy.role,  # type: ignore[arg-type]
-            wildcard_resource(
-                f"arn:aws:iam::{stack.account}:role/cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}"
+            ["sts:AssumeRole"],
+            stack.format_arn(
+                service="iam",
+                region="",
+                resource="role",
+                resource_name=f"cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}",
             ),
             "`cdk deploy` works by assuming the CDK bootstrap roles (deploy, file-publishing, lookup) of this "
             "account and region; the project holds no other AWS permission of its own.",
@@ -122,12 +115,8 @@ class DeliveryProjects(Construct):
         environment: dict[str, str],
         commands: list[str],
     ) -> codebuild.Project:
-        log_group = logs.LogGroup(
-            self,
-            f"{construct_id}Logs",
-            log_group_name=f"/aws/codebuild/{name}",
-            retention=self._props.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
+        log_group = named_log_group(
+            self, f"{construct_id}Logs", name=f"/aws/codebuild/{name}", retention=self._props.log_retention
         )
         project = codebuild.Project(
             self,

@@ -12,7 +12,9 @@ from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from dataops_infra.constructs.connection_url_secret import ConnectionUrlSecret, password_reference
+from dataops_infra.constructs.log_group import named_log_group
 from dataops_infra.constructs.network import ISOLATED
+from dataops_infra.constructs.removal import removal_policy
 from dataops_infra.nag import acknowledge
 
 DATABASE_NAME = "airflow"
@@ -41,7 +43,6 @@ class MetadataDatabase(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, props: MetadataDatabaseProps) -> None:
         super().__init__(scope, construct_id)
-        removal = RemovalPolicy.SNAPSHOT if props.deletion_protection else RemovalPolicy.DESTROY
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -51,12 +52,8 @@ class MetadataDatabase(Construct):
         )
         identifier = f"{props.prefix}-metadata"
         # Created before RDS would create it without retention (RDS names it after the instance).
-        log_group = logs.LogGroup(
-            self,
-            "PostgresLogs",
-            log_group_name=f"/aws/rds/instance/{identifier}/postgresql",
-            retention=props.log_retention,
-            removal_policy=RemovalPolicy.DESTROY,
+        log_group = named_log_group(
+            self, "PostgresLogs", name=f"/aws/rds/instance/{identifier}/postgresql", retention=props.log_retention
         )
         self.instance = rds.DatabaseInstance(
             self,
@@ -81,7 +78,7 @@ class MetadataDatabase(Construct):
             multi_az=props.multi_az,
             backup_retention=Duration.days(props.backup_days),
             deletion_protection=props.deletion_protection,
-            removal_policy=removal,
+            removal_policy=removal_policy(props.deletion_protection, kept=RemovalPolicy.SNAPSHOT),
             publicly_accessible=False,
             auto_minor_version_upgrade=True,
             cloudwatch_logs_exports=["postgresql"],
@@ -96,7 +93,6 @@ class MetadataDatabase(Construct):
             "Urls",
             secret_name=f"{props.prefix}/metadata-db/airflow-urls",
             description="Airflow's SQLAlchemy and Celery result-backend URLs for the metadata database",
-            removal_policy=RemovalPolicy.DESTROY,
             urls={
                 "sql_alchemy_conn": f"postgresql+psycopg2://{credentials}@{endpoint}?sslmode=require",
                 "result_backend": f"db+postgresql://{credentials}@{endpoint}?sslmode=require",

@@ -88,21 +88,30 @@ class PlatformSecrets(Construct):
         )
 
     def _random(self, construct_id: str, name: str, description: str, length: int, rotation_reason: str) -> sm.Secret:
-        secret = sm.Secret(
-            self,
-            construct_id,
-            secret_name=f"{self._props.prefix}/{name}",
-            description=description,
-            removal_policy=self._props.removal_policy,
-            generate_secret_string=sm.SecretStringGenerator(
-                exclude_punctuation=True, include_space=False, password_length=length
-            ),
+        return self._generated(
+            construct_id, name, description, _letters_and_digits(password_length=length), rotation_reason
         )
-        acknowledge(secret, "AwsSolutions-SMG4", rotation_reason)
-        return secret
 
     def _credentials(
         self, construct_id: str, name: str, description: str, username: str, rotation_reason: str
+    ) -> sm.Secret:
+        """A JSON secret {"username", "password"}."""
+        generator = _letters_and_digits(
+            secret_string_template=json.dumps({"username": username}),
+            generate_string_key="password",
+            # Redshift wants an upper-case letter, a lower-case letter and a digit.
+            require_each_included_type=True,
+            password_length=32,
+        )
+        return self._generated(construct_id, name, description, generator, rotation_reason)
+
+    def _generated(
+        self,
+        construct_id: str,
+        name: str,
+        description: str,
+        generator: sm.SecretStringGenerator,
+        rotation_reason: str,
     ) -> sm.Secret:
         secret = sm.Secret(
             self,
@@ -110,15 +119,12 @@ class PlatformSecrets(Construct):
             secret_name=f"{self._props.prefix}/{name}",
             description=description,
             removal_policy=self._props.removal_policy,
-            generate_secret_string=sm.SecretStringGenerator(
-                secret_string_template=json.dumps({"username": username}),
-                generate_string_key="password",
-                exclude_punctuation=True,
-                include_space=False,
-                # Redshift wants an upper-case letter, a lower-case letter and a digit.
-                require_each_included_type=True,
-                password_length=32,
-            ),
+            generate_secret_string=generator,
         )
         acknowledge(secret, "AwsSolutions-SMG4", rotation_reason)
         return secret
+
+
+def _letters_and_digits(**options: object) -> sm.SecretStringGenerator:
+    """Letters and digits only, so that a connection URL can embed the value without escaping."""
+    return sm.SecretStringGenerator(exclude_punctuation=True, include_space=False, **options)

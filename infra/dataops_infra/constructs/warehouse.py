@@ -19,11 +19,14 @@ from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
 from dataops_infra.constructs.connection_url_secret import password_reference
-from dataops_infra.nag import acknowledge, wildcard_resource
+from dataops_infra.constructs.removal import removal_policy
+from dataops_infra.nag import acknowledge, allow_pattern
 
 REDSHIFT_PORT = 5439
 AUDIT_LOGS = ["connectionlog", "userlog", "useractivitylog"]
 REQUIRED_PARAMETERS = {"require_ssl": "true", "enable_user_activity_logging": "true"}
+# Reachable from inside the VPC only; COPY reaches S3 through the VPC too (enhanced VPC routing).
+PRIVATE_ENDPOINT = {"port": REDSHIFT_PORT, "publicly_accessible": False, "enhanced_vpc_routing": True}
 
 
 @dataclass(frozen=True)
@@ -63,41 +66,57 @@ class CopyRole(Construct):
             assumed_by=iam.ServicePrincipal("redshift.amazonaws.com"),
             description="Assumed by Redshift to COPY from the data bucket",
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects("*")])
+        allow_pattern(
+            self.role,
+            ["s3:GetObject"],
+            data_bucket.arn_for_objects("*"),
+            "COPY reads any object of the dedicated data bucket (its prefixes are chosen per load); "
+            "object-level actions need a key pattern and the role is read-only.",
         )
         self.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[data_bucket.bucket_arn])
         )
-        acknowledge(
-            self.role,
-            wildcard_resource(data_bucket.arn_for_objects("*")),
-            "COPY reads any object of the dedicated data bucket (its prefixes are chosen per load); "
-            "object-level actions need a key pattern and the role is read-only.",
+
+
+class _Warehouse(Construct):
+    """What both variants share: the security group, the COPY role and the endpoint clients connect to."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: WarehouseProps) -> None:
+        super().__init__(scope, construct_id)
+        self._props = props
+        self.name = f"{props.prefix}-warehouse"
+        # Outbound stays open: with enhanced VPC routing, COPY reaches S3 through the gateway
+        # endpoint; the isolated subnets have no route anywhere else.
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=props.vpc,
+            allow_all_outbound=True,
+            description="Redshift: port 5439 from dbt tasks and Airflow workers only",
+        )
+        self.copy_role = CopyRole(self, "CopyRole", data_bucket=props.data_bucket).role
+        self.admin_password = password_reference(props.admin_credentials, "password")
+
+    def _endpoint(self, host: str) -> WarehouseEndpoint:
+        props = self._props
+        return WarehouseEndpoint(
+            host=host,
+            port=REDSHIFT_PORT,
+            database=props.database,
+            user=props.admin_user,
+            credentials=props.admin_credentials,
+            security_group=self.security_group,
+            copy_role=self.copy_role,
         )
 
 
-def _security_group(scope: Construct, vpc: ec2.IVpc) -> ec2.SecurityGroup:
-    # Outbound stays open: with enhanced VPC routing, COPY reaches S3 through the gateway
-    # endpoint; the isolated subnets have no route anywhere else.
-    return ec2.SecurityGroup(
-        scope,
-        "SecurityGroup",
-        vpc=vpc,
-        allow_all_outbound=True,
-        description="Redshift: port 5439 from dbt tasks and Airflow workers only",
-    )
-
-
-class ProvisionedWarehouse(Construct):
+class ProvisionedWarehouse(_Warehouse):
     """A provisioned Redshift cluster (single node unless more nodes are configured)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, props: WarehouseProps, node_type: str, nodes: int
     ) -> None:
-        super().__init__(scope, construct_id)
-        self.security_group = _security_group(self, props.vpc)
-        self.copy_role = CopyRole(self, "CopyRole", data_bucket=props.data_bucket).role
+        super().__init__(scope, construct_id, props=props)
         subnet_group = redshift.CfnClusterSubnetGroup(
             self, "Subnets", description="Isolated subnets of the warehouse", subnet_ids=props.isolated_subnet_ids
         )
@@ -114,17 +133,15 @@ class ProvisionedWarehouse(Construct):
         self.cluster = redshift.CfnCluster(
             self,
             "Cluster",
-            cluster_identifier=f"{props.prefix}-warehouse",
+            cluster_identifier=self.name,
             cluster_type="multi-node" if nodes > 1 else "single-node",
             number_of_nodes=nodes if nodes > 1 else None,
             node_type=node_type,
             db_name=props.database,
             master_username=props.admin_user,
-            master_user_password=password_reference(props.admin_credentials, "password"),
-            port=REDSHIFT_PORT,
+            master_user_password=self.admin_password,
+            **PRIVATE_ENDPOINT,
             encrypted=True,
-            publicly_accessible=False,
-            enhanced_vpc_routing=True,
             cluster_subnet_group_name=subnet_group.ref,
             vpc_security_group_ids=[self.security_group.security_group_id],
             cluster_parameter_group_name=parameters.ref,
@@ -135,56 +152,41 @@ class ProvisionedWarehouse(Construct):
                 log_destination_type="cloudwatch", log_exports=AUDIT_LOGS
             ),
         )
-        self.cluster.apply_removal_policy(
-            RemovalPolicy.SNAPSHOT if props.deletion_protection else RemovalPolicy.DESTROY
-        )
+        self.cluster.apply_removal_policy(removal_policy(props.deletion_protection, kept=RemovalPolicy.SNAPSHOT))
         acknowledge(
             self.cluster,
             "AwsSolutions-RS4",
             "Port 5439 is kept: dbt profiles and the loaders default to it, the cluster is in isolated "
             "subnets and its security group admits only the dbt tasks and Airflow workers.",
         )
-        self.endpoint = WarehouseEndpoint(
-            host=self.cluster.attr_endpoint_address,
-            port=REDSHIFT_PORT,
-            database=props.database,
-            user=props.admin_user,
-            credentials=props.admin_credentials,
-            security_group=self.security_group,
-            copy_role=self.copy_role,
-        )
+        self.endpoint = self._endpoint(self.cluster.attr_endpoint_address)
 
 
-class ServerlessWarehouse(Construct):
+class ServerlessWarehouse(_Warehouse):
     """A Redshift Serverless namespace and workgroup (billed per RPU-hour while queries run)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: WarehouseProps, base_rpu: int) -> None:
-        super().__init__(scope, construct_id)
-        self.security_group = _security_group(self, props.vpc)
-        self.copy_role = CopyRole(self, "CopyRole", data_bucket=props.data_bucket).role
+        super().__init__(scope, construct_id, props=props)
         self.namespace = serverless.CfnNamespace(
             self,
             "Namespace",
-            namespace_name=f"{props.prefix}-warehouse",
+            namespace_name=self.name,
             db_name=props.database,
             admin_username=props.admin_user,
-            admin_user_password=password_reference(props.admin_credentials, "password"),
+            admin_user_password=self.admin_password,
             iam_roles=[self.copy_role.role_arn],
             default_iam_role_arn=self.copy_role.role_arn,
             log_exports=AUDIT_LOGS,
         )
-        self.namespace.apply_removal_policy(
-            RemovalPolicy.RETAIN if props.deletion_protection else RemovalPolicy.DESTROY
-        )
+        # CloudFormation cannot snapshot a namespace on delete: a protected one is retained.
+        self.namespace.apply_removal_policy(removal_policy(props.deletion_protection))
         self.workgroup = serverless.CfnWorkgroup(
             self,
             "Workgroup",
-            workgroup_name=f"{props.prefix}-warehouse",
+            workgroup_name=self.name,
             namespace_name=self.namespace.namespace_name,
             base_capacity=base_rpu,
-            port=REDSHIFT_PORT,
-            publicly_accessible=False,
-            enhanced_vpc_routing=True,
+            **PRIVATE_ENDPOINT,
             subnet_ids=props.isolated_subnet_ids,
             security_group_ids=[self.security_group.security_group_id],
             config_parameters=[
@@ -193,12 +195,4 @@ class ServerlessWarehouse(Construct):
             ],
         )
         self.workgroup.node.add_dependency(self.namespace)
-        self.endpoint = WarehouseEndpoint(
-            host=self.workgroup.attr_workgroup_endpoint_address,
-            port=REDSHIFT_PORT,
-            database=props.database,
-            user=props.admin_user,
-            credentials=props.admin_credentials,
-            security_group=self.security_group,
-            copy_role=self.copy_role,
-        )
+        self.endpoint = self._endpoint(self.workgroup.attr_workgroup_endpoint_address)

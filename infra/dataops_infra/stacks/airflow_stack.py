@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -13,11 +12,15 @@ from dataops_infra.constructs.airflow_component import (
     AirflowComponent,
     AirflowRuntime,
     ComponentSpec,
+    http_health_check,
+    job_health_check,
     shell_health_check,
 )
 from dataops_infra.constructs.airflow_configuration import (
     API_SERVER_DNS_NAME,
+    API_SERVER_HEALTH_PATH,
     API_SERVER_PORT,
+    SCHEDULER_HEALTH_PATH,
     SCHEDULER_HEALTH_PORT,
     TRIGGERER_LOG_SERVER_PORT,
     WORKER_LOG_SERVER_PORT,
@@ -32,6 +35,7 @@ from dataops_infra.constructs.dbt_task import CONTAINER_NAME as DBT_CONTAINER_NA
 from dataops_infra.constructs.dbt_task import LOG_STREAM_PREFIX as DBT_LOG_STREAM_PREFIX
 from dataops_infra.constructs.dbt_task import DbtTask
 from dataops_infra.constructs.ecs_cluster import PlatformCluster
+from dataops_infra.constructs.log_group import named_log_group
 from dataops_infra.constructs.metadata_database import POSTGRES_PORT, MetadataDatabase
 from dataops_infra.constructs.network import PlatformNetwork, allow_ingress
 from dataops_infra.constructs.platform_secrets import PlatformSecrets
@@ -133,12 +137,8 @@ class AirflowStack(Stack):
                 ),
             )
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"/{settings.prefix}/airflow",
-            retention=log_retention(settings),
-            removal_policy=RemovalPolicy.DESTROY,
+        self.log_group = named_log_group(
+            self, "Logs", name=f"/{settings.prefix}/airflow", retention=log_retention(settings)
         )
         runtime = AirflowRuntime(
             prefix=settings.prefix,
@@ -147,7 +147,11 @@ class AirflowStack(Stack):
             environment=configuration.environment(),
             log_group=self.log_group,
         )
-        control_plane_size = {"cpu": settings.airflow_cpu, "memory": settings.airflow_memory}
+        control_plane = {
+            "cpu": settings.airflow_cpu,
+            "memory": settings.airflow_memory,
+            "task_role": roles.control_plane,
+        }
 
         self.api_server = AirflowComponent(
             self,
@@ -158,14 +162,11 @@ class AirflowStack(Stack):
                 # Writes the admin password from its secret, then runs `airflow api-server` (images/airflow).
                 command=API_SERVER_COMMAND,
                 init_command=["db", "migrate"],
-                **control_plane_size,
-                task_role=roles.control_plane,
+                **control_plane,
                 secrets=configuration.api_server_secrets(),
                 container_port=API_SERVER_PORT,
                 register_in_namespace=True,
-                health_check=shell_health_check(
-                    f"curl --fail --silent http://localhost:{API_SERVER_PORT}/api/v2/monitor/health"
-                ),
+                health_check=http_health_check(API_SERVER_PORT, API_SERVER_HEALTH_PATH),
                 health_check_grace_period=Duration.minutes(5),
             ),
         )
@@ -176,12 +177,9 @@ class AirflowStack(Stack):
             spec=ComponentSpec(
                 name="scheduler",
                 command=["scheduler"],
-                **control_plane_size,
-                task_role=roles.control_plane,
+                **control_plane,
                 secrets=configuration.scheduler_secrets(),
-                health_check=shell_health_check(
-                    f"curl --fail --silent http://localhost:{SCHEDULER_HEALTH_PORT}/health"
-                ),
+                health_check=http_health_check(SCHEDULER_HEALTH_PORT, SCHEDULER_HEALTH_PATH),
             ),
         )
         self.dag_processor = AirflowComponent(
@@ -191,10 +189,9 @@ class AirflowStack(Stack):
             spec=ComponentSpec(
                 name="dag-processor",
                 command=["dag-processor"],
-                **control_plane_size,
-                task_role=roles.control_plane,
+                **control_plane,
                 secrets=configuration.dag_processor_secrets(),
-                health_check=shell_health_check("airflow jobs check --job-type DagProcessorJob --local"),
+                health_check=job_health_check("DagProcessorJob"),
             ),
         )
         self.triggerer = AirflowComponent(
@@ -204,10 +201,9 @@ class AirflowStack(Stack):
             spec=ComponentSpec(
                 name="triggerer",
                 command=["triggerer"],
-                **control_plane_size,
-                task_role=roles.control_plane,
+                **control_plane,
                 secrets=configuration.triggerer_secrets(),
-                health_check=shell_health_check("airflow jobs check --job-type TriggererJob --local"),
+                health_check=job_health_check("TriggererJob"),
             ),
         )
         self.worker = AirflowComponent(

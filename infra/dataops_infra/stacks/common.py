@@ -5,12 +5,13 @@ from __future__ import annotations
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from dataops_infra.constructs import removal
 from dataops_infra.settings import InfraSettings
 
 
 def removal_policy(settings: InfraSettings) -> RemovalPolicy:
     """Protected deployments keep stateful resources when a stack is deleted."""
-    return RemovalPolicy.RETAIN if settings.deletion_protection else RemovalPolicy.DESTROY
+    return removal.removal_policy(settings.deletion_protection)
 
 
 _RETENTION = {

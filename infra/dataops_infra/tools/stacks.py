@@ -9,21 +9,19 @@ from __future__ import annotations
 
 import sys
 
-from dataops_infra.platform import stack_names
+from dataops_infra.platform import APPLICATION_STACKS, CORE_STACKS, STACKS, stack_names
 from dataops_infra.stacks.registries_stack import repository_name
 from dataops_infra.tools.aws_session import settings_or_exit
 
-CORE = ["network", "storage", "registries", "secrets", "metadata-db", "broker", "warehouse", "delivery"]
-APPLICATION = ["dbt", "airflow"]
+PARTS = {"core": CORE_STACKS, "application": APPLICATION_STACKS, "all": STACKS}
 
 
 def main(argv: list[str]) -> None:
     settings = settings_or_exit()
     names = stack_names(settings.prefix)
     question = argv[0] if argv else "all"
-    if question in ("core", "application", "all"):
-        parts = {"core": CORE, "application": APPLICATION, "all": CORE + APPLICATION}[question]
-        print(" ".join(names[part] for part in parts))
+    if question in PARTS:
+        print(" ".join(names[part] for part in PARTS[question]))
     elif question == "environment":
         print(f"aws://{settings.account}/{settings.region}")
     elif question == "images":
