@@ -186,6 +186,14 @@ def test_the_model_after_a_failure_ends_so_that_clear_only_failed_takes_it():
 
 
 def _summary_event(monkeypatch, try_number: int):
+    from dataops.airflow import triggers
+
+    trigger = triggers.DbtSummaryTrigger(["a", "b"], "dbt_build", [BROKEN_UID, FOLLOWS_UID])
+    return _first_event(monkeypatch, trigger, try_number)
+
+
+def _first_event(monkeypatch, trigger, try_number: int):
+    """The first event ``trigger`` yields for a try of the recorded broken run."""
     import asyncio
     from datetime import datetime, timezone
 
@@ -199,10 +207,9 @@ def _summary_event(monkeypatch, try_number: int):
 
     monkeypatch.setattr(triggers._RunWatcher, "_report", report)
     monkeypatch.setattr(triggers._RunWatcher, "_states", states)
-    trigger = triggers.DbtSummaryTrigger(["a", "b"], "dbt_build", [BROKEN_UID, FOLLOWS_UID])
     dag_run = SimpleNamespace(start_date=datetime(2026, 1, 1, tzinfo=timezone.utc))
     trigger.task_instance = SimpleNamespace(
-        dag_id="d", run_id="r", task_id="dbt_done", task=None, try_number=try_number,
+        dag_id="d", run_id="r", task_id="t", task=None, try_number=try_number,
         _ti_context_from_server=SimpleNamespace(dag_run=dag_run),
     )
 
@@ -233,3 +240,26 @@ def test_dbt_done_ends_a_cleared_try_on_a_worker_so_its_dates_are_its_own(monkey
         summary.execute_complete({}, event.payload)
     assert summary.execute_complete({}, {"action": "finish", "state": "success", "message": "all 2 dbt nodes succeeded"}) is None
     assert summary.retries == 0  # a retry would only repeat the verdict, and keep the run waiting for it
+
+
+def test_a_model_task_of_a_cleared_run_ends_on_a_worker_so_its_dates_are_its_own(monkeypatch):
+    """After a whole run is cleared, a model task ended by its trigger would keep
+    its earlier try's end date (a negative duration): a later try's outcome is
+    recorded on a worker, with dbt's lines and the dbt_outcome XCom."""
+    from airflow.sdk.exceptions import AirflowException
+    from airflow.triggers.base import TaskFailedEvent
+
+    from dataops.airflow.operators.node import DbtNodeOperator
+    from dataops.airflow.triggers import DbtNodeTrigger
+
+    assert isinstance(_first_event(monkeypatch, DbtNodeTrigger(BROKEN_UID, "dbt_build"), 1), TaskFailedEvent)
+    event = _first_event(monkeypatch, DbtNodeTrigger(BROKEN_UID, "dbt_build"), 2)
+    assert event.payload["action"] == "finish" and event.payload["state"] == "failed"
+    pushed = {}
+    ti = SimpleNamespace(xcom_push=lambda key, value: pushed.__setitem__(key, value))
+    task = DbtNodeOperator(task_id="m", unique_id=BROKEN_UID, selector="m", producer_task_id="dbt_build")
+    with pytest.raises(AirflowException, match="percentile_sales_model: failed"):
+        task.execute_complete({"ti": ti}, event.payload)
+    assert pushed["dbt_outcome"]["state"] == "failed" and "log" not in pushed["dbt_outcome"]
+    success = {"action": "finish", "state": "success", "message": "ok", "outcome": None}
+    assert task.execute_complete({"ti": ti}, success) is None

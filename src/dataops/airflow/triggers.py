@@ -161,14 +161,25 @@ class DbtNodeTrigger(_RunTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         view = NodeView(self.unique_id, self._run_epoch(), self.producer_task_id, self.upstream_task_ids)
         async for decision in self._decisions(lambda s: decide_node(view, s.report, s.states)):
-            yield self._event(decision)
+            if decision.action == "finish" and self._ti().try_number > 1:
+                # A later try (its run was cleared): ended here, it would keep the
+                # earlier try's end date and show a negative duration (see
+                # DbtSummaryTrigger). A worker records the outcome instead, one
+                # short process per task of a cleared run.
+                self.log.info("Recording the outcome of %s for this cleared try on a worker", self.unique_id)
+                yield TriggerEvent(
+                    {"action": "finish", "state": decision.state, "message": decision.message,
+                     "outcome": decision.outcome}
+                )
+            else:
+                yield self._event(decision)
 
     def _event(self, decision: Decision) -> TriggerEvent:
         if decision.action == "rebuild":
             self.log.info("No dbt run of this DAG run covers this try: building %s on a worker", self.unique_id)
             return TriggerEvent({"action": "rebuild"})
         outcome = decision.outcome or {}
-        _log_dbt_lines(outcome, self.log)
+        log_dbt_lines(outcome, self.log)
         xcoms = {"dbt_outcome": {k: v for k, v in outcome.items() if k != "log"}} if outcome else None
         event = _end_event(decision, self.log, xcoms)
         if outcome.get("execution_time") is not None:
@@ -228,7 +239,7 @@ class DbtSummaryTrigger(_RunTrigger):
                 yield _end_event(decision, self.log, None)
 
 
-def _log_dbt_lines(outcome: dict, logger) -> None:
+def log_dbt_lines(outcome: dict, logger) -> None:
     """dbt's lines for the node, each at dbt's level: its error once, as an error."""
     errors = set(outcome.get("errors") or ())
     for line in outcome.get("log") or ():

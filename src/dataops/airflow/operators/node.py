@@ -67,9 +67,29 @@ class DbtNodeOperator(DbtJobOperator):
         return self.build_alone(context)
 
     def execute_complete(self, context, event=None):
-        if isinstance(event, dict) and event.get("action") == "rebuild":
+        action = event.get("action") if isinstance(event, dict) else None
+        if action == "rebuild":
             return self.build_alone(context)
+        if action == "finish":
+            return self.record_outcome(context, event)
         raise AirflowException(f"unexpected event for {self.unique_id}: {event!r}")
+
+    def record_outcome(self, context, event: dict):
+        """End a cleared run's try with the outcome its trigger saw (see DbtNodeTrigger.run)."""
+        from dataops.airflow.triggers import log_dbt_lines
+
+        outcome = event.get("outcome") or {}
+        log_dbt_lines(outcome, self.log)
+        if outcome:
+            context["ti"].xcom_push("dbt_outcome", {k: v for k, v in outcome.items() if k != "log"})
+        state, message = event.get("state"), event.get("message") or ""
+        if state == "success":
+            self.log.info("%s", message)
+            return None
+        if state == "skipped":
+            raise AirflowSkipException(message)
+        # failed, or upstream_failed (recorded as failed: see triggers._end_event)
+        raise AirflowException(f"{self.unique_id}: {state}: {message}")
 
     def build_alone(self, context):
         """``dbt build --select <this node>`` (with its tests), here and now."""
