@@ -195,7 +195,7 @@ def _print_dags(url: str, user: str, password: str, folders, scheduled_runs: boo
     """Which DAGs the stack serves, whether each is ready to trigger, and whether schedules start runs."""
     import airflow_client.client as client
 
-    from dataops.airflow.api import AirflowApi
+    from dataops.local.api import AirflowApi
     from dataops.local.dag_states import describe, served_dags
 
     try:

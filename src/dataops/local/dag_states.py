@@ -61,7 +61,7 @@ def dag_files(folders: Iterable[Path]) -> list[str]:
 
 def served_dags(api, folders: Iterable[Path], timeout_s: float = 90.0, poll_s: float = 1.0) -> ServedDags:
     """The DAGs the stack serves, once every DAG file of ``folders`` is parsed
-    (or ``timeout_s`` has passed). ``api`` is a ``dataops.airflow.api.AirflowApi``."""
+    (or ``timeout_s`` has passed). ``api`` is a ``dataops.local.api.AirflowApi``."""
     import airflow_client.client as client
 
     import_errors = client.ImportErrorApi(api.dags.api_client)

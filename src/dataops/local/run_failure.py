@@ -36,7 +36,7 @@ class FailedRun:
 
 
 def read_failed_run(api, dag_id: str, run_id: str, state: str, task_states: dict[str, str | None]) -> FailedRun:
-    """The failed run's outcomes, through ``api`` (a ``dataops.airflow.api.AirflowApi``)."""
+    """The failed run's outcomes, through ``api`` (a ``dataops.local.api.AirflowApi``)."""
     summaries = {}
     for task_id, task_state in sorted(task_states.items()):
         if task_state != "failed" or task_id == PRODUCER_TASK_ID:
