@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from dataops.cli.main import main
 from dataops.local import demo
+from dataops.warehouses.postgres import PostgresSettings
 
 
 @pytest.mark.services
