@@ -1,0 +1,137 @@
+"""Building a bundle from a commit: what it holds, its digest, its archive, and the refusals."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+
+import pytest
+
+import dataops
+from dataops.delivery.bundle import (
+    ARTIFACT_MTIME,
+    INFO_FILE,
+    SOURCE_MTIME,
+    BundleInfo,
+    bundle_files,
+    content_digest,
+    normalize_manifest,
+)
+from dataops.delivery.errors import DeliveryError
+from dataops.delivery.git import resolve_commit
+
+from .conftest import MODEL, UNCOMMITTED
+
+
+def test_a_bundle_holds_the_dags_the_project_its_artifacts_and_its_info(built_second, analytics_repo):
+    files = bundle_files(built_second.root)
+    assert {"dags/example_dag.py", "dags/redshift_transformations.py", "dbt/dbt_project.yml"} <= set(files)
+    assert {"dbt/target/dataops_graph.json", "dbt/target/manifest.json"} <= set(files)
+    # Of dbt's target/ only the two artifacts; nothing else dbt writes.
+    assert [f for f in files if f.startswith("dbt/target/")] == ["dbt/target/dataops_graph.json", "dbt/target/manifest.json"]
+    info = BundleInfo.from_json(json.loads((built_second.root / INFO_FILE).read_text()))
+    assert info == built_second.info
+    assert info.commit == analytics_repo.second
+    assert info.author == "Ana Lyst <ana@example.com>"
+    assert info.subject == "Order the top buyers by name on ties"
+    assert info.platform_version == dataops.__version__
+    assert info.dbt_target == "duckdb" and info.dbt_version
+    assert info.digest == content_digest(built_second.root)
+
+
+def test_a_bundle_holds_the_commit_not_the_working_tree(built_first, built_second, analytics_repo):
+    model = MODEL.removeprefix("analytics/")
+    assert (analytics_repo.path / MODEL).read_text().endswith(UNCOMMITTED)
+    second = (built_second.root / model).read_text()
+    assert UNCOMMITTED not in second and "desc, u.lastname" in second
+    assert "desc, u.lastname" not in (built_first.root / model).read_text()
+    assert built_first.info.digest != built_second.info.digest
+
+
+def test_rebuilding_a_commit_gives_the_same_digest_and_the_same_archive_bytes(built_first, analytics_repo, rebuild, tmp_path):
+    again = rebuild(analytics_repo, analytics_repo.first, tmp_path / "again")
+    assert again.info == built_first.info
+    assert again.archive.read_bytes() == built_first.archive.read_bytes()
+
+
+def test_the_archive_is_sorted_with_fixed_owners_and_times(built_second):
+    with tarfile.open(built_second.archive, "r:gz") as tar:
+        members = tar.getmembers()
+    names = [m.name for m in members]
+    assert names[0] == INFO_FILE
+    files = [m.name for m in members if m.isfile() and m.name != INFO_FILE]
+    assert files == sorted(files) == bundle_files(built_second.root)
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
+    times = {m.name: m.mtime for m in members}
+    assert times["dbt/target/dataops_graph.json"] == ARTIFACT_MTIME
+    assert times["dbt/models/marts/top_buyer_data_model.sql"] == times["dags"] == SOURCE_MTIME
+
+
+def test_the_digest_depends_on_contents_only(built_second, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(built_second.root, copy)
+    for path in copy.rglob("*"):
+        path.touch()
+    assert content_digest(copy) == built_second.info.digest
+    (copy / "dags" / "example_dag.py").write_text("# changed\n")
+    assert content_digest(copy) != built_second.info.digest
+
+
+def test_normalizing_a_manifest_fixes_what_dbt_stamps_on_each_run(tmp_path):
+    manifest = {
+        "metadata": {"generated_at": "2026-01-01T10:00:00Z", "invocation_id": "abc", "invocation_started_at": "x"},
+        "nodes": {"model.p.a": {"created_at": 1795984916.6, "name": "a"}},
+        "macros": {"macro.p.m": {"created_at": 1795984904.4}},
+    }
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest))
+    normalized = normalize_manifest(path)
+    assert normalized["metadata"] == {
+        "generated_at": "2000-01-01T00:00:00Z",
+        "invocation_id": None,
+        "invocation_started_at": "2000-01-01T00:00:00Z",
+    }
+    assert normalized["nodes"]["model.p.a"] == {"created_at": 0.0, "name": "a"}
+    assert json.loads(path.read_text()) == normalized
+
+
+def test_an_unknown_ref_is_one_line(analytics_repo):
+    with pytest.raises(DeliveryError) as caught:
+        resolve_commit(analytics_repo.path, "no-such-branch")
+    message = str(caught.value)
+    assert "unknown Git ref 'no-such-branch'" in message and "\n" not in message
+
+
+def test_a_folder_that_is_not_a_repository_is_one_line(tmp_path):
+    with pytest.raises(DeliveryError, match="is not a Git repository"):
+        resolve_commit(tmp_path, "HEAD")
+
+
+def test_a_project_that_does_not_compile_is_refused_naming_the_model(analytics_repo, rebuild, tmp_path):
+    sha = analytics_repo.commit_beside(
+        "broken-model",
+        {"analytics/dbt/models/marts/broken_model.sql": "select * from {{ ref('no_such_model') }}\n"},
+        "A model reading a model that does not exist",
+    )
+    with pytest.raises(DeliveryError) as caught:
+        rebuild(analytics_repo, "broken-model", tmp_path / "work")
+    message = str(caught.value)
+    assert f"commit {sha[:7]}" in message
+    assert "broken_model" in message and "no_such_model" in message
+    assert "analytics/dbt" in message and str(tmp_path) not in message
+
+
+def test_a_dag_file_that_does_not_import_is_refused_naming_the_file(analytics_repo, rebuild, tmp_path):
+    sha = analytics_repo.commit_beside(
+        "broken-dag",
+        {"analytics/dags/broken_dag.py": "from airflow.sdk import DAG\n\nDAG(dag_id='broken', schedule=nightly)\n"},
+        "A DAG file with a typo",
+    )
+    with pytest.raises(DeliveryError) as caught:
+        rebuild(analytics_repo, "broken-dag", tmp_path / "work")
+    message = str(caught.value)
+    assert message.startswith(f"commit {sha[:7]}: analytics/dags/broken_dag.py line 3 does not import: NameError")
+    assert "nightly" in message and "\n" not in message
