@@ -104,12 +104,6 @@ def built_second(analytics_repo, tmp_path_factory) -> BuiltBundle:
     return _build(analytics_repo, analytics_repo.second, tmp_path_factory.mktemp("second"))
 
 
-@pytest.fixture(scope="session")
-def rebuild():
-    """Builds a ref of the repository again (a dbt parse: use sparingly)."""
-    return _build
-
-
 def variant(built: BuiltBundle, n: int, work: Path) -> BuiltBundle:
     """Another bundle without another dbt parse: ``built`` with a comment added to a DAG file."""
     root = work / f"variant-{n}"

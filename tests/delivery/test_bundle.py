@@ -9,6 +9,7 @@ import tarfile
 import pytest
 
 import dataops
+from dataops.config import load_settings
 from dataops.delivery.bundle import (
     ARTIFACT_MTIME,
     INFO_FILE,
@@ -20,6 +21,8 @@ from dataops.delivery.bundle import (
 )
 from dataops.delivery.errors import DeliveryError
 from dataops.delivery.git import resolve_commit
+from dataops.delivery.publish import publish
+from dataops.delivery.store import LocalBundleStore
 
 from .conftest import MODEL, UNCOMMITTED
 
@@ -47,12 +50,6 @@ def test_a_bundle_holds_the_commit_not_the_working_tree(built_first, built_secon
     assert UNCOMMITTED not in second and "desc, u.lastname" in second
     assert "desc, u.lastname" not in (built_first.root / model).read_text()
     assert built_first.info.digest != built_second.info.digest
-
-
-def test_rebuilding_a_commit_gives_the_same_digest_and_the_same_archive_bytes(built_first, analytics_repo, rebuild, tmp_path):
-    again = rebuild(analytics_repo, analytics_repo.first, tmp_path / "again")
-    assert again.info == built_first.info
-    assert again.archive.read_bytes() == built_first.archive.read_bytes()
 
 
 def test_the_archive_is_sorted_with_fixed_owners_and_times(built_second):
@@ -110,28 +107,32 @@ def test_a_folder_that_is_not_a_repository_is_one_line(tmp_path):
         resolve_commit(tmp_path, "HEAD")
 
 
-def test_a_project_that_does_not_compile_is_refused_naming_the_model(analytics_repo, rebuild, tmp_path):
+def test_a_project_that_does_not_compile_is_refused_naming_the_model_and_nothing_is_uploaded(analytics_repo, tmp_path):
     sha = analytics_repo.commit_beside(
         "broken-model",
         {"analytics/dbt/models/marts/broken_model.sql": "select * from {{ ref('no_such_model') }}\n"},
         "A model reading a model that does not exist",
     )
+    store = LocalBundleStore(tmp_path / "store")
     with pytest.raises(DeliveryError) as caught:
-        rebuild(analytics_repo, "broken-model", tmp_path / "work")
+        publish(store, analytics_repo.path, "broken-model", load_settings(), retention=5)
     message = str(caught.value)
-    assert f"commit {sha[:7]}" in message
-    assert "broken_model" in message and "no_such_model" in message
-    assert "analytics/dbt" in message and str(tmp_path) not in message
+    assert message.startswith(f"commit {sha[:7]}: the dbt project analytics/dbt does not compile: ")
+    assert "model.tickit.broken_model' (models/marts/broken_model.sql)" in message and "no_such_model" in message
+    assert "\n" not in message and str(tmp_path) not in message and "/tmp" not in message
+    assert store.list_bundles() == [] and store.read_pointer() == (None, None)
 
 
-def test_a_dag_file_that_does_not_import_is_refused_naming_the_file(analytics_repo, rebuild, tmp_path):
+def test_a_dag_file_that_does_not_import_is_refused_naming_the_file_and_nothing_is_uploaded(analytics_repo, tmp_path):
     sha = analytics_repo.commit_beside(
         "broken-dag",
         {"analytics/dags/broken_dag.py": "from airflow.sdk import DAG\n\nDAG(dag_id='broken', schedule=nightly)\n"},
         "A DAG file with a typo",
     )
+    store = LocalBundleStore(tmp_path / "store")
     with pytest.raises(DeliveryError) as caught:
-        rebuild(analytics_repo, "broken-dag", tmp_path / "work")
+        publish(store, analytics_repo.path, "broken-dag", load_settings(), retention=5)
     message = str(caught.value)
     assert message.startswith(f"commit {sha[:7]}: analytics/dags/broken_dag.py line 3 does not import: NameError")
     assert "nightly" in message and "\n" not in message
+    assert store.list_bundles() == [] and store.read_pointer() == (None, None)

@@ -235,11 +235,22 @@ def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
     try:
         compiled = compile_project(project)
     except DbtError as exc:
-        detail = str(exc).replace(str(project_dir), f"{ANALYTICS}/{DBT}")
-        raise DeliveryError(f"commit {commit.short}: {detail}\nFix the project and commit again; nothing was published.") from None
+        raise DeliveryError(
+            f"commit {commit.short}: the dbt project {ANALYTICS}/{DBT} does not compile: {_parse_failure(exc)}. "
+            "Fix it and commit again; nothing was published."
+        ) from None
     target = compiled.manifest_path.parent
     for entry in target.iterdir():
         if entry.name not in ARTIFACTS:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     manifest = normalize_manifest(compiled.manifest_path)
     return str((manifest.get("metadata") or {}).get("dbt_version", ""))
+
+
+def _parse_failure(exc: DbtError) -> str:
+    """dbt's reason on one line (the error's first line names the build folder, not the user's)."""
+    lines = [line.strip().rstrip(".:") for line in str(exc).splitlines()[1:]]
+    reason = [line for line in lines if line and line != "Encountered an error" and "dbt.log" not in line]
+    if not reason:
+        return "dbt gave no reason (check the commit out and run `dataops dbt manifest` to see dbt's log)"
+    return ": ".join(reason)

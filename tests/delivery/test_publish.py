@@ -1,0 +1,219 @@
+"""Publishing, rolling back and pruning versions, on a local folder and on S3."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dataops.config import load_settings
+from dataops.delivery.bundle import short
+from dataops.delivery.errors import DeliveryError, PointerConflict
+from dataops.delivery.publish import list_versions, prune, publish, publish_built, rollback
+from dataops.delivery.store import S3BundleStore
+
+from .conftest import variant
+
+
+def _current(store) -> str | None:
+    pointer, _ = store.read_pointer()
+    return pointer.version if pointer else None
+
+
+def test_publish_makes_a_bundle_current_and_again_is_a_no_op(store, built_first):
+    steps: list[str] = []
+    outcome = publish_built(store, built_first, retention=5, progress=steps.append, who="ana@laptop")
+    version = built_first.info.version
+    assert outcome.changed and outcome.version == version
+    assert outcome.message == f"version {short(version)} (commit {built_first.info.commit[:7]}) is now current in {store.location}."
+    assert [s.split(":")[0] for s in steps] == ["upload", "make current"]
+    assert _current(store) == version
+    assert store.record(version).published_by == "ana@laptop"
+
+    again = publish_built(store, built_first, retention=5, who="ana@laptop")
+    assert not again.changed and "already current" in again.message and "nothing to publish" in again.message
+    assert len(store.read_pointer()[0].history) == 1
+
+
+def test_a_newer_commit_becomes_current_and_versions_lists_both(store, built_first, built_second):
+    publish_built(store, built_first, retention=5)
+    publish_built(store, built_second, retention=5)
+    assert _current(store) == built_second.info.version
+    lines = list_versions(store)
+    assert [(line.stored.version, line.current) for line in lines] == [
+        (built_second.info.version, True),
+        (built_first.info.version, False),
+    ]
+    assert lines[0].stored.info.subject == "Order the top buyers by name on ties"
+
+
+def test_publishing_the_current_commit_again_does_not_build(store, built_first, analytics_repo, tmp_path):
+    publish_built(store, built_first, retention=5)
+    # A build would need dbt; there is none at this path.
+    no_dbt = load_settings(dbt_bin=tmp_path / "no-dbt")
+    outcome = publish(store, analytics_repo.path, analytics_repo.first, no_dbt, retention=5)
+    assert not outcome.changed
+    assert outcome.message == (
+        f"commit {analytics_repo.first[:7]} is already current (version {short(built_first.info.version)}): "
+        "nothing to publish."
+    )
+
+
+class _KilledBeforePointer:
+    """The store of a publisher that dies between the upload and the pointer swap."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def swap_pointer(self, expected, new):
+        raise KeyboardInterrupt("killed between upload and pointer")
+
+
+def test_an_interrupted_publish_leaves_the_old_version_current(store, built_first, built_second):
+    publish_built(store, built_first, retention=5)
+    with pytest.raises(KeyboardInterrupt):
+        publish_built(_KilledBeforePointer(store), built_second, retention=5)
+    assert _current(store) == built_first.info.version
+    assert [(line.stored.version, line.current) for line in list_versions(store)] == [
+        (built_second.info.version, False),
+        (built_first.info.version, True),
+    ]
+    # Publishing it again makes the uploaded bundle current, without uploading it again.
+    steps: list[str] = []
+    assert publish_built(store, built_second, retention=5, progress=steps.append).changed
+    assert "is already in" in steps[0]
+    assert _current(store) == built_second.info.version
+
+
+class _Racing:
+    """Holds each publisher's first pointer swap until every publisher has read the pointer,
+    so all of them swap from the same, soon stale, pointer. Checks that no swap ever lets the
+    pointer name a bundle that is not stored.
+
+    moto's conditional PUT checks the ETag and then writes, without a lock between the two, so
+    on S3 the swaps go to the server one at a time; AWS S3 itself makes the check and the write
+    one step. In a folder they run truly at once: the store's flock is what is under test."""
+
+    def __init__(self, inner, publishers: int):
+        self.inner = inner
+        self.gate = threading.Barrier(publishers)
+        self.waited: set[int] = set()
+        self.one_at_a_time = threading.Lock() if isinstance(inner, S3BundleStore) else None
+        self.conflicts = 0
+        self.dangling: list[str] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def swap_pointer(self, expected, new):
+        if threading.get_ident() not in self.waited:
+            self.waited.add(threading.get_ident())
+            self.gate.wait(timeout=60)
+        if self.one_at_a_time:
+            with self.one_at_a_time:
+                return self._swap(expected, new)
+        return self._swap(expected, new)
+
+    def _swap(self, expected, new):
+        try:
+            token = self.inner.swap_pointer(expected, new)
+        except PointerConflict:
+            self.conflicts += 1
+            raise
+        if not self.inner.has_bundle(new.version):
+            self.dangling.append(new.version)
+        return token
+
+
+def test_concurrent_publishers_never_lose_an_update_nor_leave_a_dangling_pointer(store, built_first, built_second, tmp_path):
+    bundles = [built_first, built_second] + [variant(built_first, n, tmp_path) for n in range(4)]
+    racing = _Racing(store, len(bundles))
+    outcomes, failures = [], []
+
+    def publisher(built) -> None:
+        try:
+            outcomes.append(publish_built(racing, built, retention=100))
+        except Exception as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=publisher, args=(built,)) for built in bundles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert failures == []
+    assert all(outcome.changed for outcome in outcomes) and len(outcomes) == len(bundles)
+    assert racing.conflicts >= len(bundles) - 1  # they did race
+    pointer, _ = store.read_pointer()
+    published = sorted(change.version for change in pointer.history)
+    assert published == sorted(built.info.version for built in bundles)  # every publish, once
+    assert pointer.version == pointer.history[-1].version and store.has_bundle(pointer.version)
+    assert racing.dangling == []
+
+
+def test_rollback_makes_the_previous_or_a_named_version_current(store, built_first, built_second):
+    publish_built(store, built_first, retention=5)
+    publish_built(store, built_second, retention=5)
+
+    back = rollback(store, who="ops@host")
+    assert back.changed and _current(store) == built_first.info.version
+    assert back.message == (
+        f"version {short(built_first.info.version)} (commit {built_first.info.commit[:7]}) is now current in {store.location}."
+    )
+    forward = rollback(store, built_second.info.version[:6])
+    assert forward.changed and _current(store) == built_second.info.version
+    assert [(c.version, c.action) for c in store.read_pointer()[0].history] == [
+        (built_first.info.version, "publish"),
+        (built_second.info.version, "publish"),
+        (built_first.info.version, "rollback"),
+        (built_second.info.version, "rollback"),
+    ]
+    assert not rollback(store, built_second.info.version).changed
+
+
+def test_rollback_to_an_unknown_version_lists_the_versions(store, built_first, built_second):
+    publish_built(store, built_first, retention=5)
+    publish_built(store, built_second, retention=5)
+    with pytest.raises(DeliveryError) as caught:
+        rollback(store, "0123456789ab")
+    message = str(caught.value)
+    assert message == (
+        f"no version '0123456789ab' in {store.location}; the versions are: "
+        f"{short(built_second.info.version)} (commit {built_second.info.commit[:7]}), "
+        f"{short(built_first.info.version)} (commit {built_first.info.commit[:7]})."
+    )
+    assert _current(store) == built_second.info.version
+
+
+def test_rollback_with_nothing_before_the_current_version_says_so(store, built_first):
+    with pytest.raises(DeliveryError, match="no versions are published in .*: run `dataops publish` first"):
+        rollback(store)
+    publish_built(store, built_first, retention=5)
+    with pytest.raises(DeliveryError, match="is the oldest in .*there is none before it"):
+        rollback(store)
+
+
+def test_prune_keeps_the_retention_count_the_current_and_the_in_use_versions(store, built_first, tmp_path):
+    bundles = [variant(built_first, n, tmp_path) for n in range(6)]
+    v = [built.info.version for built in bundles]
+    for built in bundles[:5]:
+        publish_built(store, built, retention=100)
+
+    # v0..v4 published, v4 current; keep the newest 2 and v1, which an unfinished run reads.
+    assert prune(store, 2, in_use=lambda: {v[1]}) == (v[0], v[2])
+    assert {b.version for b in store.list_bundles()} == {v[1], v[3], v[4]}
+
+    # Rolled back to v1: v1 is current, v3 and v4 are newer than it; nothing may go.
+    rollback(store, v[1])
+    assert prune(store, 1) == ()
+    assert {b.version for b in store.list_bundles()} == {v[1], v[3], v[4]}
+
+    # A new publish prunes as it goes: v5 current; v4 the newest before it; v1 and v3 go.
+    outcome = publish_built(store, bundles[5], retention=2)
+    assert outcome.pruned == (v[1], v[3])
+    assert {b.version for b in store.list_bundles()} == {v[4], v[5]}
+    assert _current(store) == v[5]
