@@ -11,6 +11,7 @@ from dataops.delivery.bundle import short
 from dataops.delivery.errors import DeliveryError, PointerConflict
 from dataops.delivery.publish import list_versions, prune, publish, publish_built, rollback
 from dataops.delivery.store import S3BundleStore
+from dataops.errors import ConfigError
 
 from .conftest import variant
 
@@ -57,6 +58,9 @@ def test_publishing_the_current_commit_again_does_not_build(store, built_first, 
         f"commit {analytics_repo.first[:7]} is already current (version {short(built_first.info.version)}): "
         "nothing to publish."
     )
+    # For another target the same commit compiles differently: that one is built.
+    with pytest.raises(ConfigError, match="dbt is not installed at"):
+        publish(store, analytics_repo.path, analytics_repo.first, load_settings(dbt_bin=tmp_path / "no-dbt", target="postgres"), retention=5)
 
 
 class _KilledBeforePointer:

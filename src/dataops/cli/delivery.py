@@ -15,6 +15,10 @@ def _step(message: str) -> None:
     click.echo(f"  {message}")
 
 
+def _when(iso_utc: str) -> str:
+    return f"{iso_utc[:16].replace('T', ' ')} UTC"
+
+
 @click.command()
 @click.option("--ref", default="HEAD", show_default=True, help="The Git commit, branch or tag to publish.")
 @click.option(
@@ -64,7 +68,7 @@ def versions() -> None:
         info = line.stored.info
         marker = "*" if line.current else " "
         click.echo(
-            f"{marker} {info.version[:12]}  commit {info.commit[:7]}  published {line.stored.published_at[:19]}Z"
+            f"{marker} {info.version[:12]}  commit {info.commit[:7]}  published {_when(line.stored.published_at)}"
             f" by {line.stored.published_by}  {info.subject}"
         )
 

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import dataops
 from dataops.config import Settings
 from dataops.delivery.bundle import BuiltBundle, Progress, build_bundle, short
 from dataops.delivery.errors import DeliveryError, PointerConflict
@@ -84,13 +85,19 @@ def publish(
     commit = resolve_commit(repo, ref)
     pointer, _ = store.read_pointer()
     current = store.record(pointer.version) if pointer else None
-    if current is not None and current.info.commit == commit.sha:
-        return Outcome(
-            current.version, False, f"commit {commit.short} is already current (version {short(current.version)}): nothing to publish."
-        )
+    if current is not None and _built_alike(current, commit.sha, settings):
+        message = f"commit {commit.short} is already current (version {short(current.version)}): nothing to publish."
+        return Outcome(current.version, False, message)
     with tempfile.TemporaryDirectory(prefix="dataops-publish-") as work:
         built = build_bundle(repo, commit, Path(work), settings, progress)
         return publish_built(store, built, retention=retention, in_use=in_use, progress=progress)
+
+
+def _built_alike(stored: StoredBundle, sha: str, settings: Settings) -> bool:
+    """Whether building ``sha`` now would give ``stored`` without running dbt to find out:
+    the same commit, compiled for the same target by the same platform version."""
+    info = stored.info
+    return (info.commit, info.dbt_target, info.platform_version) == (sha, settings.target, dataops.__version__)
 
 
 def publish_built(
