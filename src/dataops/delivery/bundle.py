@@ -38,6 +38,7 @@ from pathlib import Path
 import dataops
 from dataops.config import Settings
 from dataops.dbt.graph import GRAPH_FILE
+from dataops.delivery.dag_check import check_dag_files
 from dataops.delivery.errors import DamagedBundle, DeliveryError
 from dataops.delivery.git import ANALYTICS, Commit, export_tree
 from dataops.errors import DbtError
@@ -200,8 +201,6 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
     Raises DeliveryError (naming the file or model) when the dbt project does
     not compile or a DAG file does not import.
     """
-    from dataops.delivery.dag_check import check_dag_files
-
     root = work / "bundle"
     progress(f"archive: {ANALYTICS}/{DAGS} and {ANALYTICS}/{DBT} at commit {commit.short}")
     export_tree(repo, commit, (DAGS, DBT), root)
@@ -226,6 +225,7 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
 
 def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
     """Runs ``dbt parse`` in the bundle; keeps only the artifacts; returns dbt's version."""
+    # dbt's runner is loaded only to build: reading bundles (dataops.delivery.store) does not need it.
     from dataops.dbt.manifest import compile_project
     from dataops.dbt.project import DbtProject
 

@@ -9,6 +9,7 @@ with a message naming the version, and leaves nothing where a caller reads.
 
 from __future__ import annotations
 
+import gzip
 import os
 import tarfile
 import tempfile
@@ -56,7 +57,7 @@ def _extract(archive: Path, dest: Path, version: str, location: str) -> None:
     try:
         with tarfile.open(archive, "r:gz") as tar:
             tar.extractall(dest, filter="data")
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise _damaged(version, location, f"the archive is truncated or unreadable ({exc})") from None
 
 
