@@ -221,3 +221,23 @@ def test_prune_keeps_the_retention_count_the_current_and_the_in_use_versions(sto
     assert outcome.pruned == (v[1], v[3])
     assert {b.version for b in store.list_bundles()} == {v[4], v[5]}
     assert _current(store) == v[5]
+
+
+class _PrunedBeforeSwap:
+    """A concurrent publisher's prune removes our bundle between our upload and our swap."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def swap_pointer(self, expected, new):
+        self.inner.delete_bundle(new.version)
+        return self.inner.swap_pointer(expected, new)
+
+
+def test_a_bundle_pruned_between_upload_and_swap_is_stored_again(store, built_first, built_second):
+    publish_built(store, built_first, retention=5)
+    assert publish_built(_PrunedBeforeSwap(store), built_second, retention=5).changed
+    assert _current(store) == built_second.info.version and store.has_bundle(built_second.info.version)

@@ -7,8 +7,10 @@ leaves the previous version current; the bundle it uploaded is complete but
 not current (publishing the commit again makes it current). Two publishers
 never lose an update: a swap made against a pointer that changed meanwhile
 fails, and the publisher reads the pointer again and retries, so both
-changes are in the pointer's history and the pointer always names a bundle
-that was stored before it.
+changes are in the pointer's history. The pointer only ever names a bundle
+that was stored before it; should a concurrent publisher prune that bundle
+between its upload and its swap (possible when it is older than that
+publisher's own), the publisher stores it again at once.
 
 Pruning keeps, of the versions in publication order, the newest
 ``retention``, the current one, every version published after the current
@@ -131,6 +133,10 @@ def publish_built(
             if pointer is not None and pointer.version == version:
                 return Outcome(version, False, _unchanged(store, version, commit))
             continue
+        if not store.has_bundle(version):
+            # A concurrent publisher pruned it between our upload and our swap (it was older
+            # than the version that publisher made current): store it again.
+            store.put_bundle(StoredBundle(built.info, _now(), who), built.archive)
         pruned = prune(store, retention, in_use)
         return Outcome(version, True, f"version {short(version)} (commit {commit}) is now current in {store.location}.", pruned)
     raise DeliveryError(
