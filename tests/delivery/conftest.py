@@ -1,5 +1,6 @@
-"""A throwaway Git repository holding the platform's analytics/, its bundles built once
-per session (dbt parse takes seconds), and the two kinds of store.
+"""A throwaway Git repository holding the platform's analytics/, one real bundle built
+once per session (dbt parse takes seconds), small bundles made without dbt for
+the tests of stores and versions, and the two kinds of store.
 
 ``analytics_repo`` has two commits on ``main`` (the second changes a model's
 SQL) and an uncommitted edit in its working tree, which no bundle may hold.
@@ -9,7 +10,7 @@ with ``AnalyticsRepo.commit_beside`` without touching the working tree.
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import os
 import shutil
 import subprocess
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+import dataops
 from dataops import paths
 from dataops.config import load_settings
-from dataops.delivery.bundle import INFO_FILE, BuiltBundle, build_bundle, content_digest, write_archive
+from dataops.delivery.bundle import INFO_FILE, BuiltBundle, BundleInfo, build_bundle, content_digest, write_archive
 from dataops.delivery.git import resolve_commit
 from dataops.delivery.store import LocalBundleStore, S3BundleStore
 
@@ -99,20 +101,46 @@ def built_first(analytics_repo, tmp_path_factory) -> BuiltBundle:
     return _build(analytics_repo, analytics_repo.first, tmp_path_factory.mktemp("first"))
 
 
-@pytest.fixture(scope="session")
-def built_second(analytics_repo, tmp_path_factory) -> BuiltBundle:
-    return _build(analytics_repo, analytics_repo.second, tmp_path_factory.mktemp("second"))
-
-
-def variant(built: BuiltBundle, n: int, work: Path) -> BuiltBundle:
-    """Another bundle without another dbt parse: ``built`` with a comment added to a DAG file."""
-    root = work / f"variant-{n}"
-    shutil.copytree(built.root, root)
-    with (root / "dags" / "example_dag.py").open("a") as out:
-        out.write(f"# variant {n}\n")
-    info = dataclasses.replace(built.info, digest=content_digest(root), subject=f"variant {n}")
+def fake_bundle(n: int, work: Path) -> BuiltBundle:
+    """A small bundle made without Git or dbt, for the tests of stores and versions."""
+    root = work / f"bundle-{n}"
+    files = {
+        "dags/example_dag.py": f"# DAG file, change {n}\n",
+        "dbt/dbt_project.yml": "name: tickit\n",
+        "dbt/models/model.sql": f"select {n} as n\n",
+        "dbt/target/manifest.json": "{}",
+        "dbt/target/dataops_graph.json": "{}",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    info = BundleInfo(
+        digest=content_digest(root),
+        commit=hashlib.sha1(f"commit {n}".encode()).hexdigest(),
+        author="Ana Lyst <ana@example.com>",
+        committed_at="2026-01-01T00:00:00+00:00",
+        subject=f"Change {n}",
+        platform_version=dataops.__version__,
+        dbt_target="duckdb",
+        dbt_version="1.11.0",
+    )
     (root / INFO_FILE).write_bytes(info.dumps())
-    return BuiltBundle(root, write_archive(root, info, work / f"variant-{n}.tar.gz"), info)
+    return BuiltBundle(root, write_archive(root, info, work / f"bundle-{n}.tar.gz"), info)
+
+
+@pytest.fixture
+def make_bundle(tmp_path):
+    return lambda n: fake_bundle(n, tmp_path / "bundles")
+
+
+@pytest.fixture
+def bundle_a(make_bundle) -> BuiltBundle:
+    return make_bundle(1)
+
+
+@pytest.fixture
+def bundle_b(make_bundle) -> BuiltBundle:
+    return make_bundle(2)
 
 
 @pytest.fixture

@@ -21,60 +21,73 @@ from dataops.delivery.bundle import (
 )
 from dataops.delivery.errors import DeliveryError
 from dataops.delivery.git import resolve_commit
-from dataops.delivery.publish import publish
+from dataops.delivery.fetch import fetch_bundle
+from dataops.delivery.publish import publish, publish_built
 from dataops.delivery.store import LocalBundleStore
 
-from .conftest import MODEL, UNCOMMITTED
+from .conftest import MODEL, UNCOMMITTED, git
 
 
-def test_a_bundle_holds_the_dags_the_project_its_artifacts_and_its_info(built_second, analytics_repo):
-    files = bundle_files(built_second.root)
+def test_a_bundle_holds_the_dags_the_project_its_artifacts_and_its_info(built_first, analytics_repo):
+    files = bundle_files(built_first.root)
     assert {"dags/example_dag.py", "dags/redshift_transformations.py", "dbt/dbt_project.yml"} <= set(files)
-    assert {"dbt/target/dataops_graph.json", "dbt/target/manifest.json"} <= set(files)
     # Of dbt's target/ only the two artifacts; nothing else dbt writes.
     assert [f for f in files if f.startswith("dbt/target/")] == ["dbt/target/dataops_graph.json", "dbt/target/manifest.json"]
-    info = BundleInfo.from_json(json.loads((built_second.root / INFO_FILE).read_text()))
-    assert info == built_second.info
-    assert info.commit == analytics_repo.second
+    info = BundleInfo.from_json(json.loads((built_first.root / INFO_FILE).read_text()))
+    assert info == built_first.info
+    assert info.commit == analytics_repo.first
     assert info.author == "Ana Lyst <ana@example.com>"
-    assert info.subject == "Order the top buyers by name on ties"
+    assert info.subject == "First version of the models"
     assert info.platform_version == dataops.__version__
     assert info.dbt_target == "duckdb" and info.dbt_version
-    assert info.digest == content_digest(built_second.root)
+    assert info.digest == content_digest(built_first.root)
 
 
-def test_a_bundle_holds_the_commit_not_the_working_tree(built_first, built_second, analytics_repo):
-    model = MODEL.removeprefix("analytics/")
-    assert (analytics_repo.path / MODEL).read_text().endswith(UNCOMMITTED)
-    second = (built_second.root / model).read_text()
-    assert UNCOMMITTED not in second and "desc, u.lastname" in second
-    assert "desc, u.lastname" not in (built_first.root / model).read_text()
-    assert built_first.info.digest != built_second.info.digest
+def test_a_bundle_holds_the_commit_not_the_working_tree(built_first, analytics_repo):
+    # The working tree has a second commit's change to the model and an uncommitted edit on top.
+    working = (analytics_repo.path / MODEL).read_text()
+    assert "desc, u.lastname" in working and working.endswith(UNCOMMITTED)
+    bundled = (built_first.root / MODEL.removeprefix("analytics/")).read_text()
+    assert bundled.rstrip("\n") == git(analytics_repo.path, "show", f"{analytics_repo.first}:{MODEL}")
 
 
-def test_the_archive_is_sorted_with_fixed_owners_and_times(built_second):
-    with tarfile.open(built_second.archive, "r:gz") as tar:
+def test_a_fetched_bundle_is_current_for_its_dag_files(built_first, tmp_path):
+    from dataops.dbt.fingerprint import matches
+    from dataops.dbt.graph import DbtGraph
+
+    store = LocalBundleStore(tmp_path / "store")
+    publish_built(store, built_first, retention=5)
+    dest = tmp_path / "fetched"
+    fetch_bundle(store, built_first.info.version, dest)
+    graph_file = dest / "dbt" / "target" / "dataops_graph.json"
+    assert graph_file.stat().st_mtime == ARTIFACT_MTIME
+    assert (dest / "dbt" / "dbt_project.yml").stat().st_mtime == SOURCE_MTIME
+    assert matches(dest / "dbt", graph_file, DbtGraph.read(graph_file).fingerprint)
+
+
+def test_the_archive_is_sorted_with_fixed_owners_and_times(built_first):
+    with tarfile.open(built_first.archive, "r:gz") as tar:
         members = tar.getmembers()
     names = [m.name for m in members]
     assert names[0] == INFO_FILE
     files = [m.name for m in members if m.isfile() and m.name != INFO_FILE]
-    assert files == sorted(files) == bundle_files(built_second.root)
+    assert files == sorted(files) == bundle_files(built_first.root)
     assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
     times = {m.name: m.mtime for m in members}
     assert times["dbt/target/dataops_graph.json"] == ARTIFACT_MTIME
     assert times["dbt/models/marts/top_buyer_data_model.sql"] == times["dags"] == SOURCE_MTIME
 
 
-def test_the_digest_depends_on_contents_only(built_second, tmp_path):
+def test_the_digest_depends_on_contents_only(built_first, tmp_path):
     import shutil
 
     copy = tmp_path / "copy"
-    shutil.copytree(built_second.root, copy)
+    shutil.copytree(built_first.root, copy)
     for path in copy.rglob("*"):
         path.touch()
-    assert content_digest(copy) == built_second.info.digest
+    assert content_digest(copy) == built_first.info.digest
     (copy / "dags" / "example_dag.py").write_text("# changed\n")
-    assert content_digest(copy) != built_second.info.digest
+    assert content_digest(copy) != built_first.info.digest
 
 
 def test_normalizing_a_manifest_fixes_what_dbt_stamps_on_each_run(tmp_path):

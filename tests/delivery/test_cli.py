@@ -56,41 +56,41 @@ def test_publish_of_an_unknown_ref_is_one_line(local_store, analytics_repo):
     assert local_store.list_bundles() == []
 
 
-def test_versions_and_rollback_on_a_local_folder(local_store, built_first, built_second):
+def test_versions_and_rollback_on_a_local_folder(local_store, bundle_a, bundle_b):
     assert _run(versions).output.startswith("no versions published in ")
-    publish_built(local_store, built_first, retention=5, who="ana@laptop")
-    publish_built(local_store, built_second, retention=5, who="ben@ci")
+    publish_built(local_store, bundle_a, retention=5, who="ana@laptop")
+    publish_built(local_store, bundle_b, retention=5, who="ben@ci")
 
     listed = _run(versions).output.splitlines()
     assert listed[0] == f"versions in {local_store.location}:"
-    assert listed[1].startswith(f"* {short(built_second.info.version)}  commit {built_second.info.commit[:7]}  published ")
-    assert listed[1].endswith(" by ben@ci  Order the top buyers by name on ties")
-    assert listed[2].startswith(f"  {short(built_first.info.version)}  commit {built_first.info.commit[:7]}  ")
+    assert listed[1].startswith(f"* {short(bundle_b.info.version)}  commit {bundle_b.info.commit[:7]}  published ")
+    assert listed[1].endswith(" by ben@ci  Change 2")
+    assert listed[2].startswith(f"  {short(bundle_a.info.version)}  commit {bundle_a.info.commit[:7]}  ")
 
     result = _run(rollback)
     assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"version {short(built_first.info.version)} (commit ")
-    assert _run(versions).output.splitlines()[2].startswith(f"* {short(built_first.info.version)}")
+    assert result.output.startswith(f"version {short(bundle_a.info.version)} (commit ")
+    assert _run(versions).output.splitlines()[2].startswith(f"* {short(bundle_a.info.version)}")
 
     unknown = _run(rollback, "feedbeef")
     assert isinstance(unknown.exception, DeliveryError)
     assert f"no version 'feedbeef' in {local_store.location}; the versions are: " in str(unknown.exception)
 
 
-def test_versions_and_rollback_on_s3(s3_client, aws_endpoint, monkeypatch, built_first, built_second):
+def test_versions_and_rollback_on_s3(s3_client, aws_endpoint, monkeypatch, bundle_a, bundle_b):
     bucket = new_bucket(s3_client)
     monkeypatch.setenv("DATAOPS_BUNDLE_STORE", f"s3://{bucket}/analytics")
     monkeypatch.setenv("DATAOPS_S3_ENDPOINT_URL", aws_endpoint)
     store = S3BundleStore(bucket, "analytics", s3_client)
-    publish_built(store, built_first, retention=5)
-    publish_built(store, built_second, retention=5)
+    publish_built(store, bundle_a, retention=5)
+    publish_built(store, bundle_b, retention=5)
 
     listed = _run(versions).output.splitlines()
     assert listed[0] == f"versions in s3://{bucket}/analytics:"
-    assert listed[1].startswith(f"* {short(built_second.info.version)}")
-    result = _run(rollback, short(built_first.info.version))
+    assert listed[1].startswith(f"* {short(bundle_b.info.version)}")
+    result = _run(rollback, short(bundle_a.info.version))
     assert result.exit_code == 0, result.output
-    assert store.read_pointer()[0].version == built_first.info.version
+    assert store.read_pointer()[0].version == bundle_a.info.version
 
 
 def test_a_missing_bucket_is_one_line(s3_client, aws_endpoint, monkeypatch):

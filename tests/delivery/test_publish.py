@@ -13,39 +13,37 @@ from dataops.delivery.publish import list_versions, prune, publish, publish_buil
 from dataops.delivery.store import S3BundleStore
 from dataops.errors import ConfigError
 
-from .conftest import variant
-
 
 def _current(store) -> str | None:
     pointer, _ = store.read_pointer()
     return pointer.version if pointer else None
 
 
-def test_publish_makes_a_bundle_current_and_again_is_a_no_op(store, built_first):
+def test_publish_makes_a_bundle_current_and_again_is_a_no_op(store, bundle_a):
     steps: list[str] = []
-    outcome = publish_built(store, built_first, retention=5, progress=steps.append, who="ana@laptop")
-    version = built_first.info.version
+    outcome = publish_built(store, bundle_a, retention=5, progress=steps.append, who="ana@laptop")
+    version = bundle_a.info.version
     assert outcome.changed and outcome.version == version
-    assert outcome.message == f"version {short(version)} (commit {built_first.info.commit[:7]}) is now current in {store.location}."
+    assert outcome.message == f"version {short(version)} (commit {bundle_a.info.commit[:7]}) is now current in {store.location}."
     assert [s.split(":")[0] for s in steps] == ["upload", "make current"]
     assert _current(store) == version
     assert store.record(version).published_by == "ana@laptop"
 
-    again = publish_built(store, built_first, retention=5, who="ana@laptop")
+    again = publish_built(store, bundle_a, retention=5, who="ana@laptop")
     assert not again.changed and "already current" in again.message and "nothing to publish" in again.message
     assert len(store.read_pointer()[0].history) == 1
 
 
-def test_a_newer_commit_becomes_current_and_versions_lists_both(store, built_first, built_second):
-    publish_built(store, built_first, retention=5)
-    publish_built(store, built_second, retention=5)
-    assert _current(store) == built_second.info.version
+def test_a_newer_commit_becomes_current_and_versions_lists_both(store, bundle_a, bundle_b):
+    publish_built(store, bundle_a, retention=5)
+    publish_built(store, bundle_b, retention=5)
+    assert _current(store) == bundle_b.info.version
     lines = list_versions(store)
     assert [(line.stored.version, line.current) for line in lines] == [
-        (built_second.info.version, True),
-        (built_first.info.version, False),
+        (bundle_b.info.version, True),
+        (bundle_a.info.version, False),
     ]
-    assert lines[0].stored.info.subject == "Order the top buyers by name on ties"
+    assert lines[0].stored.info.subject == "Change 2"
 
 
 def test_publishing_the_current_commit_again_does_not_build(store, built_first, analytics_repo, tmp_path):
@@ -60,7 +58,8 @@ def test_publishing_the_current_commit_again_does_not_build(store, built_first, 
     )
     # For another target the same commit compiles differently: that one is built.
     with pytest.raises(ConfigError, match="dbt is not installed at"):
-        publish(store, analytics_repo.path, analytics_repo.first, load_settings(dbt_bin=tmp_path / "no-dbt", target="postgres"), retention=5)
+        other_target = load_settings(dbt_bin=tmp_path / "no-dbt", target="postgres")
+        publish(store, analytics_repo.path, analytics_repo.first, other_target, retention=5)
 
 
 class _KilledBeforePointer:
@@ -76,20 +75,20 @@ class _KilledBeforePointer:
         raise KeyboardInterrupt("killed between upload and pointer")
 
 
-def test_an_interrupted_publish_leaves_the_old_version_current(store, built_first, built_second):
-    publish_built(store, built_first, retention=5)
+def test_an_interrupted_publish_leaves_the_old_version_current(store, bundle_a, bundle_b):
+    publish_built(store, bundle_a, retention=5)
     with pytest.raises(KeyboardInterrupt):
-        publish_built(_KilledBeforePointer(store), built_second, retention=5)
-    assert _current(store) == built_first.info.version
+        publish_built(_KilledBeforePointer(store), bundle_b, retention=5)
+    assert _current(store) == bundle_a.info.version
     assert [(line.stored.version, line.current) for line in list_versions(store)] == [
-        (built_second.info.version, False),
-        (built_first.info.version, True),
+        (bundle_b.info.version, False),
+        (bundle_a.info.version, True),
     ]
     # Publishing it again makes the uploaded bundle current, without uploading it again.
     steps: list[str] = []
-    assert publish_built(store, built_second, retention=5, progress=steps.append).changed
+    assert publish_built(store, bundle_b, retention=5, progress=steps.append).changed
     assert "is already in" in steps[0]
-    assert _current(store) == built_second.info.version
+    assert _current(store) == bundle_b.info.version
 
 
 class _Racing:
@@ -132,8 +131,8 @@ class _Racing:
         return token
 
 
-def test_concurrent_publishers_never_lose_an_update_nor_leave_a_dangling_pointer(store, built_first, built_second, tmp_path):
-    bundles = [built_first, built_second] + [variant(built_first, n, tmp_path) for n in range(4)]
+def test_concurrent_publishers_never_lose_an_update_nor_leave_a_dangling_pointer(store, bundle_a, bundle_b, make_bundle):
+    bundles = [bundle_a, bundle_b] + [make_bundle(n + 10) for n in range(4)]
     racing = _Racing(store, len(bundles))
     outcomes, failures = [], []
 
@@ -159,50 +158,50 @@ def test_concurrent_publishers_never_lose_an_update_nor_leave_a_dangling_pointer
     assert racing.dangling == []
 
 
-def test_rollback_makes_the_previous_or_a_named_version_current(store, built_first, built_second):
-    publish_built(store, built_first, retention=5)
-    publish_built(store, built_second, retention=5)
+def test_rollback_makes_the_previous_or_a_named_version_current(store, bundle_a, bundle_b):
+    publish_built(store, bundle_a, retention=5)
+    publish_built(store, bundle_b, retention=5)
 
     back = rollback(store, who="ops@host")
-    assert back.changed and _current(store) == built_first.info.version
+    assert back.changed and _current(store) == bundle_a.info.version
     assert back.message == (
-        f"version {short(built_first.info.version)} (commit {built_first.info.commit[:7]}) is now current in {store.location}."
+        f"version {short(bundle_a.info.version)} (commit {bundle_a.info.commit[:7]}) is now current in {store.location}."
     )
-    forward = rollback(store, built_second.info.version[:6])
-    assert forward.changed and _current(store) == built_second.info.version
+    forward = rollback(store, bundle_b.info.version[:6])
+    assert forward.changed and _current(store) == bundle_b.info.version
     assert [(c.version, c.action) for c in store.read_pointer()[0].history] == [
-        (built_first.info.version, "publish"),
-        (built_second.info.version, "publish"),
-        (built_first.info.version, "rollback"),
-        (built_second.info.version, "rollback"),
+        (bundle_a.info.version, "publish"),
+        (bundle_b.info.version, "publish"),
+        (bundle_a.info.version, "rollback"),
+        (bundle_b.info.version, "rollback"),
     ]
-    assert not rollback(store, built_second.info.version).changed
+    assert not rollback(store, bundle_b.info.version).changed
 
 
-def test_rollback_to_an_unknown_version_lists_the_versions(store, built_first, built_second):
-    publish_built(store, built_first, retention=5)
-    publish_built(store, built_second, retention=5)
+def test_rollback_to_an_unknown_version_lists_the_versions(store, bundle_a, bundle_b):
+    publish_built(store, bundle_a, retention=5)
+    publish_built(store, bundle_b, retention=5)
     with pytest.raises(DeliveryError) as caught:
         rollback(store, "0123456789ab")
     message = str(caught.value)
     assert message == (
         f"no version '0123456789ab' in {store.location}; the versions are: "
-        f"{short(built_second.info.version)} (commit {built_second.info.commit[:7]}), "
-        f"{short(built_first.info.version)} (commit {built_first.info.commit[:7]})."
+        f"{short(bundle_b.info.version)} (commit {bundle_b.info.commit[:7]}), "
+        f"{short(bundle_a.info.version)} (commit {bundle_a.info.commit[:7]})."
     )
-    assert _current(store) == built_second.info.version
+    assert _current(store) == bundle_b.info.version
 
 
-def test_rollback_with_nothing_before_the_current_version_says_so(store, built_first):
+def test_rollback_with_nothing_before_the_current_version_says_so(store, bundle_a):
     with pytest.raises(DeliveryError, match="no versions are published in .*: run `dataops publish` first"):
         rollback(store)
-    publish_built(store, built_first, retention=5)
+    publish_built(store, bundle_a, retention=5)
     with pytest.raises(DeliveryError, match="is the oldest in .*there is none before it"):
         rollback(store)
 
 
-def test_prune_keeps_the_retention_count_the_current_and_the_in_use_versions(store, built_first, tmp_path):
-    bundles = [variant(built_first, n, tmp_path) for n in range(6)]
+def test_prune_keeps_the_retention_count_the_current_and_the_in_use_versions(store, make_bundle):
+    bundles = [make_bundle(n + 10) for n in range(6)]
     v = [built.info.version for built in bundles]
     for built in bundles[:5]:
         publish_built(store, built, retention=100)
@@ -237,7 +236,7 @@ class _PrunedBeforeSwap:
         return self.inner.swap_pointer(expected, new)
 
 
-def test_a_bundle_pruned_between_upload_and_swap_is_stored_again(store, built_first, built_second):
-    publish_built(store, built_first, retention=5)
-    assert publish_built(_PrunedBeforeSwap(store), built_second, retention=5).changed
-    assert _current(store) == built_second.info.version and store.has_bundle(built_second.info.version)
+def test_a_bundle_pruned_between_upload_and_swap_is_stored_again(store, bundle_a, bundle_b):
+    publish_built(store, bundle_a, retention=5)
+    assert publish_built(_PrunedBeforeSwap(store), bundle_b, retention=5).changed
+    assert _current(store) == bundle_b.info.version and store.has_bundle(bundle_b.info.version)

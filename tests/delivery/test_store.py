@@ -32,21 +32,21 @@ def _overwrite_archive(store, version: str, data: bytes) -> None:
         store.client.put_object(Bucket=store.bucket, Key=f"{store.prefix}/bundles/{version}.tar.gz", Body=data)
 
 
-def test_a_bundle_is_listed_once_stored_and_not_after_deletion(store, built_first, built_second, tmp_path):
-    assert store.list_bundles() == [] and not store.has_bundle(built_first.info.version)
-    store.put_bundle(_stored(built_second, "2026-01-02T00:00:00.000000Z"), built_second.archive)
-    store.put_bundle(_stored(built_first, "2026-01-01T00:00:00.000000Z"), built_first.archive)
-    assert [b.version for b in store.list_bundles()] == [built_first.info.version, built_second.info.version]
-    assert store.record(built_first.info.version) == _stored(built_first)
+def test_a_bundle_is_listed_once_stored_and_not_after_deletion(store, bundle_a, bundle_b, tmp_path):
+    assert store.list_bundles() == [] and not store.has_bundle(bundle_a.info.version)
+    store.put_bundle(_stored(bundle_b, "2026-01-02T00:00:00.000000Z"), bundle_b.archive)
+    store.put_bundle(_stored(bundle_a, "2026-01-01T00:00:00.000000Z"), bundle_a.archive)
+    assert [b.version for b in store.list_bundles()] == [bundle_a.info.version, bundle_b.info.version]
+    assert store.record(bundle_a.info.version) == _stored(bundle_a)
     # Stored bundles are immutable: storing one again keeps the first record.
-    store.put_bundle(_stored(built_first, "2026-02-01T00:00:00.000000Z"), built_first.archive)
-    assert store.record(built_first.info.version).published_at == "2026-01-01T00:00:00.000000Z"
-    store.get_archive(built_first.info.version, tmp_path / "copy.tar.gz")
-    assert (tmp_path / "copy.tar.gz").read_bytes() == built_first.archive.read_bytes()
-    store.delete_bundle(built_first.info.version)
-    assert [b.version for b in store.list_bundles()] == [built_second.info.version]
-    with pytest.raises(DeliveryError, match=f"no bundle {short(built_first.info.version)} in "):
-        store.get_archive(built_first.info.version, tmp_path / "gone.tar.gz")
+    store.put_bundle(_stored(bundle_a, "2026-02-01T00:00:00.000000Z"), bundle_a.archive)
+    assert store.record(bundle_a.info.version).published_at == "2026-01-01T00:00:00.000000Z"
+    store.get_archive(bundle_a.info.version, tmp_path / "copy.tar.gz")
+    assert (tmp_path / "copy.tar.gz").read_bytes() == bundle_a.archive.read_bytes()
+    store.delete_bundle(bundle_a.info.version)
+    assert [b.version for b in store.list_bundles()] == [bundle_b.info.version]
+    with pytest.raises(DeliveryError, match=f"no bundle {short(bundle_a.info.version)} in "):
+        store.get_archive(bundle_a.info.version, tmp_path / "gone.tar.gz")
 
 
 def test_the_pointer_changes_only_from_the_token_that_was_read(store):
@@ -88,20 +88,14 @@ def test_concurrent_swaps_from_one_read_let_exactly_one_through(store):
     assert store.read_pointer()[0].version == f"{winners[0]}" * 64
 
 
-def test_a_fetched_bundle_is_verified_and_whole(store, built_second, tmp_path):
-    from dataops.dbt.fingerprint import matches
-    from dataops.dbt.graph import DbtGraph
-
-    store.put_bundle(_stored(built_second), built_second.archive)
+def test_a_fetched_bundle_is_verified_and_whole(store, bundle_b, tmp_path):
+    store.put_bundle(_stored(bundle_b), bundle_b.archive)
     dest = tmp_path / "fetched" / "current"
-    info = fetch_bundle(store, built_second.info.version, dest)
-    assert info == built_second.info
-    assert bundle_files(dest) == bundle_files(built_second.root)
+    info = fetch_bundle(store, bundle_b.info.version, dest)
+    assert info == bundle_b.info
+    assert bundle_files(dest) == bundle_files(bundle_b.root)
     assert sorted(p.name for p in dest.parent.iterdir()) == ["current"]  # no temporary folder left
-    # The graph artifact is current for the unpacked project, as a DAG file checks it.
-    graph_file = dest / "dbt" / "target" / "dataops_graph.json"
-    assert matches(dest / "dbt", graph_file, DbtGraph.read(graph_file).fingerprint)
-    assert fetch_bundle(store, built_second.info.version, dest) == info  # already there
+    assert fetch_bundle(store, bundle_b.info.version, dest) == info  # already there
 
 
 def _repack(built, change) -> bytes:
@@ -133,10 +127,10 @@ def _repack(built, change) -> bytes:
     ],
     ids=["truncated", "garbage", "altered", "no-info"],
 )
-def test_a_damaged_bundle_is_refused_naming_its_version_and_leaves_nothing(store, built_first, tmp_path, damage, problem):
-    version = built_first.info.version
-    store.put_bundle(_stored(built_first), built_first.archive)
-    _overwrite_archive(store, version, damage(built_first))
+def test_a_damaged_bundle_is_refused_naming_its_version_and_leaves_nothing(store, bundle_a, tmp_path, damage, problem):
+    version = bundle_a.info.version
+    store.put_bundle(_stored(bundle_a), bundle_a.archive)
+    _overwrite_archive(store, version, damage(bundle_a))
     dest = tmp_path / "fetched" / "v"
     with pytest.raises(DamagedBundle) as caught:
         fetch_bundle(store, version, dest)
@@ -145,9 +139,9 @@ def test_a_damaged_bundle_is_refused_naming_its_version_and_leaves_nothing(store
     assert list(dest.parent.iterdir()) == []
 
 
-def test_an_archive_naming_another_version_is_refused(store, built_first, built_second, tmp_path):
-    stored = StoredBundle(built_second.info, "2026-01-01T00:00:00Z", "x")
-    store.put_bundle(stored, built_second.archive)
-    _overwrite_archive(store, built_second.info.version, built_first.archive.read_bytes())
-    with pytest.raises(DamagedBundle, match=f"names version {short(built_first.info.version)}"):
-        fetch_bundle(store, built_second.info.version, tmp_path / "v")
+def test_an_archive_naming_another_version_is_refused(store, bundle_a, bundle_b, tmp_path):
+    stored = StoredBundle(bundle_b.info, "2026-01-01T00:00:00Z", "x")
+    store.put_bundle(stored, bundle_b.archive)
+    _overwrite_archive(store, bundle_b.info.version, bundle_a.archive.read_bytes())
+    with pytest.raises(DamagedBundle, match=f"names version {short(bundle_a.info.version)}"):
+        fetch_bundle(store, bundle_b.info.version, tmp_path / "v")
