@@ -53,8 +53,9 @@ class AnalyticsRepo:
     first: str
     second: str
 
-    def commit_beside(self, branch: str, files: dict[str, str], message: str) -> str:
-        """A commit on ``branch`` (from ``main``) writing ``files``; the working tree is untouched."""
+    def commit_beside(self, branch: str, files: dict[str, str], message: str, remove: tuple[str, ...] = ()) -> str:
+        """A commit on ``branch`` (from ``main``) writing ``files`` and removing ``remove``;
+        the working tree is untouched."""
         index = self.path / ".git" / f"index-{branch}"
         env = {"GIT_INDEX_FILE": str(index)}
         git(self.path, "read-tree", "main", env=env)
@@ -64,6 +65,8 @@ class AnalyticsRepo:
                 input=text, capture_output=True, text=True, check=True,
             ).stdout.strip()
             git(self.path, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+        for rel in remove:
+            git(self.path, "update-index", "--force-remove", rel, env=env)
         tree = git(self.path, "write-tree", env=env)
         sha = git(self.path, "commit-tree", tree, "-p", "main", "-m", message)
         git(self.path, "update-ref", f"refs/heads/{branch}", sha)

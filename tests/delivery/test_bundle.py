@@ -120,6 +120,15 @@ def test_a_folder_that_is_not_a_repository_is_one_line(tmp_path):
         resolve_commit(tmp_path, "HEAD")
 
 
+def test_a_commit_without_the_dbt_project_is_refused(analytics_repo, tmp_path):
+    sha = analytics_repo.commit_beside("no-project", {}, "Remove the project file", remove=("analytics/dbt/dbt_project.yml",))
+    with pytest.raises(DeliveryError) as caught:
+        publish(LocalBundleStore(tmp_path / "store"), analytics_repo.path, "no-project", load_settings(), retention=5)
+    assert str(caught.value) == (
+        f"commit {sha[:7]}: analytics/dbt has no dbt_project.yml: publish a commit that holds the dbt project."
+    )
+
+
 def test_a_project_that_does_not_compile_is_refused_naming_the_model_and_nothing_is_uploaded(analytics_repo, tmp_path):
     sha = analytics_repo.commit_beside(
         "broken-model",

@@ -39,7 +39,7 @@ import dataops
 from dataops.config import Settings
 from dataops.dbt.graph import GRAPH_FILE
 from dataops.delivery.dag_check import check_dag_files
-from dataops.delivery.errors import DamagedBundle, DeliveryError
+from dataops.delivery.errors import DeliveryError
 from dataops.delivery.git import ANALYTICS, Commit, export_tree
 from dataops.errors import DbtError
 
@@ -185,14 +185,14 @@ def _member(name: str, mtime: int) -> tarfile.TarInfo:
     return member
 
 
-def read_info(root: Path, version: str) -> BundleInfo:
-    """``bundle.json`` of a bundle's folder; DamagedBundle naming ``version`` when absent or bad."""
+def read_info(root: Path) -> BundleInfo:
+    """``bundle.json`` of a bundle's folder; ValueError saying what is wrong with it."""
     try:
         return BundleInfo.from_json(json.loads((root / INFO_FILE).read_text()))
     except FileNotFoundError:
-        raise DamagedBundle(f"bundle {short(version)} has no {INFO_FILE}: it is not a bundle; publish it again.") from None
+        raise ValueError(f"it has no {INFO_FILE}") from None
     except ValueError as exc:
-        raise DamagedBundle(f"bundle {short(version)} has an unreadable {INFO_FILE} ({exc}); publish it again.") from None
+        raise ValueError(f"its {INFO_FILE} is unreadable ({exc})") from None
 
 
 def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, progress: Progress) -> BuiltBundle:
@@ -229,6 +229,10 @@ def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
     from dataops.dbt.manifest import compile_project
     from dataops.dbt.project import DbtProject
 
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise DeliveryError(
+            f"commit {commit.short}: {ANALYTICS}/{DBT} has no dbt_project.yml: publish a commit that holds the dbt project."
+        )
     for generated in ("target", "logs"):
         shutil.rmtree(project_dir / generated, ignore_errors=True)
     project = DbtProject.from_settings(settings, project_dir)

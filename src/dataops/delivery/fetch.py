@@ -44,7 +44,10 @@ def fetch_bundle(store: BundleStore, version: str, dest: Path) -> BundleInfo:
 
 def verify_bundle(root: Path, version: str, location: str) -> BundleInfo:
     """The bundle's info, once its files are checked against ``version``; DamagedBundle otherwise."""
-    info = read_info(root, version)
+    try:
+        info = read_info(root)
+    except ValueError as exc:
+        raise _damaged(version, location, str(exc)) from None
     if info.digest != version:
         raise _damaged(version, location, f"its {INFO_FILE} names version {short(info.digest)}")
     actual = content_digest(root)
@@ -69,7 +72,10 @@ def _damaged(version: str, location: str, problem: str) -> DamagedBundle:
 
 
 def _already_there(dest: Path, version: str) -> BundleInfo:
-    info = read_info(dest, version)
+    try:
+        info = read_info(dest)
+    except ValueError as exc:
+        raise DeliveryError(f"{dest} exists and is not a bundle ({exc}): fetch into another folder.") from None
     if info.digest != version:
         raise DeliveryError(f"{dest} holds bundle {short(info.digest)}, not {short(version)}: fetch into another folder.")
     return info
