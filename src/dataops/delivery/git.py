@@ -38,10 +38,10 @@ def _git(repo: Path, *args: str, text: bool = True) -> subprocess.CompletedProce
 
 def resolve_commit(repo: Path, ref: str) -> Commit:
     """The commit ``ref`` names in ``repo``; one clear line when there is none."""
-    probe = _git(repo, "rev-parse", "--is-inside-work-tree")
+    probe = _git(repo, "rev-parse", "--git-dir")
     if probe.returncode != 0:
         raise DeliveryError(f"{repo} is not a Git repository: run publish from a checkout of the platform, or pass --repo.")
-    found = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+    found = _git(repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
     if found.returncode != 0:
         raise DeliveryError(
             f"unknown Git ref {ref!r} in {repo}: name a branch, tag or commit that exists there (see `git log`)."
