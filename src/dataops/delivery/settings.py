@@ -1,0 +1,46 @@
+"""Where bundles are stored and how many are kept: ``DATAOPS_BUNDLE_*`` settings.
+
+``DATAOPS_BUNDLE_STORE`` is ``s3://bucket/prefix`` or a local folder (default
+``<DATAOPS_STATE_DIR>/bundles``); ``DATAOPS_BUNDLE_RETENTION`` how many of the
+newest versions pruning keeps (default 10). An S3 store is reached through
+``DATAOPS_S3_ENDPOINT_URL`` when it is set (an S3-compatible server), else
+through boto3's own configuration (``AWS_ENDPOINT_URL``, the region, the
+credentials chain).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dataops.config import Settings, load_settings
+from dataops.delivery.store import BundleStore, open_store
+from dataops.errors import ConfigError
+
+
+class DeliverySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DATAOPS_BUNDLE_", env_file=".env", extra="ignore")
+
+    # s3://bucket/prefix or a folder; empty: <state_dir>/bundles.
+    store: str = ""
+    # How many of the newest versions pruning keeps (besides the current and in-use ones).
+    retention: int = Field(10, ge=1, le=10_000)
+
+
+def load_delivery_settings(**overrides) -> DeliverySettings:
+    try:
+        return DeliverySettings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DATAOPS_BUNDLE_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"Invalid configuration (check .env and the environment): {problems}") from None
+
+
+def open_bundle_store(settings: Settings | None = None, delivery: DeliverySettings | None = None) -> BundleStore:
+    """The store the settings name."""
+    settings = settings or load_settings()
+    delivery = delivery or load_delivery_settings()
+    location = delivery.store or str(settings.state_dir / "bundles")
+    return open_store(location, endpoint_url=settings.s3.endpoint_url or None, region=settings.s3.region)

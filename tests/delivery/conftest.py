@@ -1,0 +1,171 @@
+"""A throwaway Git repository holding the platform's analytics/, one real bundle built
+once per session (dbt parse takes seconds), small bundles made without dbt for
+the tests of stores and versions, and the two kinds of store.
+
+``analytics_repo`` has two commits on ``main`` (the second changes a model's
+SQL) and an uncommitted edit in its working tree, which no bundle may hold.
+Further commits (a broken model, a broken DAG file) are made beside ``main``
+with ``AnalyticsRepo.commit_beside`` without touching the working tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import dataops
+from dataops import paths
+from dataops.config import load_settings
+from dataops.delivery.bundle import INFO_FILE, BuiltBundle, BundleInfo, build_bundle, content_digest, write_archive
+from dataops.delivery.git import resolve_commit
+from dataops.delivery.store import LocalBundleStore, S3BundleStore
+
+MODEL = "analytics/dbt/models/marts/top_buyer_data_model.sql"
+UNCOMMITTED = "-- an uncommitted edit\n"
+_SKIP = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
+
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def git(repo: Path, *args: str, env: dict | None = None) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
+    )
+    return done.stdout.strip()
+
+
+@dataclass(frozen=True)
+class AnalyticsRepo:
+    path: Path
+    first: str
+    second: str
+
+    def commit_beside(self, branch: str, files: dict[str, str], message: str, remove: tuple[str, ...] = ()) -> str:
+        """A commit on ``branch`` (from ``main``) writing ``files`` and removing ``remove``;
+        the working tree is untouched."""
+        index = self.path / ".git" / f"index-{branch}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        git(self.path, "read-tree", "main", env=env)
+        for rel, text in files.items():
+            blob = subprocess.run(
+                ["git", "-C", str(self.path), "hash-object", "-w", "--stdin"],
+                input=text, capture_output=True, text=True, check=True,
+            ).stdout.strip()
+            git(self.path, "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}", env=env)
+        for rel in remove:
+            git(self.path, "update-index", "--force-remove", rel, env=env)
+        tree = git(self.path, "write-tree", env=env)
+        sha = git(self.path, "commit-tree", tree, "-p", "main", "-m", message)
+        git(self.path, "update-ref", f"refs/heads/{branch}", sha)
+        index.unlink()
+        return sha
+
+
+@pytest.fixture(scope="session")
+def analytics_repo(tmp_path_factory) -> AnalyticsRepo:
+    root = tmp_path_factory.mktemp("platform")
+    for folder in ("dags", "dbt"):
+        shutil.copytree(paths.analytics_dir() / folder, root / "analytics" / folder, ignore=_SKIP)
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Ana Lyst")
+    git(root, "config", "user.email", "ana@example.com")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "First version of the models")
+    first = git(root, "rev-parse", "HEAD")
+    model = root / MODEL
+    model.write_text(model.read_text().replace("order by q.total_quantity desc", "order by q.total_quantity desc, u.lastname"))
+    git(root, "commit", "-q", "-am", "Order the top buyers by name on ties")
+    second = git(root, "rev-parse", "HEAD")
+    with model.open("a") as out:
+        out.write(UNCOMMITTED)
+    return AnalyticsRepo(root, first, second)
+
+
+def _build(repo: AnalyticsRepo, ref: str, work: Path) -> BuiltBundle:
+    work.mkdir(parents=True, exist_ok=True)
+    return build_bundle(repo.path, resolve_commit(repo.path, ref), work, load_settings(), lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def built_first(analytics_repo, tmp_path_factory) -> BuiltBundle:
+    return _build(analytics_repo, analytics_repo.first, tmp_path_factory.mktemp("first"))
+
+
+def fake_bundle(n: int, work: Path) -> BuiltBundle:
+    """A small bundle made without Git or dbt, for the tests of stores and versions."""
+    root = work / f"bundle-{n}"
+    files = {
+        "dags/example_dag.py": f"# DAG file, change {n}\n",
+        "dbt/dbt_project.yml": "name: tickit\n",
+        "dbt/models/model.sql": f"select {n} as n\n",
+        "dbt/target/manifest.json": "{}",
+        "dbt/target/dataops_graph.json": "{}",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    info = BundleInfo(
+        digest=content_digest(root),
+        commit=hashlib.sha1(f"commit {n}".encode()).hexdigest(),
+        author="Ana Lyst <ana@example.com>",
+        committed_at="2026-01-01T00:00:00+00:00",
+        subject=f"Change {n}",
+        platform_version=dataops.__version__,
+        dbt_target="duckdb",
+        dbt_version="1.11.0",
+    )
+    (root / INFO_FILE).write_bytes(info.dumps())
+    return BuiltBundle(root, write_archive(root, info, work / f"bundle-{n}.tar.gz"), info)
+
+
+@pytest.fixture
+def make_bundle(tmp_path):
+    return lambda n: fake_bundle(n, tmp_path / "bundles")
+
+
+@pytest.fixture
+def bundle_a(make_bundle) -> BuiltBundle:
+    return make_bundle(1)
+
+
+@pytest.fixture
+def bundle_b(make_bundle) -> BuiltBundle:
+    return make_bundle(2)
+
+
+@pytest.fixture
+def s3_client(aws_endpoint, monkeypatch):
+    import boto3
+
+    for name, value in AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
+
+
+def new_bucket(client) -> str:
+    bucket = f"bundles-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=bucket)
+    return bucket
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, tmp_path):
+    """An empty store: a local folder, or a fresh bucket on the loopback S3 server."""
+    if request.param == "local":
+        return LocalBundleStore(tmp_path / "store")
+    client = request.getfixturevalue("s3_client")
+    return S3BundleStore(new_bucket(client), "analytics/bundles", client)
