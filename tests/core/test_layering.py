@@ -4,6 +4,7 @@ The arrows a reader should be able to trust:
 
     cli  ->  local  ->  airflow  ->  dbt  ->  core (config, errors, paths, lazy, warehouses)
     cli  ->  local  ->  tickit  ------------>  core
+    cli  ->  delivery  ------------>  dbt  ->  core
 
 Every ``import`` counts, including those inside functions (lazy imports
 still tie the modules together); only ``if TYPE_CHECKING:`` blocks are
@@ -21,10 +22,11 @@ SRC = Path(dataops.__file__).parent
 
 # package -> the packages it must never import.
 FORBIDDEN = {
-    "core": {"dbt", "airflow", "local", "cli", "tickit"},
-    "warehouses": {"dbt", "airflow", "local", "cli"},
-    "tickit": {"dbt", "airflow", "local", "cli"},
-    "dbt": {"airflow", "local", "cli", "tickit"},
+    "core": {"dbt", "airflow", "local", "cli", "tickit", "delivery"},
+    "warehouses": {"dbt", "airflow", "local", "cli", "delivery"},
+    "tickit": {"dbt", "airflow", "local", "cli", "delivery"},
+    "dbt": {"airflow", "local", "cli", "tickit", "delivery"},
+    "delivery": {"airflow", "local", "cli", "tickit"},
     "airflow": {"local", "cli", "tickit"},
     "local": {"cli"},
     "cli": set(),

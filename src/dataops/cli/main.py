@@ -26,6 +26,9 @@ COMMANDS = {
     "down": "dataops.cli.platform:down",
     "status": "dataops.cli.platform:status",
     "logs": "dataops.cli.platform:logs",
+    "publish": "dataops.cli.delivery:publish",
+    "versions": "dataops.cli.delivery:versions",
+    "rollback": "dataops.cli.delivery:rollback",
 }
 
 
