@@ -4,9 +4,7 @@ DAG has today)."""
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 
@@ -16,18 +14,9 @@ from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.import_error_api import ImportErrorApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 
+from dataops.local.api import access_token
+
 TERMINAL_RUN_STATES = {"success", "failed"}
-
-
-def access_token(url: str, user: str, password: str) -> str:
-    request = urllib.request.Request(
-        f"{url}/auth/token",
-        data=json.dumps({"username": user, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read())["access_token"]
 
 
 @dataclass

@@ -46,7 +46,7 @@ class AirflowApi:
         import airflow_client.client as client
 
         self.base_url = base_url.rstrip("/")
-        token = _token(self.base_url, username, password)
+        token = access_token(self.base_url, username, password)
         config = client.Configuration(host=self.base_url, access_token=token)
         self._api_client = client.ApiClient(config)
         self.dag_runs = client.DagRunApi(self._api_client)
@@ -154,7 +154,8 @@ class AirflowApi:
         return sorted(ti.task_id for ti in result.task_instances)
 
 
-def _token(base_url: str, username: str, password: str) -> str:
+def access_token(base_url: str, username: str, password: str) -> str:
+    """A JWT for the REST API from Airflow's own login endpoint (the simple auth manager's users)."""
     request = urllib.request.Request(
         f"{base_url}/auth/token",
         data=json.dumps({"username": username, "password": password}).encode(),
