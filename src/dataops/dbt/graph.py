@@ -19,10 +19,6 @@ from dataops.errors import DbtError
 FORMAT_VERSION = 1
 GRAPH_FILE = "dataops_graph.json"
 
-# Resource types that get a task of their own. Sources get one only when
-# they have tests, so that a failing source test shows (and stops) what reads it.
-TASK_RESOURCE_TYPES = ("model", "seed", "snapshot", "source")
-
 
 @dataclass(frozen=True)
 class DbtNode:
@@ -106,16 +102,6 @@ class DbtGraph:
                 result[parent].append(node.unique_id)
         return result
 
-    def subgraph(self, keep: set[str]) -> DbtGraph:
-        """The nodes in ``keep``, with dependencies on dropped nodes removed."""
-        nodes = {
-            uid: _replace_deps(node, tuple(d for d in node.depends_on if d in keep))
-            for uid, node in self.nodes.items()
-            if uid in keep
-        }
-        owners = {t: o for t, o in self.test_owner.items() if o in keep}
-        return DbtGraph(self.project_name, self.fingerprint, nodes, owners)
-
     def to_json(self) -> dict:
         return {
             "format": FORMAT_VERSION,
@@ -157,12 +143,6 @@ class DbtGraph:
                 f" --project-dir {Path(path).parent.parent}` to compile the dbt project."
             ) from None
         return cls.from_json(data)
-
-
-def _replace_deps(node: DbtNode, deps: tuple[str, ...]) -> DbtNode:
-    from dataclasses import replace
-
-    return replace(node, depends_on=deps)
 
 
 def topological_order(nodes: dict[str, DbtNode]) -> list[str]:

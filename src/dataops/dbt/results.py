@@ -60,6 +60,3 @@ class RunResults:
     @property
     def failed(self) -> tuple[NodeResult, ...]:
         return tuple(n for n in self.nodes if n.failed)
-
-    def by_id(self) -> dict[str, NodeResult]:
-        return {n.unique_id: n for n in self.nodes}

@@ -36,9 +36,6 @@ class DbtInvocation:
     # other's artifacts; None uses the project's target/.
     target_path: Path | None = None
     threads: int | None = None
-    full_refresh: bool = False
-    fail_fast: bool = False
-    state: Path | None = None
     extra_args: Sequence[str] = field(default_factory=tuple)
 
 
@@ -92,12 +89,6 @@ def selection_args(inv: DbtInvocation) -> list[str]:
         args += ["--exclude", *inv.exclude]
     if inv.threads:
         args += ["--threads", str(inv.threads)]
-    if inv.full_refresh:
-        args.append("--full-refresh")
-    if inv.fail_fast:
-        args.append("--fail-fast")
-    if inv.state:
-        args += ["--state", str(inv.state)]
     return args + list(inv.extra_args)
 
 
