@@ -141,13 +141,13 @@ class Settings(BaseSettings):
 
     @cached_property
     def ecs(self) -> EcsSettings:
-        return _build(EcsSettings)
+        return build_section(EcsSettings)
 
     def section(self, kind: type[Section]) -> Section:
         """The settings section ``kind`` (e.g. ``PostgresSettings``), read from the environment once."""
         if kind not in self._sections:
             # A new dict rather than an update: copies of these settings share the old one.
-            self._sections = {**self._sections, kind: _build(kind)}
+            self._sections = {**self._sections, kind: build_section(kind)}
         return self._sections[kind]
 
     def with_section(self, section: BaseSettings, **updates: object) -> Settings:
@@ -171,7 +171,8 @@ class Settings(BaseSettings):
         }
 
 
-def _build(cls: type[BaseSettings]) -> BaseSettings:
+def build_section(cls: type[BaseSettings]) -> BaseSettings:
+    """A settings class read from the environment and .env; a bad value is a ConfigError naming it."""
     try:
         return cls()
     except ValidationError as exc:

@@ -107,7 +107,7 @@ def test_a_missing_bucket_is_one_line(s3_client, aws_endpoint, monkeypatch):
     [
         ("DATAOPS_BUNDLE_STORE", "gs://bucket/x", "DATAOPS_BUNDLE_STORE='gs://bucket/x' is neither s3://BUCKET/PREFIX nor a local folder."),
         ("DATAOPS_BUNDLE_STORE", "s3://", "DATAOPS_BUNDLE_STORE='s3://' names no bucket: use s3://BUCKET/PREFIX."),
-        ("DATAOPS_BUNDLE_RETENTION", "0", "DATAOPS_BUNDLE_RETENTION: Input should be greater than or equal to 1 (got '0')"),
+        ("DATAOPS_BUNDLE_RETENTION", "0", "Invalid setting DATAOPS_BUNDLE_RETENTION='0' (set in the environment): it must be at least 1 and at most 10000."),
     ],
 )
 def test_bad_settings_are_one_line(monkeypatch, name, value, expected):

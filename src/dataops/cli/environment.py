@@ -4,8 +4,8 @@ in ``.env`` or the environment is one the platform reads, so a misspelt one
 instead of being ignored in silence.
 
 It lives with the command, above every package, because the names come from
-all of them: the settings classes and the dbt project (dataops.settings_names)
-and the local stacks' own variables (added here).
+all of them: the settings classes and the dbt project (dataops.settings_names),
+the delivery settings and the local stacks' own variables (loaded here).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 
 
 def known_names(dbt_project_dir: Path | None = None) -> frozenset[str]:
+    # Loaded for their settings classes, which the names are read from.
+    import dataops.delivery.settings  # noqa: F401
     from dataops.local.services.config import OPTION_VARIABLES
     from dataops.local.services.environment import STACK_ID_VARIABLE
     from dataops.settings_names import known_names as settings_known_names

@@ -10,12 +10,11 @@ credentials chain).
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dataops.config import Settings, load_settings
+from dataops.config import Settings, build_section, load_settings
 from dataops.delivery.store import BundleStore, open_store
-from dataops.errors import ConfigError
 
 
 class DeliverySettings(BaseSettings):
@@ -27,20 +26,18 @@ class DeliverySettings(BaseSettings):
     retention: int = Field(10, ge=1, le=10_000)
 
 
-def load_delivery_settings(**overrides) -> DeliverySettings:
-    try:
-        return DeliverySettings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"DATAOPS_BUNDLE_{'.'.join(map(str, e['loc'])).upper()}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
-        )
-        raise ConfigError(f"Invalid configuration (check .env and the environment): {problems}") from None
+def load_delivery_settings() -> DeliverySettings:
+    """The delivery settings; a bad value is one line naming the variable and what it accepts."""
+    return build_section(DeliverySettings)
 
 
 def open_bundle_store(settings: Settings | None = None, delivery: DeliverySettings | None = None) -> BundleStore:
     """The store the settings name."""
     settings = settings or load_settings()
     delivery = delivery or load_delivery_settings()
+    from dataops.warehouses.redshift import S3Settings
+
     location = delivery.store or str(settings.state_dir / "bundles")
-    return open_store(location, endpoint_url=settings.s3.endpoint_url or None, region=settings.s3.region)
+    # The S3 endpoint and region the platform's other S3 calls use (DATAOPS_S3_*).
+    s3 = settings.section(S3Settings)
+    return open_store(location, endpoint_url=s3.endpoint_url or None, region=s3.region)
