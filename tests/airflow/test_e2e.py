@@ -53,7 +53,6 @@ UNRELATED_UID = "model.tickit.top_buyer_data_model"
 SYNTAX_ERROR_SQL = "select eventid,, total_price from {{ ref('all_gross_sales_model') }}\n"
 
 
-@pytest.mark.parametrize("e2e_stack", ["duckdb"], indirect=True)
 def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_that_branch(e2e_stack: E2EStack):
     s = e2e_stack
     graph = s.graph()

@@ -93,7 +93,34 @@ def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
         assert model in relations, f"model {model} is not in {MODELS_SCHEMA}; found {sorted(relations)}"
         assert relations[model].rows > 0, f"{MODELS_SCHEMA}.{model} is empty"
     stack.baseline.update(relations)
+    _each_model_task_has_dbts_outcome_and_time(stack, run_id)
     print(f"run {run_id}: tasks {sorted(airflow.task_states(DAG, run_id))}")
+
+
+def _each_model_task_has_dbts_outcome_and_time(stack: Stack, run_id: str) -> None:
+    """Each model's task carries its own dbt outcome (the dbt_outcome XCom), an
+    Airflow duration, and dbt's own time as the last dbt line of its log."""
+    from dataops.airflow.naming import task_ids_for
+    from dataops.dbt.graph import DbtGraph
+    from dataops.dbt.manifest import default_graph_path
+    from dataops.local.api import AirflowApi
+
+    api = AirflowApi(stack.url, "admin", stack.password)
+    graph = DbtGraph.read(default_graph_path(stack.project_dir))
+    tasks = api.tasks(DAG, run_id)
+    dbt_times = {}
+    for uid, task_id in task_ids_for(graph.nodes.values()).items():
+        task = tasks[task_id]
+        assert task.state == "success" and task.duration and task.duration > 0, (uid, task)
+        outcome = api.xcom(DAG, run_id, task_id, "dbt_outcome")
+        assert outcome["state"] == "success" and outcome["started_at"] and outcome["finished_at"], outcome
+        dbt_times[uid] = outcome["execution_time"]
+        if graph.nodes[uid].resource_type == "model":
+            assert outcome["execution_time"] > 0, outcome
+            log = api.log(DAG, run_id, task_id, task.try_number)
+            ours = [line for line in log.splitlines() if line.startswith("dbt")]
+            assert ours and "execution time" in ours[-1], log[-2000:]
+    assert len(set(dbt_times.values())) > 1, "every model reports the same dbt time"
 
 
 def _require_baseline(stack: Stack) -> None:
