@@ -81,6 +81,8 @@ def copy_project(source: Path, dest: Path) -> None:
 
 
 def prepare_dags_folder(folder: Path) -> Path:
+    """A copy of analytics/dags: every DAG file the analysts ship."""
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(paths.dags_dir() / f"{DAG_ID}.py", folder / f"{DAG_ID}.py")
+    for dag_file in paths.dags_dir().glob("*.py"):
+        shutil.copy2(dag_file, folder / dag_file.name)
     return folder

@@ -117,3 +117,39 @@ def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_
 
 def _states(tasks) -> dict[str, str | None]:
     return {t.task_id: t.state for t in tasks.values()}
+
+
+# --- The analysts' DAGs as the demo runs them ---------------------------------
+
+
+def test_the_demo_runs_redshift_transformations_and_a_rerun_replaces_the_tables(e2e_stack: E2EStack):
+    """What `dataops demo` does after starting Airflow (demo.trigger_runs), twice:
+    every task succeeds, and the second run replaces the tables rather than adding to them."""
+    from dataops.local import demo
+
+    counts: list[dict[str, int]] = []
+
+    def check(run: demo.DagRunSummary) -> None:
+        model_tasks = {m.replace(".", "_") for m in demo.MODELS}
+        assert model_tasks <= set(run.task_states), run.task_states
+        assert all(state == "success" for state in run.task_states.values()), run.task_states
+        counts.append({m: e2e_stack.query(f"select count(*) from {e2e_stack.relation(m)}")[0][0] for m in demo.MODELS})
+
+    logs = e2e_stack.airflow.home_dir / "logs"
+    demo.trigger_runs(e2e_stack.api, demo.DEMO_DAG, logs, timeout_s=240, after_run=check, runs=2)
+    assert len(counts) == 2 and counts[0] == counts[1]
+    assert all(n > 0 for n in counts[0].values()), counts[0]
+    rows = demo.top_rows(e2e_stack.settings, limit=3)
+    assert set(rows) == set(demo.MODELS) and all(data for _, data in rows.values())
+
+
+def test_the_example_dag_runs(e2e_stack: E2EStack):
+    from dataops.local import demo
+
+    e2e_stack.api.wait_for_dag("example_dag")
+    run = demo.trigger_runs(e2e_stack.api, "example_dag", e2e_stack.airflow.home_dir / "logs", timeout_s=240)
+    branch = "weekend" if "weekend" in {t for t, s in run.task_states.items() if s == "success"} else "weekday"
+    assert run.task_states[branch] == "success" and run.task_states["done"] == "success", run.task_states
+    tasks = e2e_stack.api.tasks("example_dag", run.run_id)
+    log = e2e_stack.api.log("example_dag", run.run_id, branch, tasks[branch].try_number)
+    assert f"A {branch} run" in log, log[-2000:]

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dataops.config import Settings
 from dataops.dbt import DbtProject
@@ -72,26 +73,41 @@ def run_dag(
     from dataops.local.api import AirflowApi
     from dataops.local.embedded import EmbeddedStack
     from dataops.local.processes import free_port
-    from dataops.local.run_failure import describe as describe_failure
-    from dataops.local.run_failure import read_failed_run
 
     stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=free_port(), scheduled_runs=False))
     try:
         stack.start()
         api = AirflowApi(stack.url, *stack.admin)
         api.wait_for_dag(dag_id)
-        for _ in range(runs):
-            run_id = api.trigger(dag_id)
-            info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s)
-            tasks = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values()}
-            if info.state != "success":
-                failed = read_failed_run(api, dag_id, run_id, info.state, tasks)
-                raise DataOpsError(describe_failure(failed, stack.home.path / "logs"))
-            summary = DagRunSummary(run_id, info.duration_s or 0.0, tasks)
-            if after_run:
-                after_run(summary)
+        return trigger_runs(api, dag_id, stack.home.path / "logs", timeout_s, after_run, runs)
     finally:
         stack.stop()
+
+
+def trigger_runs(
+    api,
+    dag_id: str,
+    logs_dir: Path,
+    timeout_s: float = 900,
+    after_run: Callable[[DagRunSummary], None] | None = None,
+    runs: int = 1,
+) -> DagRunSummary:
+    """On a running Airflow (``api``, a dataops.local.api.AirflowApi): trigger
+    ``dag_id`` ``runs`` times one after the other, each after the last ended;
+    a run that does not succeed stops with dbt's error for each failed model."""
+    from dataops.local.run_failure import describe as describe_failure
+    from dataops.local.run_failure import read_failed_run
+
+    for _ in range(runs):
+        run_id = api.trigger(dag_id)
+        info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s)
+        tasks = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values()}
+        if info.state != "success":
+            failed = read_failed_run(api, dag_id, run_id, info.state, tasks)
+            raise DataOpsError(describe_failure(failed, logs_dir))
+        summary = DagRunSummary(run_id, info.duration_s or 0.0, tasks)
+        if after_run:
+            after_run(summary)
     return summary
 
 
