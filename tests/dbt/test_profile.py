@@ -78,8 +78,11 @@ def test_the_runner_passes_the_profile_flags_and_no_target_of_its_own(tmp_path):
 
 
 def test_the_platform_profile_has_the_outputs_of_the_tickit_profile():
-    """The packaged profile and TICKIT's own are the same DATAOPS_* driven outputs."""
+    """The packaged profile and TICKIT's own are the same DATAOPS_* driven outputs,
+    one per registered warehouse."""
+    from dataops.warehouses import registry
+
     platform = yaml.safe_load((PLATFORM_PROFILES_DIR / "profiles.yml").read_text())[PLATFORM_PROFILE]
     tickit = yaml.safe_load((paths.dbt_project_dir() / "profiles.yml").read_text())["dataops"]
     assert platform["target"] == tickit["target"]
-    assert set(platform["outputs"]) == set(tickit["outputs"]) == {"duckdb", "postgres", "redshift"}
+    assert set(platform["outputs"]) == set(tickit["outputs"]) == set(registry.names())
