@@ -117,9 +117,13 @@ def _each_model_task_has_dbts_outcome_and_time(stack: Stack, run_id: str) -> Non
         dbt_times[uid] = outcome["execution_time"]
         if graph.nodes[uid].resource_type == "model":
             assert outcome["execution_time"] > 0, outcome
-            log = api.log(DAG, run_id, task_id, task.try_number)
-            ours = [line for line in log.splitlines() if line.startswith("dbt")]
-            assert ours and "execution time" in ours[-1], log[-2000:]
+
+            def dbt_time_is_logged_last(task_id=task_id, try_number=task.try_number):
+                # The triggerer writes a trigger's log on its own time: read until it is there.
+                ours = [line for line in api.log(DAG, run_id, task_id, try_number).splitlines() if line.startswith("dbt")]
+                return bool(ours) and "execution time" in ours[-1]
+
+            _wait_for(dbt_time_is_logged_last, 60, f"dbt's time as the last dbt line of {task_id}'s log", interval_s=1)
     assert len(set(dbt_times.values())) > 1, "every model reports the same dbt time"
 
 
