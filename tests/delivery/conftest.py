@@ -23,7 +23,8 @@ import pytest
 import dataops
 from dataops import paths
 from dataops.config import load_settings
-from dataops.delivery.bundle import INFO_FILE, BuiltBundle, BundleInfo, build_bundle, content_digest, write_archive
+from dataops.delivery.build import build_bundle
+from dataops.delivery.bundle import INFO_FILE, BuiltBundle, BundleInfo, content_digest, write_archive
 from dataops.delivery.git import resolve_commit
 from dataops.delivery.store import LocalBundleStore, S3BundleStore
 

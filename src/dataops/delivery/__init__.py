@@ -1,6 +1,7 @@
 """Delivery: versioned, immutable bundles of the analytics side (DAG files and dbt project).
 
-- ``bundle``: what a bundle holds, its content digest (its version) and its deterministic archive; building one from a Git commit.
+- ``bundle``: what a bundle holds, its content digest (its version) and its deterministic archive (standard library only).
+- ``build``: building the bundle of a Git commit.
 - ``git``: the commit a ref names and its ``analytics/`` tree.
 - ``dag_check``: importing a bundle's DAG files with Airflow's DagBag, in a subprocess.
 - ``store``: the ``BundleStore`` interface and its two implementations, an S3 bucket and a local folder.

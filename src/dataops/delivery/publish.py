@@ -33,7 +33,8 @@ from pathlib import Path
 
 import dataops
 from dataops.config import Settings
-from dataops.delivery.bundle import BuiltBundle, Progress, build_bundle, short
+from dataops.delivery.build import build_bundle
+from dataops.delivery.bundle import BuiltBundle, Progress, short
 from dataops.delivery.errors import DeliveryError, PointerConflict
 from dataops.delivery.git import resolve_commit
 from dataops.delivery.store import BundleStore, Pointer, PointerChange, StoredBundle
