@@ -135,9 +135,9 @@ def test_on_s3_through_the_providers_s3_hook(aws_endpoint, tmp_path, monkeypatch
     first, second = _bundles(tmp_path, 1, 2)
     publish_built(store, first, retention=5)
     connection = {"conn_type": "aws", "extra": {"endpoint_url": aws_endpoint, "region_name": "us-east-1"}}
-    monkeypatch.setenv("AIRFLOW_CONN_DATAOPS_BUNDLES", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_BUNDLE_STORE", json.dumps(connection))
 
-    bundle = PublishedDagBundle(name="analytics", store=f"s3://{bucket}/bundles", aws_conn_id="dataops_bundles")
+    bundle = PublishedDagBundle(name="analytics", store=f"s3://{bucket}/bundles", aws_conn_id="bundle_store")
     bundle.initialize()
     assert _dag_file(bundle) == "# DAG file, change 1\n"
     publish_built(store, second, retention=5)
@@ -145,7 +145,7 @@ def test_on_s3_through_the_providers_s3_hook(aws_endpoint, tmp_path, monkeypatch
     assert _dag_file(bundle) == "# DAG file, change 2\n"
 
     run_copy = PublishedDagBundle(
-        name="analytics", store=f"s3://{bucket}/bundles", aws_conn_id="dataops_bundles", version=first.info.version
+        name="analytics", store=f"s3://{bucket}/bundles", aws_conn_id="bundle_store", version=first.info.version
     )
     run_copy.initialize()
     assert _dag_file(run_copy) == "# DAG file, change 1\n"
