@@ -47,11 +47,11 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
 ) -> DAG:
     """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
 
-    The project is ``project_dir``; by default the ``dbt`` folder beside the
-    DAG file's folder (``analytics/dags`` and ``analytics/dbt`` in a checkout,
-    ``dags`` and ``dbt`` in a published bundle, so a run reads the project of
-    its own bundle version), else ``DATAOPS_DBT_PROJECT_DIR``, else the
-    checkout's ``analytics/dbt``.
+    The project is ``project_dir``; by default, for a DAG file of a
+    published bundle, that bundle's ``dbt`` folder (so a run reads the
+    project of its own bundle version); elsewhere ``DATAOPS_DBT_PROJECT_DIR``,
+    else the ``dbt`` folder beside the DAG file's folder (``analytics/dbt``
+    beside ``analytics/dags``), else the checkout's ``analytics/dbt``.
 
     dbt runs with the project's own ``profiles.yml`` and its default target
     (the platform's profile when the project has none); ``profiles_dir``,
@@ -172,13 +172,16 @@ def _doc(node) -> str:
 
 def default_project_dir(dag_file: str | None) -> Path:
     """The project a DAG file builds when it names none (see :func:`DbtDag`)."""
-    if dag_file:
-        beside = Path(dag_file).parent.parent / "dbt"
-        if (beside / "dbt_project.yml").is_file():
-            return beside
+    from dataops.delivery.bundle import DBT, INFO_FILE
+
+    beside = Path(dag_file).parent.parent if dag_file else None
+    if beside is not None and (beside / INFO_FILE).is_file():
+        return beside / DBT  # a published bundle's DAG file builds that bundle's project, always
     configured = os.environ.get("DATAOPS_DBT_PROJECT_DIR")
     if configured:
         return Path(configured)
+    if beside is not None and (beside / "dbt" / "dbt_project.yml").is_file():
+        return beside / "dbt"
     from dataops import paths
 
     return paths.dbt_project_dir()
