@@ -19,6 +19,8 @@ What runs, in one workspace and on one local Airflow started once (see workspace
   the Airflow stack (API server, scheduler, DAG processor, triggerer, task
   processes and dbt) seen during our N=200 run.
 * TICKIT's generator and loader figures (bench_generator.py).
+* ``publish_s`` and ``publish_to_live_s``: a one-line change published, and
+  the first task of a run on it, on the services stack (bench_delivery.py).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ try:
 except ImportError:  # a checkout without the package installed
     sys.path.insert(0, str(HERE.parent / "src"))
 
+import bench_delivery  # noqa: E402
 import bench_generator  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
 from workspace import TICKIT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
@@ -104,6 +107,11 @@ def main(argv: list[str] | None = None) -> int:
 
         _step("TICKIT generator")
         results |= bench_generator.run(quick=args.quick)
+        _step("delivery: publish, and the new version live on the services stack")
+        try:
+            results |= bench_delivery.run(quick=args.quick)
+        except Exception as exc:  # noqa: BLE001  (needs PostgreSQL and Redis; the rest stands without it)
+            results["errors_delivery"] = [f"delivery benchmark: {exc}"]
         results["complete"] = True
     finally:
         # Also when interrupted: what was measured is kept, marked incomplete.
@@ -268,6 +276,10 @@ TABLES = [
         ("cosmos_over_ours_200 (target >= 5)", "cosmos_over_ours_200"),
         ("cosmos run s, N=20", "cosmos_s_20"),
         ("cosmos_over_ours_20", "cosmos_over_ours_20"),
+    ]),
+    ("Delivery (bench_delivery.py)", [
+        ("publish_s: dataops publish, TICKIT", "publish_s"),
+        ("publish_to_live_s (target <= 10)", "publish_to_live_s"),
     ]),
     ("Memory and the triggerer", [
         ("peak_rss_mb (whole stack, N=200 run)", "peak_rss_mb"),

@@ -19,7 +19,7 @@ from e2e_support import SCALE, E2EStack, copy_project, prepare_dags_folder  # no
 
 
 @pytest.fixture(scope="session")
-def e2e_stack(tmp_path_factory) -> Iterator[E2EStack]:
+def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     from dataops import paths
     from dataops.config import load_settings
     from dataops.dbt.manifest import ensure_compiled
@@ -37,22 +37,46 @@ def e2e_stack(tmp_path_factory) -> Iterator[E2EStack]:
     generate(settings.data_dir, scale=SCALE, seed=settings.seed)
     get_loader(settings).load(settings.data_dir)
     ensure_compiled(DbtProject.from_settings(settings))
+    bundles, s3_env = _bundle_bucket(aws_endpoint)
     airflow = LocalAirflow(
         home_dir=root / "airflow",
         dags_folder=prepare_dags_folder(root / "dags"),
         settings=settings,
         api_port=free_port(),
-        extra_env=pycache_env(state),
-        # Published versions are served too, beside the folder (test_e2e.py's bundle tests).
-        published_store=str(root / "bundles"),
+        extra_env={**pycache_env(state), **s3_env},
+        # Published versions are served too, beside the folder, from S3 (test_e2e.py's bundle tests).
+        published_store=bundles.location,
     )
     airflow.start()
     try:
         api = airflow.api()
         api.wait_for_dag("redshift_transformations")
-        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=root / "bundles")
+        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles)
     finally:
         airflow.stop()
+
+
+def _bundle_bucket(endpoint: str):
+    """A bundle store in a new bucket of the loopback S3 server, and the environment that reaches it."""
+    import uuid
+
+    import boto3
+
+    from dataops.delivery.store import S3BundleStore
+
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "DATAOPS_S3_ENDPOINT_URL": endpoint,
+    }
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )
+    bucket = f"bundles-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=bucket)
+    return S3BundleStore(bucket, "analytics", client), env
 
 
 def _duckdb(settings):

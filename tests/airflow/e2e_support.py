@@ -32,8 +32,8 @@ class E2EStack:
     api: AirflowApi
     query: Callable[[str], list[tuple]]
     execute: Callable[[str], None]
-    # The store whose current version the stack serves beside its DAG folder.
-    bundle_store: Path | None = None
+    # The store (on the loopback S3 server) whose current version the stack serves beside its DAG folder.
+    bundle_store: object = None
 
     @property
     def project_dir(self) -> Path:

@@ -207,10 +207,8 @@ def _wait_for_version(api, version: str, timeout_s: float = 90) -> float:
 
 def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_started_with(e2e_stack: E2EStack, tmp_path):
     from dataops.delivery.publish import publish
-    from dataops.delivery.store import LocalBundleStore
 
-    s, api = e2e_stack, e2e_stack.api
-    store = LocalBundleStore(s.bundle_store)
+    s, api, store = e2e_stack, e2e_stack.api, e2e_stack.bundle_store
     repo = _analytics_repo(tmp_path / "platform")
     first = publish(store, repo, "main", s.settings, retention=5)
     _wait_for_version(api, first.version)

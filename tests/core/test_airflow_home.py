@@ -46,3 +46,34 @@ def test_the_services_stack_remembers_whether_schedules_run(tmp_path):
     config = ServicesConfig(folder=tmp_path / "services", scheduled_runs=True)
     config.save()
     assert ServicesConfig.load(config.folder).scheduled_runs is True
+
+
+BUNDLES = "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"
+
+
+def test_both_stacks_read_the_working_tree_unless_told_to_serve_published_versions(tmp_path):
+    import json
+
+    from dataops import paths
+    from dataops.local.airflow_env import DagSource
+
+    settings = load_settings(state_dir=tmp_path / "state")
+    worktree = json.loads(AirflowHome.for_settings(settings).env()[BUNDLES])
+    assert worktree == [{"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                         "kwargs": {"path": str(paths.dags_dir())}}]
+
+    published = DagSource(store=str(tmp_path / "bundles"))
+    env = AirflowHome.for_settings(settings, dags=published).env()
+    (bundle,) = json.loads(env[BUNDLES])
+    assert bundle["classpath"] == "dataops.airflow.bundle.PublishedDagBundle"
+    assert bundle["kwargs"] == {"store": str(tmp_path / "bundles"), "refresh_interval": 5}
+    # Each stack keeps its copies of bundles in its own home, never in a folder other stacks share.
+    assert env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH"] == str(settings.state_dir / "airflow" / "dag-bundles")
+
+    config = ServicesConfig(folder=tmp_path / "services", bundle_store=str(tmp_path / "bundles"),
+                            dags_folders=(tmp_path / "extra",))
+    services = json.loads(component_env(config, _secrets(), base={"PATH": "/usr/bin"})[BUNDLES])
+    assert [b["name"] for b in services] == ["analytics", "dags-folder"]
+    assert services[1]["kwargs"] == {"path": str(tmp_path / "extra")}
+    config.save()
+    assert ServicesConfig.load(config.folder).dag_source() == config.dag_source()

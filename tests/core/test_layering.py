@@ -5,6 +5,7 @@ The arrows a reader should be able to trust:
     cli  ->  local  ->  airflow  ->  dbt  ->  core (config, errors, paths, lazy, warehouses)
     cli  ->  local  ->  tickit  ------------>  core
     cli  ->  delivery  ------------>  dbt  ->  core
+    airflow  ->  delivery  (the DAG bundle reads published versions)
 
 Every ``import`` counts, including those inside functions (lazy imports
 still tie the modules together); only ``if TYPE_CHECKING:`` blocks are
