@@ -10,6 +10,7 @@ verdict from one run. The schemas are dropped at the end whatever happened.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -134,9 +135,8 @@ def _build_step(run: DbtRun, manifest_path: Path, report: CiReport) -> Step:
         elif kind in ("test", "unit_test"):
             (report.tests_failed if node.failed else report.tests_passed).append(node.name)
         if node.failed:
-            message = (node.message or "").strip().splitlines()
             where = f" ({paths[node.unique_id]})" if node.unique_id in paths else ""
-            reason = next((line.strip() for line in message if line.strip()), node.status)
+            reason = _reason(node.message) or node.status
             problems.append(f"build: {kind} {node.name}{where}: {node.status}: {reason}")
     if not run.succeeded and not problems:
         problems.append("build: " + describe_failure(run).replace("\n", " "))
@@ -144,6 +144,14 @@ def _build_step(run: DbtRun, manifest_path: Path, report: CiReport) -> Step:
     summary = (f"{n_models} built, {len(report.tests_passed)} test(s) passed, {len(report.tests_failed)} failed"
                + (f", {len(report.skipped)} skipped" if report.skipped else ""))
     return Step("build", PASSED if run.succeeded else FAILED, run.duration_s, summary, problems)
+
+
+def _reason(message: str | None) -> str:
+    """dbt's message without its "Runtime Error in model x (path)" header, on one line."""
+    lines = [line.strip() for line in (message or "").strip().splitlines() if line.strip()]
+    if len(lines) > 1 and re.match(r"^\w+ Error in \w+ ", lines[0]):
+        lines = lines[1:]
+    return " ".join(lines[:3])[:500]
 
 
 def _build_progress(progress: Progress) -> Callable[[dict], None]:
