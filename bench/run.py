@@ -44,6 +44,7 @@ except ImportError:  # a checkout without the package installed
     sys.path.insert(0, str(HERE.parent / "src"))
 
 import bench_generator  # noqa: E402
+import bench_slim_ci  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
 from workspace import TICKIT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
 
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
         _step("TICKIT generator")
         results |= bench_generator.run(quick=args.quick)
+        _step("dataops ci (Slim CI) at N=500")
+        results |= bench_slim_ci.run(quick=args.quick)
         results["complete"] = True
     finally:
         # Also when interrupted: what was measured is kept, marked incomplete.
@@ -268,6 +271,12 @@ TABLES = [
         ("cosmos_over_ours_200 (target >= 5)", "cosmos_over_ours_200"),
         ("cosmos run s, N=20", "cosmos_s_20"),
         ("cosmos_over_ours_20", "cosmos_over_ours_20"),
+    ]),
+    ("dataops ci, N = 500, one leaf model changed (bench_slim_ci.py)", [
+        ("slim_ci_s_500: wall s (target <= 60)", "slim_ci_s_500"),
+        ("its dbt build s", "slim_ci_build_s_500"),
+        ("full dbt build s", "full_build_s_500"),
+        ("slim_ci_ratio_500 (target <= 0.05 + start-up)", "slim_ci_ratio_500"),
     ]),
     ("Memory and the triggerer", [
         ("peak_rss_mb (whole stack, N=200 run)", "peak_rss_mb"),

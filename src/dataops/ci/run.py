@@ -59,7 +59,7 @@ def run_ci(settings: Settings, options: CiOptions = CiOptions(), progress: Progr
     ci_settings = settings.model_copy(update={"models_schema": schema})
     project = DbtProject.from_settings(ci_settings, options.project_dir)
     work = Path(tempfile.mkdtemp(prefix="dataops-ci-"))
-    target_path = Path(options.target_path or work / "target")
+    target_path = Path(options.target_path or work / "target").resolve()
     report = CiReport(schema, settings.target, "", False)
     progress(f"schema {schema} in {settings.warehouse().title}, dropped afterwards")
     try:
