@@ -47,6 +47,7 @@ except ImportError:  # a checkout without the package installed
 
 import bench_delivery  # noqa: E402
 import bench_generator  # noqa: E402
+import bench_slim_ci  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
 from workspace import TICKIT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
 
@@ -112,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             results |= bench_delivery.run(quick=args.quick)
         except Exception as exc:  # noqa: BLE001  (needs PostgreSQL and Redis; the rest stands without it)
             results["errors_delivery"] = [f"delivery benchmark: {exc}"]
+        _step("dataops ci (Slim CI) at N=500")
+        results |= bench_slim_ci.run(quick=args.quick)
         results["complete"] = True
     finally:
         # Also when interrupted: what was measured is kept, marked incomplete.
@@ -280,6 +283,12 @@ TABLES = [
     ("Delivery (bench_delivery.py)", [
         ("publish_s: dataops publish, TICKIT", "publish_s"),
         ("publish_to_live_s (target <= 10)", "publish_to_live_s"),
+    ]),
+    ("dataops ci, N = 500, one leaf model changed (bench_slim_ci.py)", [
+        ("slim_ci_s_500: wall s (target <= 60)", "slim_ci_s_500"),
+        ("its dbt build s", "slim_ci_build_s_500"),
+        ("full dbt build s", "full_build_s_500"),
+        ("slim_ci_ratio_500 (target <= 0.05 + start-up)", "slim_ci_ratio_500"),
     ]),
     ("Memory and the triggerer", [
         ("peak_rss_mb (whole stack, N=200 run)", "peak_rss_mb"),

@@ -29,6 +29,7 @@ COMMANDS = {
     "publish": "dataops.cli.delivery:publish",
     "versions": "dataops.cli.delivery:versions",
     "rollback": "dataops.cli.delivery:rollback",
+    "ci": "dataops.cli.ci:ci",
 }
 
 

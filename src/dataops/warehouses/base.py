@@ -48,6 +48,8 @@ class Warehouse:
     query: Callable[[Settings, str], Rows]
     # Where its data is, in its own words (a file, a host and database), for messages.
     location: Callable[[Settings], str] | None = None
+    # Runs one statement that changes the warehouse (``drop schema``...), committed.
+    execute: Callable[[Settings, str], None] | None = None
 
     def where(self, settings: Settings) -> str:
         """Where the models are, e.g. "PostgreSQL database wh at db:5432, schema analytics"."""

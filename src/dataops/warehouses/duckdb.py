@@ -23,6 +23,13 @@ def query(settings: Settings, sql: str) -> Rows:
         return [column[0] for column in cursor.description], cursor.fetchall()
 
 
+def execute(settings: Settings, sql: str) -> None:
+    import duckdb
+
+    with duckdb.connect(str(settings.warehouse_path)) as con:
+        con.execute(sql)
+
+
 def location(settings: Settings) -> str:
     return f"DuckDB file {settings.warehouse_path}"
 
@@ -36,4 +43,5 @@ WAREHOUSE = Warehouse(
     loader="dataops.tickit.loaders.duckdb:DuckDBLoader",
     query=query,
     location=location,
+    execute=execute,
 )

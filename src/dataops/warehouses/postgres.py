@@ -52,6 +52,13 @@ def query(settings: Settings, sql: str) -> Rows:
         return [column.name for column in cursor.description], cursor.fetchall()
 
 
+def execute(settings: Settings, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(settings.section(PostgresSettings).conninfo(), connect_timeout=10, autocommit=True) as conn:
+        conn.execute(sql)
+
+
 def location(settings: Settings) -> str:
     pg = settings.section(PostgresSettings)
     return f"PostgreSQL database {pg.database} at {pg.host}:{pg.port}"
@@ -65,4 +72,5 @@ WAREHOUSE = Warehouse(
     loader="dataops.tickit.loaders.postgres:PostgresLoader",
     query=query,
     location=location,
+    execute=execute,
 )

@@ -93,6 +93,15 @@ def query(settings: Settings, sql: str) -> Rows:
         conn.close()
 
 
+def execute(settings: Settings, sql: str) -> None:
+    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region)
+    try:
+        conn.autocommit = True
+        conn.cursor().execute(sql)
+    finally:
+        conn.close()
+
+
 def location(settings: Settings) -> str:
     rs = settings.section(RedshiftSettings)
     return f"Redshift database {rs.database} at {rs.host or rs.cluster_id}:{rs.port}"
@@ -107,4 +116,5 @@ WAREHOUSE = Warehouse(
     loader="dataops.tickit.loaders.redshift:RedshiftLoader",
     query=query,
     location=location,
+    execute=execute,
 )
