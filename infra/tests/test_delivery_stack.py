@@ -60,11 +60,45 @@ def test_github_role_trusts_only_the_main_branch(templates):
     assert upload["Resource"] == "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/source/dataops.zip"
 
 
+def test_publish_role_trusts_only_the_main_branch_and_writes_only_bundles(templates):
+    delivery = templates["dataops-delivery"]
+    roles = [r for k, r in resources(delivery, "AWS::IAM::Role").items() if k.startswith("GitHubPublishRole")]
+    assert len(roles) == 1
+    trust = roles[0]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert len(trust) == 1 and trust[0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust[0]["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": f"repo:{GITHUB_REPOSITORY}:ref:refs/heads/main",
+    }
+    # The same (one per account) OIDC provider as the deploy role's.
+    assert "GitHubProvider" in text(trust[0]["Principal"])
+    bucket = "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1"
+    assert statements_of_role(delivery, "GitHubPublishRole") == [
+        {
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": f"{bucket}/bundles/*",
+        },
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["bundles", "bundles/*"]}},
+            "Effect": "Allow",
+            "Resource": bucket,
+        },
+    ]
+    outputs = {o["Description"]: o["Value"] for o in delivery.to_json()["Outputs"].values() if "Description" in o}
+    assert outputs["GitHub variable DATAOPS_BUNDLE_STORE"] == "s3://dataops-artifacts-123456789012-us-east-1/bundles"
+    assert "GitHubPublishRole" in text(outputs["GitHub variable AWS_PUBLISH_ROLE_ARN"])
+
+
 def test_no_github_role_without_a_repository(serverless_platform):
     from aws_cdk.assertions import Template
 
     delivery = Template.from_stack(serverless_platform.delivery)
     assert not resources(delivery, "AWS::IAM::OIDCProvider")
+    assert not resources(delivery, "AWS::IAM::Role") or all(
+        not key.startswith(("GitHubRole", "GitHubPublishRole")) for key in resources(delivery, "AWS::IAM::Role")
+    )
 
 
 def test_workflows_start_the_projects_this_stack_defines():
