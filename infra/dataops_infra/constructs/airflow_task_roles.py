@@ -47,10 +47,14 @@ class AirflowTaskRoles(Construct):
         artifacts, data = props.artifacts_bucket, props.data_bucket
 
         self.control_plane = task_role(
-            self, "ControlPlane", description="Airflow API server, scheduler, DAG processor, triggerer: task logs, bundles (read)"
+            self,
+            "ControlPlane",
+            description="Airflow API server, scheduler, DAG processor, triggerer: task logs, bundles (read)",
         )
         self.worker = task_role(
-            self, "Worker", description="Airflow Celery workers: task logs, bundles (read), TICKIT data, dbt runs on ECS"
+            self,
+            "Worker",
+            description="Airflow Celery workers: task logs, bundles (read), TICKIT data, dbt runs on ECS",
         )
         for role in (self.control_plane, self.worker):
             allow_pattern(

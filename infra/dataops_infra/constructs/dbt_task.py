@@ -63,7 +63,7 @@ class DbtTask(Construct):
         self.task_role = task_role(
             self,
             "TaskRole",
-            description="dbt runs: read the published bundles, write their artifacts under dbt/ of the artifacts bucket",
+            description="dbt runs: read published bundles, write their artifacts under dbt/ of the artifacts bucket",
         )
         # Each run fetches the bundle version its DAG run started with (DATAOPS_BUNDLE_VERSION).
         allow_reading_bundles(self.task_role, props.artifacts_bucket)
