@@ -29,6 +29,8 @@ OTHER_NAMES = frozenset({
     "DATAOPS_HOME",
     # The ecs dbt executor hands it to the dbt image's entrypoint.
     "DATAOPS_DBT_ARTIFACTS_URI",
+    # ... and the bundle version it fetches (the store is DATAOPS_BUNDLE_STORE, a setting).
+    "DATAOPS_BUNDLE_VERSION",
     # The test suite's screenshots folder.
     "DATAOPS_TEST_ARTIFACTS",
 })

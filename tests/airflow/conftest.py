@@ -43,12 +43,14 @@ def e2e_stack(tmp_path_factory) -> Iterator[E2EStack]:
         settings=settings,
         api_port=free_port(),
         extra_env=pycache_env(state),
+        # Published versions are served too, beside the folder (test_e2e.py's bundle tests).
+        published_store=str(root / "bundles"),
     )
     airflow.start()
     try:
         api = airflow.api()
         api.wait_for_dag("redshift_transformations")
-        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings))
+        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=root / "bundles")
     finally:
         airflow.stop()
 

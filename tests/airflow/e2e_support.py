@@ -32,6 +32,8 @@ class E2EStack:
     api: AirflowApi
     query: Callable[[str], list[tuple]]
     execute: Callable[[str], None]
+    # The store whose current version the stack serves beside its DAG folder.
+    bundle_store: Path | None = None
 
     @property
     def project_dir(self) -> Path:

@@ -5,6 +5,10 @@ downstream). The tests share one Airflow per warehouse (conftest.py)."""
 
 from __future__ import annotations
 
+import subprocess
+import time
+from pathlib import Path
+
 import pytest
 
 from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID, task_ids_for
@@ -153,3 +157,86 @@ def test_the_example_dag_runs(e2e_stack: E2EStack):
     tasks = e2e_stack.api.tasks("example_dag", run.run_id)
     log = e2e_stack.api.log("example_dag", run.run_id, branch, tasks[branch].try_number)
     assert f"A {branch} run" in log, log[-2000:]
+
+
+# --- Published versions: live within seconds, each run on the version it started with ----
+
+PUBLISHED_DAG = "published_models"
+VERSIONED_MODEL = "analytics/dbt/models/pinned_code_version.sql"
+
+
+def _analytics_repo(root: Path) -> Path:
+    """A Git repository with a small analytics/ side: one DAG, a model whose SQL says its version, a reader."""
+    files = {
+        "analytics/dags/published_models.py": (
+            "from datetime import datetime\n"
+            "from dataops.airflow.factory import DbtDag\n\n"
+            f"dag = DbtDag(dag_id={PUBLISHED_DAG!r}, schedule=None, start_date=datetime(2024, 1, 1), "
+            "catchup=False, max_active_runs=1)\n"
+        ),
+        "analytics/dbt/dbt_project.yml": "name: pinned\nversion: '1.0'\nprofile: dataops\nmodel-paths: [models]\n",
+        VERSIONED_MODEL: "select 'v1' as code_version\n",
+        "analytics/dbt/models/pinned_reader.sql": "select code_version from {{ ref('pinned_code_version') }}\n",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["-c", "user.name=Ana", "-c", "user.email=a@x", "commit", "-qm", "v1"]):
+        subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+    return root
+
+
+def _commit(repo: Path, rel: str, text: str, message: str) -> None:
+    (repo / rel).write_text(text)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=Ana", "-c", "user.email=a@x", "commit", "-qam", message],
+                   check=True, capture_output=True)
+
+
+def _wait_for_version(api, version: str, timeout_s: float = 90) -> float:
+    """Seconds until Airflow serves the DAG from ``version``."""
+    started = time.monotonic()
+    while True:
+        try:
+            if api.dag_bundle_version(PUBLISHED_DAG) == version:
+                return time.monotonic() - started
+        except Exception:  # noqa: BLE001  (not parsed yet)
+            pass
+        assert time.monotonic() - started < timeout_s, f"Airflow did not serve version {version[:12]} in {timeout_s} s"
+        time.sleep(0.25)
+
+
+def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_started_with(e2e_stack: E2EStack, tmp_path):
+    from dataops.delivery.publish import publish
+    from dataops.delivery.store import LocalBundleStore
+
+    s, api = e2e_stack, e2e_stack.api
+    store = LocalBundleStore(s.bundle_store)
+    repo = _analytics_repo(tmp_path / "platform")
+    first = publish(store, repo, "main", s.settings, retention=5)
+    _wait_for_version(api, first.version)
+    api.wait_for_dag(PUBLISHED_DAG)
+
+    # A run created on the first version, held while the second one is published and goes live.
+    api.pause(PUBLISHED_DAG)
+    pinned_run = api.trigger(PUBLISHED_DAG)
+    _commit(repo, VERSIONED_MODEL, "select 'v2' as code_version\n", "v2")
+    second = publish(store, repo, "main", s.settings, retention=5)
+    assert second.changed and second.version != first.version
+    live_s = _wait_for_version(api, second.version)
+    assert live_s < 30, f"the new version took {live_s:.1f} s to go live"
+    api.pause(PUBLISHED_DAG, False)
+
+    pinned = api.wait_for_run(PUBLISHED_DAG, pinned_run, timeout_s=180)
+    assert pinned.state == "success", api.tasks(PUBLISHED_DAG, pinned_run)
+    assert pinned.bundle_version == first.version
+    assert s.query(f"select code_version from {s.relation('pinned_reader')}") == [("v1",)]
+
+    info, tasks = _run(s, PUBLISHED_DAG)
+    assert info.state == "success", tasks
+    assert info.bundle_version == second.version
+    assert s.query(f"select code_version from {s.relation('pinned_reader')}") == [("v2",)]
+
+
+def _run(s: E2EStack, dag_id: str):
+    run_id = s.api.trigger(dag_id)
+    return s.api.wait_for_run(dag_id, run_id, timeout_s=180), s.api.tasks(dag_id, run_id)

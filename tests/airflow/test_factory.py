@@ -130,3 +130,24 @@ def test_edges_match_what_set_upstream_records(project):
     }
     assert sorted(dag.get_task("percentile_sales_model").upstream_task_ids) == ["all_gross_sales_model"]
     assert dag.get_task("dbt_build").downstream_task_ids >= {"source__tickit__sales"}
+
+
+def test_a_dag_file_finds_its_dbt_project_in_its_bundle_before_anything_configured(tmp_path, monkeypatch):
+    from dataops.airflow.factory.dag import default_project_dir
+
+    bundle = tmp_path / "bundle"
+    (bundle / "dags").mkdir(parents=True)
+    (bundle / "dbt").mkdir()
+    (bundle / "dbt" / "dbt_project.yml").write_text("name: x\n")
+    checkout = tmp_path / "checkout" / "analytics"
+    (checkout / "dags").mkdir(parents=True)
+    (checkout / "dbt").mkdir()
+    (checkout / "dbt" / "dbt_project.yml").write_text("name: x\n")
+    monkeypatch.setenv("DATAOPS_DBT_PROJECT_DIR", str(tmp_path / "configured"))
+
+    # Not a bundle yet: the configured project wins, as it always did.
+    assert default_project_dir(str(bundle / "dags" / "d.py")) == tmp_path / "configured"
+    (bundle / "bundle.json").write_text("{}")
+    assert default_project_dir(str(bundle / "dags" / "d.py")) == bundle / "dbt"
+    monkeypatch.delenv("DATAOPS_DBT_PROJECT_DIR")
+    assert default_project_dir(str(checkout / "dags" / "d.py")) == checkout / "dbt"

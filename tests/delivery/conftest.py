@@ -10,43 +10,35 @@ with ``AnalyticsRepo.commit_beside`` without touching the working tree.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
-import uuid
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-import dataops
 from dataops import paths
 from dataops.config import load_settings
 from dataops.delivery.build import build_bundle
-from dataops.delivery.bundle import INFO_FILE, BuiltBundle, BundleInfo, content_digest, write_archive
+from dataops.delivery.bundle import BuiltBundle
 from dataops.delivery.git import resolve_commit
 from dataops.delivery.store import LocalBundleStore, S3BundleStore
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bundle_support import AWS_ENV, fake_bundle, new_bucket  # noqa: E402,F401  (new_bucket: for the tests)
 
 MODEL = "analytics/dbt/models/marts/top_buyer_data_model.sql"
 UNCOMMITTED = "-- an uncommitted edit\n"
 _SKIP = shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__", ".user.yml")
-
-AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
-
 
 def git(repo: Path, *args: str, env: dict | None = None) -> str:
     done = subprocess.run(
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
     )
     return done.stdout.strip()
-
 
 @dataclass(frozen=True)
 class AnalyticsRepo:
@@ -74,7 +66,6 @@ class AnalyticsRepo:
         index.unlink()
         return sha
 
-
 @pytest.fixture(scope="session")
 def analytics_repo(tmp_path_factory) -> AnalyticsRepo:
     root = tmp_path_factory.mktemp("platform")
@@ -94,58 +85,25 @@ def analytics_repo(tmp_path_factory) -> AnalyticsRepo:
         out.write(UNCOMMITTED)
     return AnalyticsRepo(root, first, second)
 
-
 def _build(repo: AnalyticsRepo, ref: str, work: Path) -> BuiltBundle:
     work.mkdir(parents=True, exist_ok=True)
     return build_bundle(repo.path, resolve_commit(repo.path, ref), work, load_settings(), lambda _: None)
-
 
 @pytest.fixture(scope="session")
 def built_first(analytics_repo, tmp_path_factory) -> BuiltBundle:
     return _build(analytics_repo, analytics_repo.first, tmp_path_factory.mktemp("first"))
 
-
-def fake_bundle(n: int, work: Path) -> BuiltBundle:
-    """A small bundle made without Git or dbt, for the tests of stores and versions."""
-    root = work / f"bundle-{n}"
-    files = {
-        "dags/example_dag.py": f"# DAG file, change {n}\n",
-        "dbt/dbt_project.yml": "name: tickit\n",
-        "dbt/models/model.sql": f"select {n} as n\n",
-        "dbt/target/manifest.json": "{}",
-        "dbt/target/dataops_graph.json": "{}",
-    }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    info = BundleInfo(
-        digest=content_digest(root),
-        commit=hashlib.sha1(f"commit {n}".encode()).hexdigest(),
-        author="Ana Lyst <ana@example.com>",
-        committed_at="2026-01-01T00:00:00+00:00",
-        subject=f"Change {n}",
-        platform_version=dataops.__version__,
-        dbt_target="duckdb",
-        dbt_version="1.11.0",
-    )
-    (root / INFO_FILE).write_bytes(info.dumps())
-    return BuiltBundle(root, write_archive(root, info, work / f"bundle-{n}.tar.gz"), info)
-
-
 @pytest.fixture
 def make_bundle(tmp_path):
     return lambda n: fake_bundle(n, tmp_path / "bundles")
-
 
 @pytest.fixture
 def bundle_a(make_bundle) -> BuiltBundle:
     return make_bundle(1)
 
-
 @pytest.fixture
 def bundle_b(make_bundle) -> BuiltBundle:
     return make_bundle(2)
-
 
 @pytest.fixture
 def s3_client(aws_endpoint, monkeypatch):
@@ -155,13 +113,6 @@ def s3_client(aws_endpoint, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
-
-
-def new_bucket(client) -> str:
-    bucket = f"bundles-{uuid.uuid4().hex[:10]}"
-    client.create_bucket(Bucket=bucket)
-    return bucket
-
 
 @pytest.fixture(params=["local", "s3"])
 def store(request, tmp_path):

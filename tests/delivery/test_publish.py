@@ -222,6 +222,23 @@ def test_prune_keeps_the_retention_count_the_current_and_the_in_use_versions(sto
     assert _current(store) == v[5]
 
 
+def test_nothing_is_pruned_when_nobody_can_say_which_versions_runs_read(store, make_bundle):
+    bundles = [make_bundle(n + 30) for n in range(4)]
+    for built in bundles:
+        publish_built(store, built, retention=100)
+    asked = []
+
+    def unknown():
+        asked.append(True)
+        return None
+
+    assert prune(store, 1, in_use=unknown) == ()
+    assert len(store.list_bundles()) == 4 and asked
+    # Within the retention count Airflow is not even asked.
+    asked.clear()
+    assert prune(store, 4, in_use=unknown) == () and not asked
+
+
 class _PrunedBeforeSwap:
     """A concurrent publisher's prune removes our bundle between our upload and our swap."""
 

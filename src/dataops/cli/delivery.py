@@ -44,12 +44,42 @@ def publish(ref: str, repo: Path | None) -> None:
     delivery = load_delivery_settings()
     store = open_bundle_store(settings, delivery)
     click.echo(f"publish {ref} to {store.location}")
+    in_use = _InUse(settings, delivery)
     outcome = publish_ref(
-        store, repo or paths.repo_root(), ref, settings, retention=delivery.retention, progress=_step
+        store, repo or paths.repo_root(), ref, settings, retention=delivery.retention, in_use=in_use, progress=_step
     )
     click.echo(outcome.message)
     if outcome.pruned:
         click.echo(f"pruned {len(outcome.pruned)} old version(s): {', '.join(v[:12] for v in outcome.pruned)}")
+    if in_use.unknown_because:
+        click.echo(f"kept every old version: {in_use.unknown_because}")
+
+
+class _InUse:
+    """The versions unfinished runs read, asked of the local stack that is up or DATAOPS_BUNDLE_AIRFLOW_URL."""
+
+    def __init__(self, settings, delivery):
+        self.settings, self.delivery = settings, delivery
+        self.unknown_because = ""
+
+    def __call__(self) -> set[str] | None:
+        from dataops.local.running import in_use_versions, running_airflow
+
+        d = self.delivery
+        airflow = running_airflow(self.settings) or (
+            (d.airflow_url, d.airflow_user, d.airflow_password) if d.airflow_url else None
+        )
+        if airflow is None:
+            self.unknown_because = (
+                "no Airflow to ask which versions its unfinished runs read (start the local stack, or set "
+                "DATAOPS_BUNDLE_AIRFLOW_URL, _USER and _PASSWORD)."
+            )
+            return None
+        try:
+            return in_use_versions(*airflow)
+        except Exception as exc:  # noqa: BLE001  (any failure to ask means: unknown)
+            self.unknown_because = f"could not ask Airflow at {airflow[0]} which versions its runs read ({exc})."
+            return None
 
 
 @click.command()

@@ -41,12 +41,17 @@ from dataops.local.services.config import OPTION_VARIABLES
               help="[services] Tasks each Celery worker runs at once.")
 @click.option("--dags-folder", "dags_folders", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
               help="[services] A folder of DAG files; repeat for more (default: analytics/dags).")
+@click.option("--dags", "dag_source", type=click.Choice(["worktree", "published"]), default="worktree", show_default=True,
+              help="worktree: the DAG files and dbt project as they are on disk (the fast loop: an edit shows at the "
+                   "next parse). published: the current version in the bundle store (DATAOPS_BUNDLE_STORE), as "
+                   "`dataops publish` made it; each run keeps the version it started with.")
 @click.option("--detach", is_flag=True, help="[services] Start in the background and return once ready; `dataops down` stops it.")
 @click.option("--scheduled-runs", is_flag=True,
               help="Let DAG schedules start runs (an unpaused @daily DAG then runs at once for its latest day). "
                    "Without it only the runs you trigger start.")
 def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: str, metadata_db: str,
-       workers: int, concurrency: int, dags_folders: tuple[Path, ...], detach: bool, scheduled_runs: bool) -> None:
+       workers: int, concurrency: int, dags_folders: tuple[Path, ...], dag_source: str, detach: bool,
+       scheduled_runs: bool) -> None:
     """Start Airflow (UI, scheduler, DAG processor, triggerer) with the DAGs.
 
     The UI listens on 127.0.0.1 with a generated admin password. New DAGs are
@@ -64,10 +69,28 @@ def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: 
     if stack == "embedded":
         if detach:
             raise click.UsageError("--detach needs --stack services (the embedded stack runs in the foreground)")
-        _up_embedded(port, scheduled_runs)
+        _up_embedded(port, scheduled_runs, _published_store(dag_source))
         return
     _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach,
-                 scheduled_runs)
+                 scheduled_runs, _published_store(dag_source))
+
+
+def _published_store(dag_source: str) -> str | None:
+    """The bundle store to serve with --dags published (None: the working tree); says what is current."""
+    if dag_source != "published":
+        return None
+    from dataops.delivery.bundle import short
+    from dataops.delivery.settings import open_bundle_store
+
+    store = open_bundle_store()
+    pointer, _ = store.read_pointer()
+    if pointer is None:
+        click.secho(f"Nothing is published in {store.location} yet: run `dataops publish`; "
+                    "the stack serves its DAGs once a version is current.", fg="yellow")
+    else:
+        click.echo(f"Serving the published version {short(pointer.version)} from {store.location} "
+                   "(a newer `dataops publish` shows within seconds).")
+    return store.location
 
 
 @click.command()
@@ -141,7 +164,7 @@ def logs(component: str | None, follow: bool, lines: int) -> None:
 
 
 def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach,
-                 scheduled_runs) -> None:
+                 scheduled_runs, bundle_store: str | None) -> None:
     services = _services()
     from dataops.local.services.config import PostgresServer, ServicesConfig
     from dataops.warehouses.postgres import PostgresSettings
@@ -160,6 +183,7 @@ def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, co
         workers=workers,
         worker_concurrency=concurrency,
         dags_folders=tuple(p.resolve() for p in dags_folders),
+        bundle_store=bundle_store or "",
         scheduled_runs=scheduled_runs,
     )
 
@@ -169,7 +193,7 @@ def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, co
 
     announce(f"checking PostgreSQL at {config.pg.address}, Redis at {config.redis.address} and port {port}")
     config, env = services.prepare(config, settings, announce)
-    dag_folders = config.dags_folders or (paths.dags_dir(),)
+    dag_folders = config.dags_folders or (() if bundle_store else (paths.dags_dir(),))
 
     def on_ready(running, detached: bool) -> None:
         _print_running(running.url, running.user, running.password, config.secrets_file, running.logs_dir)
@@ -225,12 +249,14 @@ def _services_folder_config():
     return ServicesConfig.load(folder)
 
 
-def _up_embedded(port: int, scheduled_runs: bool) -> None:
+def _up_embedded(port: int, scheduled_runs: bool, bundle_store: str | None) -> None:
+    from dataops.local.airflow_env import DagSource
     from dataops.local.airflow_home import AirflowHome
     from dataops.local.embedded import EmbeddedStack
 
     settings = load_settings()
-    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port, scheduled_runs=scheduled_runs))
+    dags = DagSource(store=bundle_store)
+    stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port, scheduled_runs=scheduled_runs, dags=dags))
     click.echo("Starting Airflow (standalone, SQLite, LocalExecutor)...")
     # SIGTERM (from a service manager or `kill`) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -238,7 +264,7 @@ def _up_embedded(port: int, scheduled_runs: bool) -> None:
         stack.start()
         user, password = stack.admin
         _print_running(stack.url, user, password, stack.home.passwords_file, stack.log_file)
-        _print_dags(stack.url, user, password, [paths.dags_dir()], scheduled_runs)
+        _print_dags(stack.url, user, password, [] if bundle_store else [paths.dags_dir()], scheduled_runs)
         click.echo("Press Ctrl-C to stop.")
         code = stack.wait()
         raise click.ClickException(f"Airflow exited with code {code}; see {stack.log_file}")

@@ -16,9 +16,10 @@ Pruning keeps, of the versions in publication order, the newest
 ``retention``, the current one, every version published after the current
 one (a publish may be uploading it right now; after a rollback they are
 what to roll forward to), and every version ``in_use`` returns: the
-versions unfinished runs read. The Airflow side does not report those
-yet, so the ``dataops`` CLI passes none; once Airflow reads bundles it
-must supply them, or pruning could remove a version a running DAG uses.
+versions Airflow's unfinished (queued or running) runs read. When nobody
+can say which those are, ``in_use`` returns None and nothing is pruned:
+a version a run still needs is never removed on a guess. The ``dataops``
+CLI asks the Airflow of the local stack or ``DATAOPS_BUNDLE_AIRFLOW_URL``.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from dataops.delivery.errors import DeliveryError, PointerConflict
 from dataops.delivery.git import resolve_commit
 from dataops.delivery.store import BundleStore, Pointer, PointerChange, StoredBundle
 
-InUse = Callable[[], Iterable[str]]
+# The versions unfinished runs read; None: unknown (then nothing is pruned).
+InUse = Callable[[], Iterable[str] | None]
 # How often a publisher re-reads the pointer after losing a race before giving up.
 SWAP_ATTEMPTS = 10
 
@@ -229,7 +231,12 @@ def prune(store: BundleStore, retention: int, in_use: InUse = nothing_in_use) ->
     if pointer is None or pointer.version not in order:
         return ()  # nothing current to measure age against: remove nothing
     older = order[: order.index(pointer.version)]
-    keep = set(order[-retention:]) | set(in_use())
+    if not set(older) - set(order[-retention:]):
+        return ()  # nothing beyond the retention count: no need to ask what is in use
+    used = in_use()
+    if used is None:
+        return ()
+    keep = set(order[-retention:]) | set(used)
     doomed = tuple(v for v in older if v not in keep)
     for version in doomed:
         store.delete_bundle(version)

@@ -2,7 +2,9 @@
 
 ``DATAOPS_BUNDLE_STORE`` is ``s3://bucket/prefix`` or a local folder (default
 ``<DATAOPS_STATE_DIR>/bundles``); ``DATAOPS_BUNDLE_RETENTION`` how many of the
-newest versions pruning keeps (default 10). An S3 store is reached through
+newest versions pruning keeps (default 10); ``DATAOPS_BUNDLE_AIRFLOW_URL``
+(with ``_USER`` and ``_PASSWORD``) the Airflow asked which versions its
+unfinished runs read, when no local stack is up (unknown: nothing is pruned). An S3 store is reached through
 ``DATAOPS_S3_ENDPOINT_URL`` when it is set (an S3-compatible server), else
 through boto3's own configuration (``AWS_ENDPOINT_URL``, the region, the
 credentials chain).
@@ -24,6 +26,11 @@ class DeliverySettings(BaseSettings):
     store: str = ""
     # How many of the newest versions pruning keeps (besides the current and in-use ones).
     retention: int = Field(10, ge=1, le=10_000)
+    # The Airflow whose unfinished runs' versions pruning keeps, when no local stack is up
+    # (its API server's URL, and a user allowed to read DAG runs).
+    airflow_url: str = ""
+    airflow_user: str = "admin"
+    airflow_password: str = ""
 
 
 def load_delivery_settings() -> DeliverySettings:

@@ -8,9 +8,11 @@ metadata database, broker and secrets.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from dataops import paths
@@ -24,11 +26,55 @@ TUNING_DEFAULTS = {
 }
 
 
+LOCAL_BUNDLE_CLASS = "airflow.dag_processing.bundles.local.LocalDagBundle"
+PUBLISHED_BUNDLE_CLASS = "dataops.airflow.bundle.PublishedDagBundle"
+PUBLISHED_BUNDLE_NAME = "analytics"
+# How often the DAG processor looks for a newly published version (s).
+PUBLISHED_REFRESH_S = 5
+
+
+@dataclass(frozen=True)
+class DagSource:
+    """Where a local stack reads its DAG files: Airflow DAG bundles.
+
+    ``worktree`` (the default; the fast loop): the folders as they are on
+    disk, ``analytics/dags`` unless others are named. ``published``: the
+    current version in the bundle store ``store`` (``dataops publish``),
+    each run pinned to the version it started with; folders named besides
+    are served as they are.
+    """
+
+    folders: tuple[Path, ...] = ()
+    store: str | None = None
+
+    @property
+    def mode(self) -> str:
+        return "published" if self.store else "worktree"
+
+    def bundles(self) -> list[dict]:
+        """Airflow's ``[dag_processor] dag_bundle_config_list``."""
+        bundles = []
+        if self.store:
+            kwargs = {"store": self.store, "refresh_interval": PUBLISHED_REFRESH_S}
+            bundles.append({"name": PUBLISHED_BUNDLE_NAME, "classpath": PUBLISHED_BUNDLE_CLASS, "kwargs": kwargs})
+        folders = self.folders or (() if self.store else (paths.dags_dir(),))
+        for index, folder in enumerate(folders):
+            name = "dags-folder" if index == 0 else f"dags-{index}-{folder.name}"
+            bundles.append({"name": name, "classpath": LOCAL_BUNDLE_CLASS, "kwargs": {"path": str(folder)}})
+        return bundles
+
+    def describe(self) -> str:
+        if self.store:
+            extra = f" and {', '.join(map(str, self.folders))} as on disk" if self.folders else ""
+            return f"published versions from {self.store}{extra}"
+        return ", ".join(str(f) for f in (self.folders or (paths.dags_dir(),))) + " as on disk"
+
+
 def airflow_env(
     base: Mapping[str, str],
     *,
     home: Path,
-    dags_folder: Path,
+    dags: DagSource,
     api_port: int,
     passwords_file: Path,
     state_dir: Path,
@@ -44,7 +90,9 @@ def airflow_env(
     url = f"http://127.0.0.1:{api_port}"
     shared = {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dags.bundles()),
+        # Each stack keeps its bundles' copies in its own home (Airflow's default is one folder per machine).
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag-bundles"),
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),

@@ -15,10 +15,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataops import paths
 from dataops.config import Settings
 from dataops.errors import DataOpsError
-from dataops.local.airflow_env import ADMIN_USER, airflow_env
+from dataops.local.airflow_env import ADMIN_USER, DagSource, airflow_env
 from dataops.local.dag_states import airflow_settings
 
 __all__ = ["ADMIN_USER", "AirflowHome"]
@@ -36,6 +35,8 @@ class AirflowHome:
     # and the benchmark trigger every run they measure). DAGs appear unpaused
     # either way (dataops.local.dag_states).
     scheduled_runs: bool = False
+    # The working tree's analytics/dags unless told otherwise.
+    dags: DagSource = DagSource()
 
     @classmethod
     def for_settings(cls, settings: Settings, **kwargs) -> AirflowHome:
@@ -50,7 +51,7 @@ class AirflowHome:
         return airflow_env(
             os.environ,
             home=self.path,
-            dags_folder=paths.dags_dir(),
+            dags=self.dags,
             api_port=self.api_port,
             passwords_file=self.passwords_file,
             state_dir=self.settings.state_dir,

@@ -23,6 +23,8 @@ class RunInfo:
     state: str
     start_date: datetime | None
     end_date: datetime | None
+    # The published bundle version the run reads (None for DAGs read from a folder).
+    bundle_version: str | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -76,7 +78,28 @@ class AirflowApi:
 
     def run(self, dag_id: str, run_id: str) -> RunInfo:
         r = self.dag_runs.get_dag_run(dag_id, run_id)
-        return RunInfo(r.dag_run_id, str(getattr(r.state, "value", r.state)), r.start_date, r.end_date)
+        return RunInfo(
+            r.dag_run_id, str(getattr(r.state, "value", r.state)), r.start_date, r.end_date, r.bundle_version
+        )
+
+    def unfinished_runs(self) -> list[RunInfo]:
+        """The queued and running runs of every DAG."""
+        runs = []
+        for state in ("queued", "running"):
+            page = self.dag_runs.get_dag_runs("~", state=[state], limit=1000)
+            runs += [
+                RunInfo(r.dag_run_id, state, r.start_date, r.end_date, r.bundle_version) for r in page.dag_runs
+            ]
+        return runs
+
+    def dag_bundle_version(self, dag_id: str) -> str | None:
+        """The bundle version the DAG processor last parsed the DAG from."""
+        return self.dags.get_dag(dag_id).bundle_version
+
+    def pause(self, dag_id: str, paused: bool = True) -> None:
+        import airflow_client.client as client
+
+        self.dags.patch_dag(dag_id, client.DAGPatchBody(is_paused=paused))
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 600, poll_s: float = 0.25) -> RunInfo:
         deadline = time.monotonic() + timeout_s

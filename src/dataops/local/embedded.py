@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dataops.local import processes
 from dataops.local.airflow_home import ADMIN_USER, AirflowHome
+from dataops.local.running import forget_running, record_running
 
 
 @dataclass
@@ -49,12 +50,14 @@ class EmbeddedStack:
             self.log_file,
             alive=lambda: self.process.poll() is None,
         )
+        record_running(self.home, self.url)
 
     def wait(self) -> int:
         assert self.process is not None
         return self.process.wait()
 
     def stop(self) -> None:
+        forget_running(self.home)
         if self.process is not None:
             processes.stop(self.process.pid)
             self.process = None

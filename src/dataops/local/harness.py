@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataops.local.api import AirflowApi
+from dataops.local.airflow_env import DagSource
 from dataops.local.airflow_home import ADMIN_USER, AirflowHome
 from dataops.local.embedded import EmbeddedStack
 
@@ -35,11 +36,12 @@ class LocalAirflow:
     settings: object
     api_port: int = 8794
     extra_env: dict[str, str] = field(default_factory=dict)
+    # A bundle store whose current version is served besides dags_folder (``dataops publish``).
+    published_store: str | None = None
     _stack: EmbeddedStack | None = None
 
     def home(self) -> _Home:
         env = {
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
             # New DAG files show up within seconds rather than the default minutes;
             # a known file is parsed again at Airflow's default pace (each parse of a
             # file costs its DAG processor a process, which the tests' machine feels).
@@ -52,7 +54,12 @@ class LocalAirflow:
             **self.extra_env,
         }
         return _Home(
-            path=self.home_dir, settings=self.settings, api_port=self.api_port, scheduled_runs=False, extra_env=env
+            path=self.home_dir,
+            settings=self.settings,
+            api_port=self.api_port,
+            scheduled_runs=False,
+            dags=DagSource((Path(self.dags_folder),), self.published_store),
+            extra_env=env,
         )
 
     def start(self, timeout_s: float = 240) -> None:

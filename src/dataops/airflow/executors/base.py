@@ -39,12 +39,32 @@ class TaskTry:
 
 
 @dataclass(frozen=True)
+class BundleRef:
+    """The published bundle version a task try reads, and the store it is in.
+
+    A task of a DAG from ``dataops.airflow.bundle.PublishedDagBundle`` runs
+    with its run's version on the worker (``ti.bundle_instance``); an
+    executor that runs dbt elsewhere (ECS) fetches that same version.
+    """
+
+    version: str
+    store: str
+
+    @classmethod
+    def of(cls, ti) -> BundleRef | None:
+        bundle = getattr(ti, "bundle_instance", None)
+        version, store = getattr(bundle, "version", None), getattr(bundle, "store_location", None)
+        return cls(version, store) if version and store else None
+
+
+@dataclass(frozen=True)
 class DbtJob:
     """One dbt invocation for one task try, on a project with a profile.
 
     ``project_dir`` is the project as the executor sees it (None: the
     settings'); ``profile`` is what the DAG asked for, completed by the
-    settings and the project where dbt runs. The executor picks the
+    settings and the project where dbt runs; ``bundle`` the published
+    version the project comes from, if any. The executor picks the
     invocation's ``target_path``.
     """
 
@@ -52,6 +72,7 @@ class DbtJob:
     invocation: DbtInvocation = field(default_factory=DbtInvocation)
     project_dir: str | None = None
     profile: DbtProfile = field(default_factory=DbtProfile)
+    bundle: BundleRef | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 ARTIFACTS_PREFIX = "dbt"
 ARTIFACTS_URI_VARIABLE = "DATAOPS_DBT_ARTIFACTS_URI"
+# The bundle version the dbt image's entrypoint fetches and builds, and its store.
+BUNDLE_VERSION_VARIABLE = "DATAOPS_BUNDLE_VERSION"
+BUNDLE_STORE_VARIABLE = "DATAOPS_BUNDLE_STORE"
 # awslogs cuts lines longer than 16 KiB into several events.
 _MAX_LINE_PARTS = 64
 # Consecutive failed polls (throttling, a network blip) before the run gives up.
@@ -126,15 +129,24 @@ class EcsDbtExecutor(DbtExecutor):
     def container_command(self, job: DbtJob) -> list[str]:
         """The arguments of the image's entrypoint, which runs ``dbt`` with them.
 
-        No --project-dir: the project is the one in the image. The profile
-        flags are those the DAG or the settings name; without them dbt uses
-        the image's profiles folder (DBT_PROFILES_DIR), the project's profile
-        and its default target (the task definition's environment picks it).
-        A profiles folder named here is a path in the image.
+        No --project-dir: the entrypoint builds the project of the run's
+        bundle version (:meth:`container_environment`). The profile flags
+        are those the DAG or the settings name; without them dbt uses the
+        project's own profiles.yml, else the image's profiles folder, and the
+        profile's default target. A profiles folder named here is a path in
+        the container.
         """
         inv = job.invocation
         profile = job.profile.over(self.config.profile)
         return ["--log-format", "json", "--no-use-colors", inv.command, *profile.args(), *selection_args(inv)]
+
+    def container_environment(self, job: DbtJob) -> list[dict[str, str]]:
+        """Where the artifacts go and, for a DAG from a published bundle, the run's version."""
+        env = {ARTIFACTS_URI_VARIABLE: self.artifacts_uri(job)}
+        if job.bundle:
+            env[BUNDLE_VERSION_VARIABLE] = job.bundle.version
+            env[BUNDLE_STORE_VARIABLE] = job.bundle.store
+        return [{"name": name, "value": value} for name, value in env.items()]
 
     def run_task_request(self, job: DbtJob) -> dict:
         """The ``ecs:RunTask`` parameters of one dbt run."""
@@ -152,7 +164,7 @@ class EcsDbtExecutor(DbtExecutor):
                     {
                         "name": c.container_name,
                         "command": self.container_command(job),
-                        "environment": [{"name": ARTIFACTS_URI_VARIABLE, "value": self.artifacts_uri(job)}],
+                        "environment": self.container_environment(job),
                     }
                 ]
             },
@@ -172,8 +184,13 @@ class EcsDbtExecutor(DbtExecutor):
     # -- the run ---------------------------------------------------------
 
     def run(self, job: DbtJob, on_event: EventHandler) -> JobResult:
-        if job.project_dir:
-            log.info("ecs executor: the dbt project is the one in the image, not %s", job.project_dir)
+        if job.bundle:
+            log.info("dbt builds bundle version %s from %s in ECS", job.bundle.version[:12], job.bundle.store)
+        else:
+            log.warning(
+                "this DAG is not read from a published bundle: the dbt task gets no version and runs the "
+                "project its image's DATAOPS_DBT_PROJECT_DIR names, if any (publish with `dataops publish`)"
+            )
         reader = LogLineReader(on_event, log)
         started = time.monotonic()
         uri = self.artifacts_uri(job)

@@ -15,6 +15,7 @@ timestamps), so Airflow does not record a new DAG version at every parse.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,12 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
 ) -> DAG:
     """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
 
+    The project is ``project_dir``; by default, for a DAG file of a
+    published bundle, that bundle's ``dbt`` folder (so a run reads the
+    project of its own bundle version); elsewhere ``DATAOPS_DBT_PROJECT_DIR``,
+    else the ``dbt`` folder beside the DAG file's folder (``analytics/dbt``
+    beside ``analytics/dags``), else the checkout's ``analytics/dbt``.
+
     dbt runs with the project's own ``profiles.yml`` and its default target
     (the platform's profile when the project has none); ``profiles_dir``,
     ``profile`` and ``target`` name others, as dbt's flags of those names do.
@@ -55,7 +62,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     target collide (DuckDB allows one writer; elsewhere both swap the same
     relations). Later runs queue at their ``dbt_build`` task.
     """
-    project = Path(project_dir or os.environ.get("DATAOPS_DBT_PROJECT_DIR") or _default_project())
+    project = Path(project_dir) if project_dir else default_project_dir(_caller_file())
     graph_file = Path(graph_path) if graph_path else project / "target" / "dataops_graph.json"
     graph = load_graph(graph_file, project if check_fresh else None)
     dag_kwargs.setdefault("tags", ["dbt"])
@@ -163,7 +170,24 @@ def _doc(node) -> str:
     return f"dbt {node.resource_type} `{node.unique_id}` ({node.path}), {tests}."
 
 
-def _default_project() -> str:
+def default_project_dir(dag_file: str | None) -> Path:
+    """The project a DAG file builds when it names none (see :func:`DbtDag`)."""
+    from dataops.delivery.bundle import DBT, INFO_FILE
+
+    beside = Path(dag_file).parent.parent if dag_file else None
+    if beside is not None and (beside / INFO_FILE).is_file():
+        return beside / DBT  # a published bundle's DAG file builds that bundle's project, always
+    configured = os.environ.get("DATAOPS_DBT_PROJECT_DIR")
+    if configured:
+        return Path(configured)
+    if beside is not None and (beside / "dbt" / "dbt_project.yml").is_file():
+        return beside / "dbt"
     from dataops import paths
 
-    return str(paths.dbt_project_dir())
+    return paths.dbt_project_dir()
+
+
+def _caller_file() -> str | None:
+    """The file of the code that called DbtDag (the DAG file, as Airflow's own DAG does)."""
+    frame = sys._getframe(2)
+    return frame.f_globals.get("__file__")

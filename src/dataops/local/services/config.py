@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from dataops.errors import ConfigError
+from dataops.local.airflow_env import DagSource
 from dataops.warehouses.postgres import PostgresSettings
 
 DEFAULT_METADATA_DB = "dataops_airflow"
@@ -44,6 +45,7 @@ _OPTIONS = {
     "workers": "--workers",
     "worker_concurrency": "--concurrency",
     "dags_folders": "--dags-folder",
+    "bundle_store": "--dags published (DATAOPS_BUNDLE_STORE)",
 }
 
 
@@ -143,6 +145,9 @@ class ServicesConfig(BaseSettings):
     workers: int = Field(2, ge=1, le=16)
     worker_concurrency: int = Field(2, ge=1, le=32)
     dags_folders: tuple[Path, ...] = ()
+    # The bundle store whose current version the stack serves (`dataops up --dags published`);
+    # empty: the DAG folders as they are on disk.
+    bundle_store: str = ""
     # A marker in every component's environment: `down` stops only processes carrying it.
     stack_id: str = ""
     # Whether DAG schedules start runs (off: only triggered runs start).
@@ -188,6 +193,9 @@ class ServicesConfig(BaseSettings):
                 "choose another name with --metadata-db"
             )
         return self
+
+    def dag_source(self) -> DagSource:
+        return DagSource(self.dags_folders, self.bundle_store or None)
 
     # Where things are.
     @property

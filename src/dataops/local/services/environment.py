@@ -5,11 +5,8 @@ tuning defaults, the CeleryExecutor on PostgreSQL and Redis, and its secrets.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
-from dataops import paths
 from dataops.local.airflow_env import airflow_env
 from dataops.local.dag_states import airflow_settings
 from dataops.local.services.config import ServicesConfig
@@ -33,11 +30,10 @@ TUNING_DEFAULTS = {
 
 
 def component_env(config: ServicesConfig, secrets: StackSecrets, base: dict[str, str] | None = None) -> dict[str, str]:
-    dags = config.dags_folders or (paths.dags_dir(),)
     return airflow_env(
         os.environ if base is None else base,
         home=config.airflow_home,
-        dags_folder=dags[0],
+        dags=config.dag_source(),
         api_port=config.api_port,
         passwords_file=passwords_file(config),
         # The stack's folder is <state dir>/services; run artifacts go beside it.
@@ -45,15 +41,14 @@ def component_env(config: ServicesConfig, secrets: StackSecrets, base: dict[str,
         # The DAGs run against the stack's PostgreSQL warehouse, unchanged.
         dbt_env={"DATAOPS_TARGET": "postgres", **config.warehouse().dbt_env()},
         tuning=TUNING_DEFAULTS,
-        controlled=_controlled(config, secrets, dags),
+        controlled=_controlled(config, secrets),
     )
 
 
-def _controlled(config: ServicesConfig, secrets: StackSecrets, dags: tuple[Path, ...]) -> dict[str, str]:
+def _controlled(config: ServicesConfig, secrets: StackSecrets) -> dict[str, str]:
     metadata_url = config.pg.sqlalchemy_url(config.metadata_db)
     return {
         STACK_ID_VARIABLE: config.stack_id,
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(_bundles(dags)),
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(config.workers * config.worker_concurrency),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
@@ -71,13 +66,3 @@ def _controlled(config: ServicesConfig, secrets: StackSecrets, dags: tuple[Path,
         # DAGs appear ready to trigger; schedules start runs only with --scheduled-runs.
         **airflow_settings(config.scheduled_runs),
     }
-
-
-def _bundles(dags: tuple[Path, ...]) -> list[dict]:
-    bundles = []
-    for index, folder in enumerate(dags):
-        name = "dags-folder" if index == 0 else f"dags-{index}-{folder.name}"
-        bundles.append(
-            {"name": name, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {"path": str(folder)}}
-        )
-    return bundles
