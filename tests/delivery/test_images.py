@@ -176,18 +176,7 @@ def outside(paths: list[str], allowed: list[Path | str]) -> list[str]:
     return result
 
 
-def bundle_aware_default() -> bool:
-    """Whether DbtDag finds a bundle's project beside its DAG folder (the lead's change, with
-    dataops.airflow.bundle); until then a DAG outside a checkout needs DATAOPS_DBT_PROJECT_DIR."""
-    return (REPO / "src/dataops/airflow/bundle.py").exists()
-
-
 @pytest.mark.slow
-@pytest.mark.xfail(
-    not bundle_aware_default(),
-    reason="DbtDag does not yet find the project beside the bundle's DAG folder (dataops.airflow.bundle)",
-    strict=True,
-)
 def test_airflow_image_imports_every_dag_of_a_published_bundle(image_roots, published, tmp_path):
     store, version = published
     bundle = tmp_path / "bundles" / version
