@@ -8,13 +8,61 @@ password is always an ECS secret (``WAREHOUSE_PASSWORD_VARIABLE``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aws_cdk import Fn, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
 
 WAREHOUSE_PASSWORD_VARIABLE = "DATAOPS_REDSHIFT_PASSWORD"
+
+# Published analytics bundles (``dataops publish``): the store is this prefix of the artifacts bucket.
+BUNDLES_PREFIX = "bundles"
+BUNDLE_NAME = "analytics"
+BUNDLE_CLASSPATH = "dataops.airflow.bundle.PublishedDagBundle"
+# Seconds between the DAG processor's looks at the store's pointer (a publish is live within it).
+BUNDLE_REFRESH_INTERVAL_S = 30
+
+
+def bundle_store(artifacts_bucket_name: str) -> str:
+    """``DATAOPS_BUNDLE_STORE``: where `dataops publish` puts bundles and Airflow and dbt read them."""
+    return f"s3://{artifacts_bucket_name}/{BUNDLES_PREFIX}"
+
+
+def dag_bundle_config_list(artifacts_bucket_name: str) -> str:
+    """Airflow's ``[dag_processor] dag_bundle_config_list``: the analytics DAGs from the bundle store."""
+    if Token.is_unresolved(artifacts_bucket_name):
+        raise ValueError("the artifacts bucket must be named literally (buckets.literal_reference)")
+    bundle = {
+        "name": BUNDLE_NAME,
+        "classpath": BUNDLE_CLASSPATH,
+        "kwargs": {"store": bundle_store(artifacts_bucket_name), "refresh_interval": BUNDLE_REFRESH_INTERVAL_S},
+    }
+    return json.dumps([bundle])
+
+
+def allow_reading_bundles(role: iam.IRole, bucket: s3.IBucket) -> None:
+    """Read-only on the bundle store: its objects, and listing under its prefix only."""
+    from dataops_infra.nag import allow_pattern
+
+    allow_pattern(
+        role,
+        ["s3:GetObject"],
+        bucket.arn_for_objects(f"{BUNDLES_PREFIX}/*"),
+        "Published analytics bundles (archives, records, the current pointer) are read under bundles/ of "
+        "the artifacts bucket; read-only, that prefix only.",
+    )
+    # Without ListBucket a missing bundle reads as 403 rather than 404; listing is limited to the prefix.
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [BUNDLES_PREFIX, f"{BUNDLES_PREFIX}/*"]}},
+        )
+    )
 
 
 @dataclass(frozen=True)

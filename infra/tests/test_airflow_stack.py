@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -99,6 +100,21 @@ def test_dbt_ecs_settings_are_in_every_airflow_container(airflow, platform):
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server.dataops.internal:8080/execution/"
     outputs = {o["Description"]: o["Value"] for o in airflow.to_json()["Outputs"].values() if "Description" in o}
     assert outputs["DATAOPS_ECS_TASK_DEFINITION"] == "dataops-dbt"
+
+
+def test_airflow_reads_the_dags_from_published_bundles(airflow):
+    """The DAG processor reads the analytics bundle store; the image has no DAG folder of its own."""
+    for name, container in main_containers(airflow).items():
+        env = environment(container)
+        assert json.loads(env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST"]) == [
+            {
+                "name": "analytics",
+                "classpath": "dataops.airflow.bundle.PublishedDagBundle",
+                "kwargs": {"store": "s3://dataops-artifacts-123456789012-us-east-1/bundles", "refresh_interval": 30},
+            }
+        ], name
+        assert env["DATAOPS_BUNDLE_STORE"] == "s3://dataops-artifacts-123456789012-us-east-1/bundles", name
+        assert "DATAOPS_DBT_PROJECT_DIR" not in env and "AIRFLOW__CORE__DAGS_FOLDER" not in env, name
 
 
 def test_no_plaintext_secret_in_any_task_definition(templates):
@@ -221,6 +237,26 @@ def test_task_roles_are_least_privilege(airflow):
                 assert resource != "*" and text(resource) != '"*"', f"{role}: {statement}"
     control = {a for s in statements_of_role(airflow, "TaskRolesControlPlane") for a in as_list(s["Action"])}
     assert control == {"s3:GetObject", "s3:PutObject", "s3:ListBucket"}
+    bucket = "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1"
+    for role in ("TaskRolesControlPlane", "TaskRolesWorker"):
+        statements = statements_of_role(airflow, role)
+        # Bundles: read-only (Get, and List under the prefix); nothing else may touch bundles/.
+        grants = {
+            (action, resource)
+            for s in statements
+            for action in as_list(s["Action"])
+            for resource in as_list(s["Resource"])
+            if "Condition" not in s
+        }
+        assert {g for g in grants if text(g[1]).startswith(f"{bucket}/bundles")} == {
+            ("s3:GetObject", f"{bucket}/bundles/*")
+        }, role
+        assert {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["bundles", "bundles/*"]}},
+            "Effect": "Allow",
+            "Resource": bucket,
+        } in statements, role
     worker = {a: s for s in statements_of_role(airflow, "TaskRolesWorker") for a in as_list(s["Action"])}
     assert worker["ecs:RunTask"]["Resource"] == "arn:aws:ecs:us-east-1:123456789012:task-definition/dataops-dbt:*"
     assert worker["ecs:RunTask"]["Condition"] == {

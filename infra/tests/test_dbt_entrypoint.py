@@ -1,7 +1,13 @@
-"""The dbt image's entrypoint: dbt's exit code, artifacts uploaded when asked."""
+"""The dbt image's entrypoint: the run's bundle fetched and built, dbt's exit code, artifacts uploaded.
+
+Bundles are real ones (``dataops.delivery.bundle``'s format, which needs only
+the standard library) in a local store; ``dbt`` is a stand-in on PATH that
+records its arguments and working directory.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -10,11 +16,23 @@ from pathlib import Path
 
 import pytest
 
-ENTRYPOINT = Path(__file__).resolve().parent.parent / "images/dbt/entrypoint.py"
+INFRA = Path(__file__).resolve().parent.parent
+ENTRYPOINT = INFRA / "images/dbt/entrypoint.py"
+# The image installs the dataops package; here it comes from the checkout.
+SRC = INFRA.parent / "src"
 
 
 @pytest.fixture
-def entrypoint():
+def entrypoint(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(SRC))
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    for name in ("DATAOPS_BUNDLE_VERSION", "DATAOPS_BUNDLE_STORE", "DATAOPS_DBT_PROJECT_DIR", "DBT_TARGET_PATH",
+                 "DATAOPS_DBT_ARTIFACTS_URI", "DATAOPS_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
     spec = importlib.util.spec_from_file_location("dbt_entrypoint", ENTRYPOINT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -23,23 +41,33 @@ def entrypoint():
 
 @pytest.fixture
 def fake_dbt(tmp_path, monkeypatch):
-    """A `dbt` on PATH that writes two artifacts and exits with $FAKE_DBT_EXIT."""
-    project = tmp_path / "project"
-    (project / "target").mkdir(parents=True)
+    """A `dbt` on PATH that records its arguments and folder, writes two artifacts into
+    <cwd>/${DBT_TARGET_PATH:-target} and exits with $FAKE_DBT_EXIT. Returns the record file."""
+    record = tmp_path / "dbt-called"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     script = bin_dir / "dbt"
     script.write_text(
         "#!/bin/sh\n"
-        f'echo "$@" > {project}/args\n'
-        f"echo '{{}}' > {project}/target/manifest.json\n"
-        f"echo '{{}}' > {project}/target/run_results.json\n"
+        f'echo "$@" > {record}\n'
+        f'pwd >> {record}\n'
+        'target="${DBT_TARGET_PATH:-target}"\n'
+        'mkdir -p "$target"\n'
+        "echo '{}' > \"$target/manifest.json\"\n"
+        "echo '{}' > \"$target/run_results.json\"\n"
         'exit "${FAKE_DBT_EXIT:-0}"\n'
     )
     script.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("DATAOPS_DBT_PROJECT_DIR", str(project))
-    return project
+    return record
+
+
+def dbt_call(record: Path) -> tuple[str, Path] | None:
+    """(arguments, working directory) of the stand-in's last run; None if dbt never ran."""
+    if not record.exists():
+        return None
+    args, cwd = record.read_text().splitlines()
+    return args, Path(cwd)
 
 
 @pytest.fixture
@@ -50,15 +78,199 @@ def uploads(monkeypatch):
     return calls
 
 
-def test_runs_dbt_with_the_arguments_and_returns_its_code(entrypoint, fake_dbt, uploads, monkeypatch):
-    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
-    monkeypatch.delenv("DATAOPS_DBT_ARTIFACTS_URI", raising=False)
-    assert entrypoint.main(["build", "--select", "staging"]) == 1
-    assert (fake_dbt / "args").read_text().strip() == "build --select staging"
+@pytest.fixture
+def local_project(tmp_path, monkeypatch):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: local\n")
+    monkeypatch.setenv("DATAOPS_DBT_PROJECT_DIR", str(project))
+    return project
+
+
+def publish(store_root: Path, work: Path, *, n: int = 1) -> str:
+    """A bundle in the folder store at ``store_root``, as `dataops publish` stores it; returns its version."""
+    sys.path.insert(0, str(SRC))
+    try:
+        from dataops.delivery.bundle import INFO_FILE, BundleInfo, content_digest, write_archive
+        from dataops.delivery.store import LocalBundleStore, StoredBundle
+    finally:
+        sys.path.remove(str(SRC))
+    root = work / f"bundle-{n}"
+    files = {
+        "dags/example_dag.py": "# a DAG file\n",
+        "dbt/dbt_project.yml": "name: tickit\n",
+        "dbt/profiles.yml": "tickit: {}\n",
+        "dbt/models/model.sql": f"select {n} as n\n",
+        "dbt/target/manifest.json": "{}",
+        "dbt/target/dataops_graph.json": "{}",
+    }
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    info = BundleInfo(
+        digest=content_digest(root),
+        commit=hashlib.sha1(f"commit {n}".encode()).hexdigest(),
+        author="Ana Lyst <ana@example.com>",
+        committed_at="2026-01-01T00:00:00+00:00",
+        subject=f"Change {n}",
+        platform_version="0.1.0",
+        dbt_target="duckdb",
+        dbt_version="1.11.0",
+    )
+    (root / INFO_FILE).write_bytes(info.dumps())
+    archive = write_archive(root, info, work / f"bundle-{n}.tar.gz")
+    LocalBundleStore(store_root).put_bundle(StoredBundle(info, "2026-01-01T00:00:00+00:00", "ana"), archive)
+    return info.digest
+
+
+@pytest.fixture
+def bundle(tmp_path, monkeypatch) -> str:
+    """A published bundle's version, DATAOPS_BUNDLE_VERSION and DATAOPS_BUNDLE_STORE pointing at it."""
+    store = tmp_path / "store"
+    version = publish(store, tmp_path / "work")
+    monkeypatch.setenv("DATAOPS_BUNDLE_VERSION", version)
+    monkeypatch.setenv("DATAOPS_BUNDLE_STORE", str(store))
+    return version
+
+
+def fetched(tmp_path: Path, version: str) -> Path:
+    return tmp_path / "scratch" / "dataops-bundles" / version
+
+
+# -- the run's bundle ---------------------------------------------------------------------------
+
+
+def test_builds_the_bundles_project_from_its_folder(entrypoint, fake_dbt, bundle, uploads, tmp_path, capfd):
+    command = ["--log-format", "json", "--no-use-colors", "build", "--target", "prod", "--select", "a", "b"]
+    assert entrypoint.main(command) == 0
+    project = fetched(tmp_path, bundle) / "dbt"
+    args, cwd = dbt_call(fake_dbt)
+    # The project is the bundle's; dbt runs in its folder, so it finds the bundle's profiles.yml.
+    assert args == " ".join([*command, "--project-dir", str(project)])
+    assert cwd == project and (cwd / "profiles.yml").is_file()
+    assert (fetched(tmp_path, bundle) / "bundle.json").is_file()
+    out = capfd.readouterr().out.splitlines()
+    # What it fetched comes first: the version, the commit, where from.
+    assert out[0].startswith(f"dbt-entrypoint: bundle {bundle} (commit {hashlib.sha1(b'commit 1').hexdigest()[:12]}")
+    assert out[0].endswith(f"from {tmp_path / 'store'}")
     assert uploads == []
 
 
-def test_uploads_artifacts_also_after_a_failed_run(entrypoint, fake_dbt, uploads, monkeypatch):
+def test_uploads_the_artifacts_of_the_bundles_project(entrypoint, fake_dbt, bundle, uploads, monkeypatch):
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    monkeypatch.setenv("DATAOPS_DBT_ARTIFACTS_URI", "s3://artifacts-bucket/dbt/run-7/")
+    monkeypatch.setenv("DBT_TARGET_PATH", "elsewhere")
+    assert entrypoint.main(["build"]) == 1
+    _, cwd = dbt_call(fake_dbt)
+    assert (cwd / "elsewhere" / "run_results.json").is_file()
+    assert sorted(uploads) == [
+        ("manifest.json", "artifacts-bucket", "dbt/run-7/manifest.json"),
+        ("run_results.json", "artifacts-bucket", "dbt/run-7/run_results.json"),
+    ]
+
+
+def test_a_second_run_of_the_same_version_reuses_the_fetched_bundle(entrypoint, fake_dbt, bundle, tmp_path):
+    assert entrypoint.main(["build"]) == 0
+    (tmp_path / "store" / "bundles" / f"{bundle}.tar.gz").unlink()  # it is not downloaded again
+    assert entrypoint.main(["build"]) == 0
+
+
+def test_s3_is_reached_through_the_platforms_endpoint_setting(entrypoint, fake_dbt, bundle, monkeypatch):
+    import dataops.delivery.store as store_module
+
+    opened = []
+    real_open = store_module.open_store
+
+    def open_store(location, **options):
+        opened.append((location, options))
+        return real_open(str(os.environ["DATAOPS_BUNDLE_STORE"]))
+
+    monkeypatch.setattr(store_module, "open_store", open_store)
+    monkeypatch.setenv("DATAOPS_S3_ENDPOINT_URL", "http://127.0.0.1:9000")
+    assert entrypoint.main(["build"]) == 0
+    assert opened[0][1] == {"endpoint_url": "http://127.0.0.1:9000"}
+    monkeypatch.delenv("DATAOPS_S3_ENDPOINT_URL")
+    assert entrypoint.main(["build"]) == 0
+    assert opened[1][1] == {"endpoint_url": None}  # boto3's own configuration (AWS_ENDPOINT_URL, the task role)
+
+
+# -- refusals: one line naming the version and the store, exit code 2, no dbt -------------------
+
+
+def refused(entrypoint, fake_dbt, capfd) -> str:
+    assert entrypoint.main(["build"]) == 2
+    assert dbt_call(fake_dbt) is None, "dbt must not run"
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_an_unknown_version_is_refused(entrypoint, fake_dbt, bundle, tmp_path, monkeypatch, capfd):
+    unknown = "0" * 64
+    monkeypatch.setenv("DATAOPS_BUNDLE_VERSION", unknown)
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert unknown in line and str(tmp_path / "store") in line and "no bundle" in line
+
+
+def test_a_damaged_bundle_is_refused(entrypoint, fake_dbt, bundle, tmp_path, capfd):
+    archive = tmp_path / "store" / "bundles" / f"{bundle}.tar.gz"
+    archive.write_bytes(archive.read_bytes()[:100])  # truncated
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert bundle in line and str(tmp_path / "store") in line and "damaged" in line
+    assert not fetched(tmp_path, bundle).exists()
+
+
+def test_a_bundle_whose_files_were_altered_is_refused(entrypoint, fake_dbt, bundle, tmp_path, monkeypatch, capfd):
+    other = publish(tmp_path / "store", tmp_path / "work", n=2)
+    # Version 1's name on version 2's archive: the digest check catches it.
+    (tmp_path / "store" / "bundles" / f"{other}.tar.gz").replace(tmp_path / "store" / "bundles" / f"{bundle}.tar.gz")
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert bundle in line and "damaged" in line
+
+
+def test_a_version_without_a_store_is_refused(entrypoint, fake_dbt, bundle, monkeypatch, capfd):
+    monkeypatch.delenv("DATAOPS_BUNDLE_STORE")
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert bundle in line and "DATAOPS_BUNDLE_STORE is not set" in line
+
+
+def test_a_malformed_version_is_refused(entrypoint, fake_dbt, bundle, monkeypatch, capfd):
+    monkeypatch.setenv("DATAOPS_BUNDLE_VERSION", "../../etc")
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert "../../etc" in line and "64 hex digits" in line
+
+
+def test_an_unreachable_store_is_refused(entrypoint, fake_dbt, bundle, monkeypatch, capfd):
+    monkeypatch.setenv("DATAOPS_BUNDLE_STORE", "ftp://nowhere/bundles")
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert bundle in line and "ftp://nowhere/bundles" in line
+
+
+def test_without_a_bundle_the_image_has_no_project(entrypoint, fake_dbt, capfd):
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert "DATAOPS_BUNDLE_VERSION is not set" in line and "carries no dbt project" in line
+
+
+# -- local use: a project folder instead of a bundle -------------------------------------------
+
+
+def test_a_local_project_runs_with_the_arguments_and_returns_its_code(
+    entrypoint, fake_dbt, local_project, uploads, monkeypatch
+):
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    assert entrypoint.main(["build", "--select", "staging"]) == 1
+    args, cwd = dbt_call(fake_dbt)
+    assert args == f"build --select staging --project-dir {local_project}"
+    assert cwd == local_project
+    assert uploads == []
+
+
+def test_a_project_dir_in_the_arguments_is_not_repeated(entrypoint, fake_dbt, local_project):
+    assert entrypoint.main(["build", "--project-dir", str(local_project)]) == 0
+    assert dbt_call(fake_dbt)[0] == f"build --project-dir {local_project}"
+
+
+def test_uploads_artifacts_also_after_a_failed_run(entrypoint, fake_dbt, local_project, uploads, monkeypatch):
     monkeypatch.setenv("FAKE_DBT_EXIT", "2")
     monkeypatch.setenv("DATAOPS_DBT_ARTIFACTS_URI", "s3://artifacts-bucket/dbt/run-42/")
     assert entrypoint.main(["build"]) == 2
@@ -68,7 +280,13 @@ def test_uploads_artifacts_also_after_a_failed_run(entrypoint, fake_dbt, uploads
     ]
 
 
-def test_rejects_a_uri_that_is_not_s3(entrypoint, fake_dbt, uploads, monkeypatch):
+def test_a_local_project_dir_that_is_no_project_is_refused(entrypoint, fake_dbt, tmp_path, monkeypatch, capfd):
+    monkeypatch.setenv("DATAOPS_DBT_PROJECT_DIR", str(tmp_path / "missing"))
+    line = refused(entrypoint, fake_dbt, capfd)
+    assert str(tmp_path / "missing") in line and "dbt_project.yml" in line
+
+
+def test_rejects_a_uri_that_is_not_s3(entrypoint, fake_dbt, local_project, uploads, monkeypatch):
     monkeypatch.setenv("DATAOPS_DBT_ARTIFACTS_URI", "/tmp/artifacts")
     with pytest.raises(SystemExit, match="s3://bucket/prefix"):
         entrypoint.main(["run"])

@@ -30,20 +30,27 @@ def test_task_definition_runs_the_dbt_image(templates):
 def test_warehouse_settings_plain_password_secret(templates):
     container = containers(templates["dataops-dbt"])["dbt"]
     env = environment(container)
-    assert set(env) == WAREHOUSE_VARIABLES
+    assert set(env) == WAREHOUSE_VARIABLES | {"DATAOPS_BUNDLE_STORE"}
+    assert env["DATAOPS_BUNDLE_STORE"] == "s3://dataops-artifacts-123456789012-us-east-1/bundles"
+    # No project in the image or its settings: each run fetches its bundle (DATAOPS_BUNDLE_VERSION override).
+    assert "DATAOPS_DBT_PROJECT_DIR" not in env and "DATAOPS_BUNDLE_VERSION" not in env
     assert env["DATAOPS_TARGET"] == "redshift" and env["DATAOPS_REDSHIFT_PORT"] == "5439"
     assert set(secrets(container)) == {"DATAOPS_REDSHIFT_PASSWORD"}
     assert text(secrets(container)["DATAOPS_REDSHIFT_PASSWORD"]).endswith(':password::"]]}')
 
 
-def test_task_role_only_writes_its_artifacts(templates):
+def test_task_role_reads_bundles_and_only_writes_its_artifacts(templates):
     statements = statements_of_role(templates["dataops-dbt"], "DbtTaskRole")
-    assert statements == [
+    bucket = "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1"
+    assert sorted(statements, key=lambda s: s["Action"]) == [
+        {"Action": "s3:GetObject", "Effect": "Allow", "Resource": f"{bucket}/bundles/*"},
         {
-            "Action": "s3:PutObject",
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["bundles", "bundles/*"]}},
             "Effect": "Allow",
-            "Resource": "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/dbt/*",
-        }
+            "Resource": bucket,
+        },
+        {"Action": "s3:PutObject", "Effect": "Allow", "Resource": f"{bucket}/dbt/*"},
     ]
 
 

@@ -60,11 +60,45 @@ def test_github_role_trusts_only_the_main_branch(templates):
     assert upload["Resource"] == "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/source/dataops.zip"
 
 
+def test_publish_role_trusts_only_the_main_branch_and_writes_only_bundles(templates):
+    delivery = templates["dataops-delivery"]
+    roles = [r for k, r in resources(delivery, "AWS::IAM::Role").items() if k.startswith("GitHubPublishRole")]
+    assert len(roles) == 1
+    trust = roles[0]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert len(trust) == 1 and trust[0]["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust[0]["Condition"]["StringEquals"] == {
+        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
+        "token.actions.githubusercontent.com:sub": f"repo:{GITHUB_REPOSITORY}:ref:refs/heads/main",
+    }
+    # The same (one per account) OIDC provider as the deploy role's.
+    assert "GitHubProvider" in text(trust[0]["Principal"])
+    bucket = "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1"
+    assert statements_of_role(delivery, "GitHubPublishRole") == [
+        {
+            "Action": ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": f"{bucket}/bundles/*",
+        },
+        {
+            "Action": "s3:ListBucket",
+            "Condition": {"StringLike": {"s3:prefix": ["bundles", "bundles/*"]}},
+            "Effect": "Allow",
+            "Resource": bucket,
+        },
+    ]
+    outputs = {o["Description"]: o["Value"] for o in delivery.to_json()["Outputs"].values() if "Description" in o}
+    assert outputs["GitHub variable DATAOPS_BUNDLE_STORE"] == "s3://dataops-artifacts-123456789012-us-east-1/bundles"
+    assert "GitHubPublishRole" in text(outputs["GitHub variable AWS_PUBLISH_ROLE_ARN"])
+
+
 def test_no_github_role_without_a_repository(serverless_platform):
     from aws_cdk.assertions import Template
 
     delivery = Template.from_stack(serverless_platform.delivery)
     assert not resources(delivery, "AWS::IAM::OIDCProvider")
+    assert not resources(delivery, "AWS::IAM::Role") or all(
+        not key.startswith(("GitHubRole", "GitHubPublishRole")) for key in resources(delivery, "AWS::IAM::Role")
+    )
 
 
 def test_workflows_start_the_projects_this_stack_defines():
@@ -81,3 +115,42 @@ def test_workflows_start_the_projects_this_stack_defines():
     assert "run_codebuild.sh" in images and '-images"' in images
     assert "run_codebuild.sh" in deploy and '-deploy-infra"' in deploy
     assert "id-token: write" in images and "id-token: write" in deploy
+
+
+def workflow(name: str) -> str:
+    from pathlib import Path
+
+    return (Path(__file__).resolve().parents[2] / ".github/workflows" / name).read_text()
+
+
+def flow_list(text: str, key: str) -> list[list[str]]:
+    """Every ``key: [..]`` flow list of a workflow (the infra environment has no YAML parser)."""
+    import json
+    import re
+
+    found = re.findall(rf"^\s*{re.escape(key)}:\s*(\[.*\])\s*(?:#.*)?$", text, re.MULTILINE)
+    return [json.loads(re.sub(r"(?<=[\[,])\s*([A-Za-z_][\w-]*)\s*(?=[,\]])", r'"\1"', item)) for item in found]
+
+
+def test_images_are_rebuilt_only_for_platform_changes():
+    """An analytics change rebuilds no image: it is published as a bundle."""
+    images = workflow("infra-images.yml")
+    assert flow_list(images, "paths") == [["src/**", "requirements/**", "infra/images/**"]]
+    assert flow_list(images, "branches") == [["main"]]
+
+
+def test_analytics_are_published_from_main_through_the_publish_role(templates):
+    publish = workflow("analytics-publish.yml")
+    assert flow_list(publish, "branches") == [["main"]]
+    assert flow_list(publish, "paths") == [["analytics/**"]]
+    assert "\npermissions:\n  contents: read\n  id-token: write" in publish
+    assert "fetch-depth: 0" in publish
+    assert "uses: aws-actions/configure-aws-credentials@v4" in publish
+    assert "role-to-assume: ${{ vars.AWS_PUBLISH_ROLE_ARN }}" in publish
+    assert "DATAOPS_BUNDLE_STORE: ${{ vars.DATAOPS_BUNDLE_STORE }}" in publish
+    assert publish.rstrip().endswith("run: .venv/bin/dataops publish --ref ${{ github.sha }}")
+    assert "run: make setup" in publish
+    # The variables it reads are the ones the delivery stack's outputs name.
+    outputs = templates["dataops-delivery"].to_json()["Outputs"].values()
+    outputs = {o["Description"] for o in outputs if "Description" in o}
+    assert {"GitHub variable AWS_PUBLISH_ROLE_ARN", "GitHub variable DATAOPS_BUNDLE_STORE"} <= outputs

@@ -1,4 +1,6 @@
-"""The Dockerfiles install exactly the pinned sets the project's tests install."""
+"""The Dockerfiles install exactly the pinned sets the project's tests install, and the
+platform only: never the analytics folder, which reaches Airflow and dbt in published bundles.
+(What each image really holds, and that it runs a bundle, is tests/delivery/test_images.py.)"""
 
 from __future__ import annotations
 
@@ -69,10 +71,39 @@ def test_airflow_base_image_matches_the_pins():
     assert base_image(INFRA / "images/airflow/Dockerfile") == expected
 
 
-def test_dbt_image_installs_the_dbt_lock():
+def test_dbt_image_installs_the_dbt_lock_and_the_package_without_dependencies():
     dockerfile = INFRA / "images/dbt/Dockerfile"
     assert installed_requirement_files(dockerfile) == {"requirements/dbt.txt"}
     assert base_image(dockerfile) == f"python:{compiled_python_version(REPO / 'requirements/dbt.txt')}-slim"
+    # The entrypoint imports dataops.delivery.fetch; nothing outside dbt.txt comes with it.
+    runs = [args for keyword, args in instructions(dockerfile) if keyword == "RUN"]
+    assert any("--no-deps /opt/dataops/package" in run for run in runs)
+    copies = [args for keyword, args in instructions(dockerfile) if keyword == "COPY"]
+    assert "pyproject.toml README.md /opt/dataops/package/" in copies
+    assert "src /opt/dataops/package/src" in copies
+
+
+def test_images_carry_no_analytics_code():
+    """An analytics change rebuilds no image: no COPY, setting or build step names it."""
+    for image in ("airflow", "dbt"):
+        dockerfile = INFRA / f"images/{image}/Dockerfile"
+        for keyword, args in instructions(dockerfile):
+            if keyword == "COPY":
+                sources = [part for part in args.split() if not part.startswith("--")][:-1]
+                assert not any(source.startswith("analytics") for source in sources), f"{image}: COPY {args}"
+            assert "DATAOPS_DBT_PROJECT_DIR" not in args, f"{image}: {keyword} {args}"
+            assert "DBT_PROFILES_DIR" not in args, f"{image}: {keyword} {args}"
+            # dbt packages travel in the bundle: no `dbt deps` (no project at build, no network at start).
+            assert not (keyword == "RUN" and "dbt deps" in args), f"{image}: {keyword} {args}"
+        ignore = (INFRA / f"images/{image}/Dockerfile.dockerignore").read_text().splitlines()
+        assert not any(line.lstrip("!").startswith("analytics") for line in ignore), image
+
+
+def test_the_dbt_image_runs_the_bundle_fetching_entrypoint():
+    steps = instructions(INFRA / "images/dbt/Dockerfile")
+    assert ("ENTRYPOINT", '["/opt/dataops/bin/dbt-entrypoint"]') in steps
+    assert any(k == "COPY" and a.endswith("infra/images/dbt/entrypoint.py /opt/dataops/bin/dbt-entrypoint")
+               for k, a in steps)
 
 
 def test_images_copy_what_exists():

@@ -459,6 +459,8 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     dbt_env = {
         "DATAOPS_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
         "DBT_PROFILES_DIR": str(tmp_path / "project"),
+        # The image carries no project: without a bundle version its entrypoint needs a local one.
+        "DATAOPS_DBT_PROJECT_DIR": str(tmp_path / "project"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PATH": f"{paths.repo_root() / '.venv-dbt' / 'bin'}{os.pathsep}{os.environ['PATH']}",
     }

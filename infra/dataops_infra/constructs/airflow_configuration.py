@@ -16,7 +16,7 @@ from aws_cdk import aws_secretsmanager as sm
 
 from dataops_infra.constructs.airflow_task_roles import TASK_LOGS_PREFIX
 from dataops_infra.constructs.platform_secrets import AIRFLOW_ADMIN_USER
-from dataops_infra.contract import WAREHOUSE_PASSWORD_VARIABLE
+from dataops_infra.contract import WAREHOUSE_PASSWORD_VARIABLE, bundle_store, dag_bundle_config_list
 
 API_SERVER_PORT = 8080
 # Answers 200 while the API server, and through it the metadata database, works (ALB and container checks).
@@ -79,6 +79,9 @@ class AirflowConfiguration:
             "AIRFLOW_CONN_AWS_DEFAULT": json.dumps({"conn_type": "aws", "extra": {"region_name": props.region}}),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AWS_DEFAULT_REGION": props.region,
+            # The analytics DAGs and dbt project come from published bundles, never from the image.
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": dag_bundle_config_list(props.artifacts_bucket_name),
+            "DATAOPS_BUNDLE_STORE": bundle_store(props.artifacts_bucket_name),
             **props.dataops_environment,
         }
 

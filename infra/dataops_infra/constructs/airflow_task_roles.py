@@ -1,7 +1,7 @@
 """The IAM roles of the Airflow containers, written statement by statement (no wildcard actions).
 
-The control plane (API server, scheduler, DAG processor, triggerer) only reads
-and writes task logs. Workers also load the TICKIT data into the data bucket,
+The control plane (API server, scheduler, DAG processor, triggerer) reads and
+writes task logs and reads the published analytics bundles. Workers also load the TICKIT data into the data bucket,
 read dbt's artifacts, and start, watch and stop dbt tasks on ECS.
 """
 
@@ -16,6 +16,7 @@ from constructs import Construct
 
 from dataops_infra.constructs.dbt_task import ARTIFACTS_PREFIX as DBT_ARTIFACTS_PREFIX
 from dataops_infra.constructs.fargate import ECS_TASKS_SERVICE, task_role
+from dataops_infra.contract import allow_reading_bundles
 from dataops_infra.nag import allow_pattern
 
 TASK_LOGS_PREFIX = "airflow-logs"
@@ -46,10 +47,14 @@ class AirflowTaskRoles(Construct):
         artifacts, data = props.artifacts_bucket, props.data_bucket
 
         self.control_plane = task_role(
-            self, "ControlPlane", description="Airflow API server, scheduler, DAG processor, triggerer: task logs in S3"
+            self,
+            "ControlPlane",
+            description="Airflow API server, scheduler, DAG processor, triggerer: task logs, bundles (read)",
         )
         self.worker = task_role(
-            self, "Worker", description="Airflow Celery workers: task logs, TICKIT data, dbt runs on ECS"
+            self,
+            "Worker",
+            description="Airflow Celery workers: task logs, bundles (read), TICKIT data, dbt runs on ECS",
         )
         for role in (self.control_plane, self.worker):
             allow_pattern(
@@ -61,6 +66,8 @@ class AirflowTaskRoles(Construct):
             )
             # HeadObject on a missing log needs ListBucket to answer 404 rather than 403.
             role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[artifacts.bucket_arn]))
+            # The DAG processor and the tasks read the DAG files of a run's bundle version.
+            allow_reading_bundles(role, artifacts)
 
         allow_pattern(
             self.worker,

@@ -15,7 +15,12 @@ from dataops_infra.constructs.fargate import task_definition, task_role
 from dataops_infra.constructs.log_group import named_log_group
 from dataops_infra.constructs.network import allow_ingress
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
-from dataops_infra.contract import WAREHOUSE_PASSWORD_VARIABLE, warehouse_environment
+from dataops_infra.contract import (
+    WAREHOUSE_PASSWORD_VARIABLE,
+    allow_reading_bundles,
+    bundle_store,
+    warehouse_environment,
+)
 from dataops_infra.nag import acknowledge, allow_pattern
 
 CONTAINER_NAME = "dbt"
@@ -58,8 +63,10 @@ class DbtTask(Construct):
         self.task_role = task_role(
             self,
             "TaskRole",
-            description="dbt runs: write their artifacts (manifest, run results) under dbt/ of the artifacts bucket",
+            description="dbt runs: read published bundles, write their artifacts under dbt/ of the artifacts bucket",
         )
+        # Each run fetches the bundle version its DAG run started with (DATAOPS_BUNDLE_VERSION).
+        allow_reading_bundles(self.task_role, props.artifacts_bucket)
         allow_pattern(
             self.task_role,
             ["s3:PutObject"],
@@ -75,11 +82,15 @@ class DbtTask(Construct):
             container_name=CONTAINER_NAME,
             image=ecs.ContainerImage.from_ecr_repository(props.repository, props.image_tag),
             essential=True,
-            environment=warehouse_environment(
-                props.warehouse,
-                data_bucket_name=props.data_bucket.bucket_name,
-                artifacts_bucket_name=props.artifacts_bucket.bucket_name,
-            ),
+            environment={
+                **warehouse_environment(
+                    props.warehouse,
+                    data_bucket_name=props.data_bucket.bucket_name,
+                    artifacts_bucket_name=props.artifacts_bucket.bucket_name,
+                ),
+                # The default; Airflow's ecs executor sends the run's own store and version as overrides.
+                "DATAOPS_BUNDLE_STORE": bundle_store(props.artifacts_bucket.bucket_name),
+            },
             secrets={
                 WAREHOUSE_PASSWORD_VARIABLE: ecs.Secret.from_secrets_manager(props.warehouse.credentials, "password"),
             },

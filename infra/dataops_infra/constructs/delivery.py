@@ -1,8 +1,11 @@
 """Delivery: CodeBuild projects that build the images and deploy the infrastructure,
-and the role GitHub Actions assumes (OIDC, no stored keys) to start them.
+the role GitHub Actions assumes (OIDC, no stored keys) to start them, and the
+role the analytics workflow assumes to publish bundles.
 
-The workflows upload the repository as ``source/dataops.zip`` to the artifacts
-bucket (versioned) and start a build at that object version.
+The image and deploy workflows upload the repository as ``source/dataops.zip``
+to the artifacts bucket (versioned) and start a build at that object version.
+The publish workflow (``analytics-publish.yml``) runs ``dataops publish`` into
+``s3://<artifacts bucket>/bundles``: an analytics change rebuilds no image.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dataops_infra.constructs.log_group import named_log_group
+from dataops_infra.contract import BUNDLES_PREFIX
 from dataops_infra.nag import (
     ECR_TOKEN_REASON,
     acknowledge,
@@ -31,6 +35,7 @@ from dataops_infra.nag import (
 
 SOURCE_KEY = "source/dataops.zip"
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
+GITHUB_TOKEN_ISSUER = "token.actions.githubusercontent.com"
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 # The CDK bootstrap roles (default qualifier) that `cdk deploy` assumes.
 CDK_ROLE_QUALIFIER = "hnb659fds"
@@ -182,12 +187,26 @@ class GitHubDeployRoleProps:
     projects: list[codebuild.IProject]
 
 
+def main_branch_workflows(provider_arn: str, repository: str) -> iam.WebIdentityPrincipal:
+    """GitHub Actions workflows of ``repository`` running on its main branch, through the OIDC provider."""
+    return iam.WebIdentityPrincipal(
+        provider_arn,
+        conditions={
+            "StringEquals": {
+                f"{GITHUB_TOKEN_ISSUER}:aud": "sts.amazonaws.com",
+                f"{GITHUB_TOKEN_ISSUER}:sub": f"repo:{repository}:ref:refs/heads/main",
+            }
+        },
+    )
+
+
 class GitHubDeployRole(Construct):
     """Assumable only by workflows on the repository's main branch: upload the source, start builds."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: GitHubDeployRoleProps) -> None:
         super().__init__(scope, construct_id)
-        provider_arn = (
+        # The account's one provider for GitHub's tokens; the publish role trusts it too.
+        self.provider_arn = (
             props.oidc_provider_arn
             or iam.OidcProviderNative(
                 self, "Provider", url=GITHUB_OIDC_URL, client_ids=["sts.amazonaws.com"]
@@ -198,15 +217,7 @@ class GitHubDeployRole(Construct):
             "Role",
             description=f"GitHub Actions of {props.repository} (main): upload the source, start CodeBuild",
             max_session_duration=Duration.hours(1),
-            assumed_by=iam.WebIdentityPrincipal(
-                provider_arn,
-                conditions={
-                    "StringEquals": {
-                        "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": f"repo:{props.repository}:ref:refs/heads/main",
-                    }
-                },
-            ),
+            assumed_by=main_branch_workflows(self.provider_arn, props.repository),
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -217,5 +228,46 @@ class GitHubDeployRole(Construct):
             iam.PolicyStatement(
                 actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
                 resources=[project.project_arn for project in props.projects],
+            )
+        )
+
+
+@dataclass(frozen=True)
+class GitHubPublishRoleProps:
+    repository: str
+    oidc_provider_arn: str
+    artifacts_bucket: s3.IBucket
+
+
+class GitHubPublishRole(Construct):
+    """Assumable only by workflows on the repository's main branch: publish analytics bundles.
+
+    ``dataops publish`` uploads a bundle and its record, replaces the pointer
+    (a conditional PUT), reads the store, and prunes old versions: read, write
+    and delete under ``bundles/`` of the artifacts bucket, nothing else.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: GitHubPublishRoleProps) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            description=f"GitHub Actions of {props.repository} (main): publish analytics bundles under bundles/",
+            max_session_duration=Duration.hours(1),
+            assumed_by=main_branch_workflows(props.oidc_provider_arn, props.repository),
+        )
+        bucket = props.artifacts_bucket
+        allow_pattern(
+            self.role,
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            bucket.arn_for_objects(f"{BUNDLES_PREFIX}/*"),
+            "dataops publish writes bundle archives, their records and the current pointer, reads them back "
+            "and prunes old versions, all under bundles/ of the artifacts bucket and nowhere else.",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [BUNDLES_PREFIX, f"{BUNDLES_PREFIX}/*"]}},
             )
         )

@@ -5,13 +5,22 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from dataops_infra.constructs.delivery import DeliveryProjects, DeliveryProps, GitHubDeployRole, GitHubDeployRoleProps
+from dataops_infra.constructs.delivery import (
+    DeliveryProjects,
+    DeliveryProps,
+    GitHubDeployRole,
+    GitHubDeployRoleProps,
+    GitHubPublishRole,
+    GitHubPublishRoleProps,
+)
+from dataops_infra.contract import bundle_store
 from dataops_infra.settings import InfraSettings
 from dataops_infra.stacks.common import log_retention, removal_policy
 
 
 class DeliveryStack(Stack):
-    """CodeBuild projects for images and infrastructure, and the GitHub Actions role that starts them."""
+    """CodeBuild projects for images and infrastructure, the GitHub Actions role that starts them,
+    and the one that publishes analytics bundles."""
 
     def __init__(
         self,
@@ -54,4 +63,25 @@ class DeliveryStack(Stack):
             )
             CfnOutput(
                 self, "GitHubRoleArn", value=github.role.role_arn, description="GitHub variable AWS_DELIVERY_ROLE_ARN"
+            )
+            publish = GitHubPublishRole(
+                self,
+                "GitHubPublish",
+                props=GitHubPublishRoleProps(
+                    repository=settings.github_repository,
+                    oidc_provider_arn=github.provider_arn,
+                    artifacts_bucket=artifacts_bucket,
+                ),
+            )
+            CfnOutput(
+                self,
+                "GitHubPublishRoleArn",
+                value=publish.role.role_arn,
+                description="GitHub variable AWS_PUBLISH_ROLE_ARN",
+            )
+            CfnOutput(
+                self,
+                "BundleStore",
+                value=bundle_store(artifacts_bucket.bucket_name),
+                description="GitHub variable DATAOPS_BUNDLE_STORE",
             )
