@@ -31,7 +31,13 @@ from dataops.dbt.events import LogLineReader, OutcomeTracker
 from dataops.dbt.graph import DbtGraph
 from dataops.dbt.profile import DbtProfile
 from dataops.dbt.runner import DbtInvocation
+from dataops.delivery.publish import publish_built
+from dataops.delivery.store import S3BundleStore
 from dataops.errors import ConfigError
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "delivery"))
+
+from bundle_support import bundle_of_project  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "dbt" / "data"
@@ -458,9 +464,6 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     broken_path.write_text(broken_path.read_text().replace("select", "select nonsense_col,", 1))
     dbt_env = {
         "DATAOPS_DUCKDB_PATH": str(tmp_path / "warehouse.duckdb"),
-        "DBT_PROFILES_DIR": str(tmp_path / "project"),
-        # The image carries no project: without a bundle version its entrypoint needs a local one.
-        "DATAOPS_DBT_PROJECT_DIR": str(tmp_path / "project"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "PATH": f"{paths.repo_root() / '.venv-dbt' / 'bin'}{os.pathsep}{os.environ['PATH']}",
     }
@@ -469,6 +472,11 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     dbt_project = DbtProject(tmp_path / "project", paths.repo_root() / ".venv-dbt" / "bin" / "dbt",
                              DbtProfile(tmp_path / "project"), env={"DATAOPS_DUCKDB_PATH": dbt_env["DATAOPS_DUCKDB_PATH"]})
     compiled = compile_project(dbt_project, tmp_path / "compiled")
+    # The run's code is a published bundle in S3; the image (the entrypoint) carries none.
+    built = bundle_of_project(tmp_path / "project", tmp_path / "compiled", tmp_path / "built")
+    store = S3BundleStore(aws.bucket, "bundles", boto3.client("s3"))
+    publish_built(store, built, retention=5)
+    version = built.info.version
 
     ec2 = boto3.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -503,15 +511,22 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
         task_id="dbt_build", nodes={uid: (uid, compiled.graph.nodes[uid].selector) for uid in task_nodes},
         graph_path=str(compiled.graph_path), profile=DbtProfile(target="duckdb"),
     )
-    ti = SimpleNamespace(dag_id="synthetic", run_id="manual__1", task_id="dbt_build", try_number=1, pushed=[])
+    ti = SimpleNamespace(dag_id="synthetic", run_id="manual__1", task_id="dbt_build", try_number=1, pushed=[],
+                         bundle_instance=SimpleNamespace(version=version, store_location=store.location))
     ti.xcom_push = lambda key, value: ti.pushed.append(value)
     ti.get_task_states = lambda **_: {}
-    with FakeFargate(cluster="dataops", log_group=aws.log_group, project_dir=tmp_path / "project", env=dbt_env) as fargate:
+    with FakeFargate(cluster="dataops", log_group=aws.log_group, project_dir=tmp_path, env=dbt_env) as fargate:
         returned = producer.execute({"ti": ti, "dag_run": SimpleNamespace(start_date=None)})
 
     assert len(fargate.started) == 1
     sent = fargate.started[0]["overrides"]["containerOverrides"][0]
     assert sent["command"][:6] == ["--log-format", "json", "--no-use-colors", "build", "--target", "duckdb"]
+    sent_env = {e["name"]: e["value"] for e in sent["environment"]}
+    assert sent_env["DATAOPS_BUNDLE_VERSION"] == version and sent_env["DATAOPS_BUNDLE_STORE"] == store.location
+    # The container fetched exactly that version and built it (the broken model is the bundle's).
+    import tempfile
+
+    assert json.loads((Path(tempfile.gettempdir(), "dataops-bundles", version, "bundle.json")).read_text())["digest"] == version
     report = RunReport.from_json(ti.pushed[-1])
     assert report.final and report.error is None
     broken_uid = f"model.synthetic.{broken}"

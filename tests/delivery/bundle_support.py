@@ -50,3 +50,29 @@ def new_bucket(client) -> str:
     bucket = f"bundles-{uuid.uuid4().hex[:10]}"
     client.create_bucket(Bucket=bucket)
     return bucket
+
+
+def bundle_of_project(project_dir: Path, target_dir: Path, work: Path, dags: dict[str, str] | None = None) -> BuiltBundle:
+    """A bundle of a compiled dbt project (its artifacts in ``target_dir``), made without Git."""
+    import shutil
+
+    root = work / "bundle"
+    shutil.copytree(project_dir, root / "dbt", ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    (root / "dbt" / "target").mkdir()
+    for name in ("manifest.json", "dataops_graph.json"):
+        shutil.copy2(target_dir / name, root / "dbt" / "target" / name)
+    for rel, text in (dags or {"placeholder.py": "# no DAG here\n"}).items():
+        (root / "dags" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "dags" / rel).write_text(text)
+    info = BundleInfo(
+        digest=content_digest(root),
+        commit=hashlib.sha1(str(project_dir).encode()).hexdigest(),
+        author="Ana Lyst <ana@example.com>",
+        committed_at="2026-01-01T00:00:00+00:00",
+        subject="A compiled project",
+        platform_version=dataops.__version__,
+        dbt_target="duckdb",
+        dbt_version="1.11.0",
+    )
+    (root / INFO_FILE).write_bytes(info.dumps())
+    return BuiltBundle(root, write_archive(root, info, work / "bundle.tar.gz"), info)
