@@ -56,3 +56,13 @@ def broken_model_fails_naming_it(settings, project, prod_target, tmp, schemas_li
     assert report.skipped == [DOWNSTREAM]
     assert f"model {CHANGED}" in report.text()
     assert schemas_like(report.schema) == []
+
+
+def failing_data_test_fails_naming_it(settings, project, prod_target, tmp, schemas_like):
+    nulls = (project / "models" / f"{CHANGED}.sql").read_text().replace("o.id,", "cast(null as integer) as id,")
+    report, _ = run(settings, project, prod_target, tmp, **{CHANGED: nulls})
+
+    assert not report.passed
+    assert f"not_null_{CHANGED}_id" in report.tests_failed, report.text()
+    assert f"not_null_{CHANGED}_id" in report.text()
+    assert schemas_like(report.schema) == []

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from ci_cases import broken_model_fails_naming_it, clean_change_builds_exactly_modified_plus
+from ci_cases import (
+    broken_model_fails_naming_it,
+    clean_change_builds_exactly_modified_plus,
+    failing_data_test_fails_naming_it,
+)
 from ci_project import prod_build, write_project
 
 from dataops.config import load_settings
@@ -37,3 +41,7 @@ def test_a_clean_change_builds_state_modified_plus_deferring_to_production(shop,
 
 def test_a_broken_model_fails_naming_it_and_leaves_no_schema(shop, tmp_path, schemas_like):
     broken_model_fails_naming_it(*shop, tmp_path, schemas_like)
+
+
+def test_a_failing_data_test_fails_naming_it_and_leaves_no_schema(shop, tmp_path, schemas_like):
+    failing_data_test_fails_naming_it(*shop, tmp_path, schemas_like)

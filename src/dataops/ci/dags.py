@@ -9,18 +9,13 @@ its line and Python's reason.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataops.ci.errors import CiError
 from dataops.delivery import dag_check
-
-TIMEOUT_S = dag_check.TIMEOUT_S
+from dataops.delivery.errors import DeliveryError
 
 
 @dataclass(frozen=True)
@@ -40,29 +35,8 @@ def check_dags(dags_dir: Path, project_dir: Path, shown_dir: str | None = None) 
     """Imports every DAG file of ``dags_dir`` with the project at ``project_dir``."""
     started = time.monotonic()
     shown = (shown_dir or str(dags_dir)).rstrip("/")
-    with tempfile.TemporaryDirectory(prefix="dataops-ci-dags-") as home:
-        env = {
-            **os.environ,
-            "DATAOPS_DBT_PROJECT_DIR": str(project_dir),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        }
-        env.setdefault("AIRFLOW_HOME", home)
-        try:
-            done = subprocess.run(
-                [sys.executable, "-m", dag_check.__name__, str(dags_dir)],
-                env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise CiError(f"importing the DAG files of {shown} took over {TIMEOUT_S} s: "
-                          "a DAG file must not do slow work at import.") from None
-    report = dag_check._report(done.stdout)
-    if report is None:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise CiError(f"the DAG files of {shown} could not be checked: {tail}")
-    prefix = f"{dag_check.ANALYTICS}/dags/"
-    errors = tuple(
-        f"{shown}/{dag_check.describe_import_error(path, trace).removeprefix(prefix)}"
-        for path, trace in sorted(report["errors"].items())
-    )
-    return DagCheck(report["dags"], errors, time.monotonic() - started)
+    try:
+        imported = dag_check.import_dag_files(dags_dir, project_dir, shown)
+    except DeliveryError as exc:
+        raise CiError(str(exc)) from None
+    return DagCheck(imported.dags, tuple(imported.describe_errors(shown)), time.monotonic() - started)

@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from dataops.delivery.errors import DeliveryError
@@ -26,8 +27,23 @@ _MARKER = "dataops-dag-check:"
 _FRAME = re.compile(r'File "([^"]+)", line (\d+)')
 
 
-def check_dag_files(dags_dir: Path, dbt_project_dir: Path, commit: Commit) -> dict[str, list[str]]:
-    """The DAG ids of each file of ``dags_dir``; DeliveryError naming the files that fail to import."""
+@dataclass(frozen=True)
+class DagImport:
+    """What importing a folder of DAG files gave: DAG ids by file, and Airflow's traceback by file."""
+
+    dags: dict[str, list[str]]
+    errors: dict[str, str]
+
+    def describe_errors(self, shown_dir: str) -> list[str]:
+        """``<shown_dir>/x.py line 3 does not import: NameError: ...``, one per failing file."""
+        return [describe_import_error(path, self.errors[path], shown_dir) for path in sorted(self.errors)]
+
+
+def import_dag_files(dags_dir: Path, dbt_project_dir: Path, shown_dir: str) -> DagImport:
+    """Imports every DAG file of ``dags_dir`` in a subprocess, with ``dbt_project_dir`` as the project.
+
+    DeliveryError (naming ``shown_dir``) when the files could not be checked at all.
+    """
     with tempfile.TemporaryDirectory(prefix="dataops-dag-check-") as home:
         env = {
             **os.environ,
@@ -48,19 +64,26 @@ def check_dag_files(dags_dir: Path, dbt_project_dir: Path, commit: Commit) -> di
             )
         except subprocess.TimeoutExpired:
             raise DeliveryError(
-                f"commit {commit.short}: importing the DAG files of {ANALYTICS}/dags took over {TIMEOUT_S} s; "
-                "a DAG file must not do slow work at import."
+                f"importing the DAG files of {shown_dir} took over {TIMEOUT_S} s; a DAG file must not do slow work at import."
             ) from None
     report = _report(done.stdout)
     if report is None:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DeliveryError(f"commit {commit.short}: the DAG files of {ANALYTICS}/dags could not be checked: {tail}")
-    errors = report["errors"]
-    if errors:
-        described = "; ".join(describe_import_error(path, errors[path]) for path in sorted(errors))
-        fix = "Fix the DAG files" if len(errors) > 1 else "Fix the DAG file"
+        raise DeliveryError(f"the DAG files of {shown_dir} could not be checked: {tail}")
+    return DagImport(report["dags"], report["errors"])
+
+
+def check_dag_files(dags_dir: Path, dbt_project_dir: Path, commit: Commit) -> dict[str, list[str]]:
+    """The DAG ids of each file of ``dags_dir``; DeliveryError naming the files that fail to import."""
+    try:
+        imported = import_dag_files(dags_dir, dbt_project_dir, f"{ANALYTICS}/dags")
+    except DeliveryError as exc:
+        raise DeliveryError(f"commit {commit.short}: {exc}") from None
+    if imported.errors:
+        described = "; ".join(imported.describe_errors(f"{ANALYTICS}/dags"))
+        fix = "Fix the DAG files" if len(imported.errors) > 1 else "Fix the DAG file"
         raise DeliveryError(f"commit {commit.short}: {described}. {fix} and commit again; nothing was published.")
-    return report["dags"]
+    return imported.dags
 
 
 def _report(stdout: str) -> dict | None:
@@ -70,7 +93,7 @@ def _report(stdout: str) -> dict | None:
     return None
 
 
-def describe_import_error(rel_path: str, trace: str) -> str:
+def describe_import_error(rel_path: str, trace: str, shown_dir: str = f"{ANALYTICS}/dags") -> str:
     """``analytics/dags/x.py line 3 does not import: NameError: ...`` from Airflow's traceback."""
     lines = [line.strip() for line in trace.strip().splitlines() if line.strip()]
     error = lines[-1] if lines else "unknown error"
@@ -78,7 +101,7 @@ def describe_import_error(rel_path: str, trace: str) -> str:
     for path, number in _FRAME.findall(trace):
         if path.endswith("/" + rel_path) or path == rel_path:
             line_no = f" line {number}"
-    return f"{ANALYTICS}/dags/{rel_path}{line_no} does not import: {error.rstrip('.')}"
+    return f"{shown_dir.rstrip('/')}/{rel_path}{line_no} does not import: {error.rstrip('.')}"
 
 
 def _main(dags_dir: str) -> None:
