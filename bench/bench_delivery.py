@@ -10,7 +10,8 @@
 * ``publish_to_live_s``: from the end of that publish to the first task of a
   run, triggered as soon as Airflow serves the new version, running on that
   version, on the services stack started with ``--dags published``
-  (target: 10 s).
+  (target: 10 s); ``publish_to_served_s`` is its first part, until the
+  DAG processor has parsed the new version.
 
 Everything lives in a temporary folder, PostgreSQL databases and a Redis
 prefix of its own, removed afterwards.
@@ -89,26 +90,32 @@ def _measure(root: Path) -> dict[str, object]:
         outcome = publish(store, repo, "main", settings, retention=10)
         publish_s = time.monotonic() - started
         published_at = datetime.now(timezone.utc)
-        live_s = _first_task_running_on(api, outcome.version, published_at)
-        return {"publish_s": round(publish_s, 2), "publish_to_live_s": round(live_s, 2)}
+        served_s, live_s = _first_task_running_on(api, outcome.version, published_at)
+        return {
+            "publish_s": round(publish_s, 2),
+            "publish_to_served_s": round(served_s, 2),
+            "publish_to_live_s": round(live_s, 2),
+        }
     finally:
         subprocess.run([DATAOPS, "down"], env=env, capture_output=True, timeout=300)
         _drop_databases(settings, warehouse_db, metadata_db)
 
 
-def _first_task_running_on(api, version: str, published_at: datetime, timeout_s: float = 120) -> float:
-    """Seconds from ``published_at`` to the start of the first task of a run on ``version``."""
+def _first_task_running_on(api, version: str, published_at: datetime, timeout_s: float = 120) -> tuple[float, float]:
+    """Seconds from ``published_at`` until Airflow serves ``version``, and until the first task of a
+    run triggered then starts."""
     deadline = time.monotonic() + timeout_s
     while api.dag_bundle_version(DAG_ID) != version:
         if time.monotonic() > deadline:
             raise TimeoutError(f"Airflow did not serve version {version[:12]} within {timeout_s} s")
         time.sleep(0.1)
+    served_s = (datetime.now(timezone.utc) - published_at).total_seconds()
     run_id = api.trigger(DAG_ID)
     while True:
         run = api.run(DAG_ID, run_id)
         started = [t.start_date for t in api.tasks(DAG_ID, run_id).values() if t.start_date]
         if started and run.bundle_version == version:
-            return (min(started) - published_at).total_seconds()
+            return served_s, (min(started) - published_at).total_seconds()
         if time.monotonic() > deadline:
             raise TimeoutError(f"no task of run {run_id} started within {timeout_s} s")
         time.sleep(0.1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,9 +60,12 @@ def test_the_dag_processors_copy_follows_the_current_version(local_store, tmp_pa
     assert (bundle.path.parent / "dbt" / "target" / "dataops_graph.json").is_file()
 
     publish_built(local_store, second, retention=5)
+    before = time.time()
     bundle.refresh()
     assert bundle.get_current_version().version == second.info.version
     assert _dag_file(bundle) == "# DAG file, change 2\n"
+    # Newer than any parse: the DAG processor parses a new version's files at once, not at its interval.
+    assert (bundle.path / "example_dag.py").stat().st_mtime >= before - 1
     # The folder a parse started on before the refresh is still whole.
     assert (bundle.base_dir / "latest" / first.info.version / "dags" / "example_dag.py").is_file()
 

@@ -221,7 +221,8 @@ def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_sta
     second = publish(store, repo, "main", s.settings, retention=5)
     assert second.changed and second.version != first.version
     live_s = _wait_for_version(api, second.version)
-    assert live_s < 30, f"the new version took {live_s:.1f} s to go live"
+    # The target is 10 s (bench: publish_to_live_s); refreshes every 2 s and parses at once here.
+    assert live_s < 10, f"the new version took {live_s:.1f} s to go live"
     api.pause(PUBLISHED_DAG, False)
 
     pinned = api.wait_for_run(PUBLISHED_DAG, pinned_run, timeout_s=180)

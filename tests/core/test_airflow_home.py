@@ -66,7 +66,7 @@ def test_both_stacks_read_the_working_tree_unless_told_to_serve_published_versio
     env = AirflowHome.for_settings(settings, dags=published).env()
     (bundle,) = json.loads(env[BUNDLES])
     assert bundle["classpath"] == "dataops.airflow.bundle.PublishedDagBundle"
-    assert bundle["kwargs"] == {"store": str(tmp_path / "bundles"), "refresh_interval": 5}
+    assert bundle["kwargs"] == {"store": str(tmp_path / "bundles"), "refresh_interval": 2}
     # Each stack keeps its copies of bundles in its own home, never in a folder other stacks share.
     assert env["AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH"] == str(settings.state_dir / "airflow" / "dag-bundles")
 

@@ -22,6 +22,8 @@ ADMIN_USER = "admin"
 TUNING_DEFAULTS = {
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+    # How often the DAG processor sees whether a bundle is due for a refresh (Airflow: 5 s).
+    "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
 }
 
@@ -29,8 +31,9 @@ TUNING_DEFAULTS = {
 LOCAL_BUNDLE_CLASS = "airflow.dag_processing.bundles.local.LocalDagBundle"
 PUBLISHED_BUNDLE_CLASS = "dataops.airflow.bundle.PublishedDagBundle"
 PUBLISHED_BUNDLE_NAME = "analytics"
-# How often the DAG processor looks for a newly published version (s).
-PUBLISHED_REFRESH_S = 5
+# How often the DAG processor reads the store's pointer for a newly published version (s):
+# one small read of a local file or S3 object.
+PUBLISHED_REFRESH_S = 2
 
 
 @dataclass(frozen=True)
