@@ -5,22 +5,17 @@ platform only: never the analytics folder, which reaches Airflow and dbt in publ
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 INFRA = Path(__file__).resolve().parent.parent
 REPO = INFRA.parent
 
 
-def instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
-    text = re.sub(r"\\\n", " ", dockerfile.read_text())
-    result = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            keyword, _, rest = line.partition(" ")
-            result.append((keyword.upper(), rest.strip()))
-    return result
+# One Dockerfile reader for both test trees (standard library only).
+sys.path.insert(0, str(REPO / "tests" / "delivery"))
+
+from image_files import instructions  # noqa: E402
 
 
 def compiled_python_version(lock: Path) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from dataops.cli.options import project_dir_option
+
 
 @click.command()
 @click.option(
@@ -18,12 +20,7 @@ import click
     help="Production's dbt manifest.json (a file, its folder, or an http(s):// or s3:// URL). "
     "Default: the current published bundle's (DATAOPS_BUNDLE_STORE); with none, everything is built.",
 )
-@click.option(
-    "--project-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The dbt project (default: DATAOPS_DBT_PROJECT_DIR, else analytics/dbt).",
-)
+@project_dir_option
 @click.option(
     "--dags-dir",
     type=click.Path(file_okay=False, path_type=Path),

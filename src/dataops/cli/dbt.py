@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from dataops.cli.options import project_dir_option
+
 
 
 @click.group()
@@ -14,12 +16,7 @@ def dbt() -> None:
 
 
 @dbt.command()
-@click.option(
-    "--project-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The dbt project (default: DATAOPS_DBT_PROJECT_DIR, else analytics/dbt).",
-)
+@project_dir_option
 @click.option(
     "--target-path",
     type=click.Path(file_okay=False, path_type=Path),

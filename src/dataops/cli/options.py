@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import annotated_types as at
 import click
+
+project_dir_option = click.option(
+    "--project-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The dbt project (default: DATAOPS_DBT_PROJECT_DIR, else analytics/dbt).",
+)
 
 
 def setting_range(field: str) -> click.FloatRange:
