@@ -11,7 +11,10 @@
 * ``slim_ci_ratio_500``: its dbt build's time ÷ a full ``dbt build`` of the
   project (production's, which the change defers to), target <= 0.05 plus
   dbt's fixed start-up;
-* ``slim_ci_build_s_500``, ``full_build_s_500``: the two times.
+* ``slim_ci_build_s_500``, ``full_build_s_500``: the two times;
+* ``slim_ci_startup_s_500``: dbt's fixed start-up for that build (the same
+  deferred ``state:modified+`` build with nothing changed), and
+  ``slim_ci_ratio_net_500``: the build net of it ÷ the full build.
 
 Everything is written under a temporary folder (the DuckDB warehouse too)
 and removed afterwards.
@@ -64,6 +67,15 @@ def measure(n_models: int, workdir: Path) -> dict[str, float]:
     ).raise_for_status()
     full_s = time.perf_counter() - started
 
+    # dbt's fixed start-up for such a build: the same deferred state:modified+ build with nothing
+    # changed (parse, the production manifest read, nothing selected).
+    started = time.perf_counter()
+    DbtRunner(DbtProject.from_settings(settings, project)).invoke(
+        DbtInvocation(command="build", select=("state:modified+",), target_path=workdir / "startup",
+                      extra_args=("--defer", "--state", str(prod)))
+    ).raise_for_status()
+    startup_s = time.perf_counter() - started
+
     # One leaf model (a mart nothing reads) changed.
     leaf = sorted((project / "models" / "marts").glob("*.sql"))[-1]
     leaf.write_text(leaf.read_text().replace(" as value", " as value", 1).rstrip("\n") + "\nwhere p0.id > 0\n")
@@ -84,6 +96,9 @@ def measure(n_models: int, workdir: Path) -> dict[str, float]:
         f"slim_ci_build_s_{n_models}": round(build_s, 2),
         f"full_build_s_{n_models}": round(full_s, 2),
         f"slim_ci_ratio_{n_models}": round(build_s / full_s, 3),
+        f"slim_ci_startup_s_{n_models}": round(startup_s, 2),
+        # What the target (<= 0.05 plus start-up) measures: the build net of dbt's fixed start-up.
+        f"slim_ci_ratio_net_{n_models}": round(max(build_s - startup_s, 0.0) / full_s, 3),
     }
 
 

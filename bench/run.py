@@ -288,7 +288,9 @@ TABLES = [
         ("slim_ci_s_500: wall s (target <= 60)", "slim_ci_s_500"),
         ("its dbt build s", "slim_ci_build_s_500"),
         ("full dbt build s", "full_build_s_500"),
-        ("slim_ci_ratio_500 (target <= 0.05 + start-up)", "slim_ci_ratio_500"),
+        ("slim_ci_ratio_500", "slim_ci_ratio_500"),
+        ("dbt's fixed start-up s", "slim_ci_startup_s_500"),
+        ("slim_ci_ratio_net_500 (target <= 0.05)", "slim_ci_ratio_net_500"),
     ]),
     ("Memory and the triggerer", [
         ("peak_rss_mb (whole stack, N=200 run)", "peak_rss_mb"),

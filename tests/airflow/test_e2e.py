@@ -207,6 +207,7 @@ def _wait_for_version(api, version: str, timeout_s: float = 90) -> float:
 
 def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_started_with(e2e_stack: E2EStack, tmp_path):
     from dataops.delivery.publish import publish
+    from dataops.local.running import in_use_versions
 
     s, api, store = e2e_stack, e2e_stack.api, e2e_stack.bundle_store
     repo = _analytics_repo(tmp_path / "platform")
@@ -217,6 +218,8 @@ def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_sta
     # A run created on the first version, held while the second one is published and goes live.
     api.pause(PUBLISHED_DAG)
     pinned_run = api.trigger(PUBLISHED_DAG)
+    # What pruning asks Airflow before removing old versions: the queued run reads the first one.
+    assert first.version in in_use_versions(api.base_url, *s.airflow.admin())
     _commit(repo, VERSIONED_MODEL, "select 'v2' as code_version\n", "v2")
     second = publish(store, repo, "main", s.settings, retention=5)
     assert second.changed and second.version != first.version

@@ -75,9 +75,11 @@ class LocalAirflow:
     def log_file(self) -> Path:
         return self.home_dir / "logs" / "standalone.log"
 
+    def admin(self) -> tuple[str, str]:
+        return ADMIN_USER, self.home().admin_password()
+
     def api(self) -> AirflowApi:
-        home = self.home()
-        return AirflowApi(f"http://127.0.0.1:{self.api_port}", ADMIN_USER, home.admin_password())
+        return AirflowApi(f"http://127.0.0.1:{self.api_port}", *self.admin())
 
 
 def write_dbt_dag(dags_folder: Path, dag_id: str, project_dir: Path, **dag_args: object) -> Path:
