@@ -68,13 +68,15 @@ def measure(n_models: int, workdir: Path) -> dict[str, float]:
     full_s = time.perf_counter() - started
 
     # dbt's fixed start-up for such a build: the same deferred state:modified+ build with nothing
-    # changed (parse, the production manifest read, nothing selected).
-    started = time.perf_counter()
-    DbtRunner(DbtProject.from_settings(settings, project)).invoke(
-        DbtInvocation(command="build", select=("state:modified+",), target_path=workdir / "startup",
-                      extra_args=("--defer", "--state", str(prod)))
-    ).raise_for_status()
-    startup_s = time.perf_counter() - started
+    # changed (the production manifest read, nothing selected), measured the second time: like the
+    # ci build, which reuses the parse its `dbt ls` left in the same target folder.
+    for _ in range(2):
+        started = time.perf_counter()
+        DbtRunner(DbtProject.from_settings(settings, project)).invoke(
+            DbtInvocation(command="build", select=("state:modified+",), target_path=workdir / "startup",
+                          extra_args=("--defer", "--state", str(prod)))
+        ).raise_for_status()
+        startup_s = time.perf_counter() - started
 
     # One leaf model (a mart nothing reads) changed.
     leaf = sorted((project / "models" / "marts").glob("*.sql"))[-1]
