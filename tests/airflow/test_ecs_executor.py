@@ -353,6 +353,24 @@ def test_a_stray_brace_line_does_not_swallow_the_events_after_it():
     assert list(reader.plain_output) == ["{not json", "plain"]
 
 
+def test_the_log_is_drained_up_to_the_entrypoints_last_line_and_no_longer():
+    sys.path.insert(0, str(REPO / "infra" / "images" / "dbt"))
+    try:
+        import entrypoint
+    finally:
+        sys.path.pop(0)
+    from dataops.airflow.executors.ecs import ENTRYPOINT_DONE
+
+    assert entrypoint.DONE == ENTRYPOINT_DONE
+    pages = [[{"message": '{"info": {"msg": "Done. PASS=1", "name": "StatsLine"}}'}], [],
+             [{"message": f"{ENTRYPOINT_DONE} (dbt exit code 0)"}]]
+    hook = SimpleNamespace(get_log_events=lambda *a, **k: iter(pages.pop(0) if pages else []))
+    follower = _LogFollower(hook, "g", "s", LogLineReader())
+    started = time.monotonic()
+    follower.drain(timeout_s=30, interval_s=0.01)
+    assert follower.done and time.monotonic() - started < 5 and not pages
+
+
 def test_missing_settings_name_the_variables(monkeypatch, tmp_path):
     for name in list(os.environ):
         if name.startswith("DATAOPS_ECS_") or name == "DATAOPS_ARTIFACTS_BUCKET":

@@ -44,6 +44,8 @@ ARTIFACTS = ("manifest.json", "run_results.json", "sources.json")
 REFUSED = 2
 VERSION = re.compile(r"^[0-9a-f]{64}$")
 PROJECT_FILE = "dbt_project.yml"
+# The last line printed (dataops.airflow.executors.ecs.ENTRYPOINT_DONE waits for it).
+DONE = "dbt-entrypoint: done"
 
 
 class Refused(Exception):
@@ -131,9 +133,13 @@ def main(argv: list[str]) -> int:
     if "--project-dir" not in argv:
         command += ["--project-dir", str(project)]
     completed = subprocess.run(command, cwd=project, check=False)
-    uri = os.environ.get("DATAOPS_DBT_ARTIFACTS_URI")
-    if uri:
-        upload_artifacts(project / os.environ.get("DBT_TARGET_PATH", "target"), uri)
+    try:
+        uri = os.environ.get("DATAOPS_DBT_ARTIFACTS_URI")
+        if uri:
+            upload_artifacts(project / os.environ.get("DBT_TARGET_PATH", "target"), uri)
+    finally:
+        # The last line, always: Airflow's ecs executor reads the log until it sees it.
+        print(f"{DONE} (dbt exit code {completed.returncode})", flush=True)
     return completed.returncode
 
 

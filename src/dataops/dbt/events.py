@@ -67,7 +67,6 @@ class LogLineReader:
         self.errors: list[str] = []
         self.deprecations: list[str] = []
         self.plain_output: deque[str] = deque(maxlen=_PLAIN_OUTPUT_LINES)
-        self.command_completed = False
 
     def feed(self, line: str) -> None:
         event = parse_event_line(line)
@@ -77,8 +76,6 @@ class LogLineReader:
                 self.plain_output.append(line.rstrip())
             return
         info = event.get("info") or {}
-        if info.get("name") == "CommandCompleted":
-            self.command_completed = True
         if info.get("level") == "error" and info.get("msg"):
             self.errors.append(info["msg"])
         if is_deprecation(info) and info.get("msg"):

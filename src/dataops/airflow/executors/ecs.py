@@ -39,6 +39,10 @@ BUNDLE_VERSION_VARIABLE = "DATAOPS_BUNDLE_VERSION"
 BUNDLE_STORE_VARIABLE = "DATAOPS_BUNDLE_STORE"
 # awslogs cuts lines longer than 16 KiB into several events.
 _MAX_LINE_PARTS = 64
+# The dbt image's entrypoint's last line (infra/images/dbt/entrypoint.py prints it after dbt and the
+# artifacts' upload): nothing more will come. dbt's own last JSON event on stdout is not a reliable
+# end (its CommandCompleted event is debug-level and never printed).
+ENTRYPOINT_DONE = "dbt-entrypoint: done"
 # Consecutive failed polls (throttling, a network blip) before the run gives up.
 _MAX_POLL_ERRORS = 5
 
@@ -327,6 +331,8 @@ class _LogFollower:
         self.token = AwsLogsHook.ContinuationToken()
         self.pending: list[str] = []
         self.lines = 0
+        # The entrypoint said it is done: every line has been written.
+        self.done = False
 
     def read(self) -> int:
         from botocore.exceptions import ClientError
@@ -344,17 +350,18 @@ class _LogFollower:
         return count
 
     def drain(self, timeout_s: float, interval_s: float) -> None:
-        """The task has stopped: read until dbt's last event arrives or ``timeout_s``."""
+        """The task has stopped: read until the entrypoint's last line arrives or ``timeout_s``
+        (CloudWatch may deliver the last lines a little after the task stopped)."""
         deadline = time.monotonic() + timeout_s
         self.read()
-        while not self.reader.command_completed and time.monotonic() < deadline:
+        while not self.done and time.monotonic() < deadline:
             time.sleep(interval_s)
             self.read()
-        if self.reader.command_completed:
-            self.read()  # the entrypoint's lines after dbt's
         self._flush()
 
     def _line(self, message: str) -> None:
+        if message.startswith(ENTRYPOINT_DONE):
+            self.done = True
         if self.pending and parse_event_line(message) is not None:
             self._flush()  # what was pending was not the start of a cut line
         if self.pending:
