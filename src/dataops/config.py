@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     dbt_project_dir: Path = Field(default_factory=paths.dbt_project_dir)
     dbt_bin: Path = Field(default_factory=lambda: paths.repo_root() / ".venv-dbt" / "bin" / "dbt")
     dbt_threads: int = Field(4, ge=1, le=64)
+    # How many times dbt_build builds again, in the same try, the nodes that failed only because the
+    # warehouse connection dropped (and what dbt skipped after them): see dataops.dbt.transient.
+    dbt_transient_retries: int = Field(1, ge=0, le=5)
     # The dbt profile to use instead of the project's own (or the platform's): see dataops.dbt.profile.
     dbt_profiles_dir: str | None = None
     dbt_profile: str | None = None

@@ -139,6 +139,14 @@ def expected_request(aws) -> dict:
     }
 
 
+def no_earlier_task(stubber: Stubber) -> None:
+    """Before RunTask: no task of an earlier try of the same Airflow task is left."""
+    for desired in ("RUNNING", "STOPPED"):
+        stubber.add_response(
+            "list_tasks", {"taskArns": []}, {"cluster": "dataops", "startedBy": started_by(JOB), "desiredStatus": desired}
+        )
+
+
 def task(status: str, **fields) -> dict:
     return {"tasks": [{"taskArn": TASK_ARN, "lastStatus": status, **fields}], "failures": []}
 
@@ -174,6 +182,7 @@ def test_a_run_follows_dbt_live_through_cloudwatch_and_settles_from_s3(aws):
     run_results = (DATA / "tickit_broken_run_results.json").read_bytes()
     boto3.client("s3").put_object(Bucket=aws.bucket, Key=f"{ARTIFACTS}/run_results.json", Body=run_results)
 
+    no_earlier_task(stubber)
     stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
     stubber.add_response("describe_tasks", task("RUNNING"), {"cluster": "dataops", "tasks": [TASK_ARN]})
     stubber.add_response("describe_tasks", task("RUNNING"), {"cluster": "dataops", "tasks": [TASK_ARN]})
@@ -219,6 +228,7 @@ def test_a_run_follows_dbt_live_through_cloudwatch_and_settles_from_s3(aws):
 
 def test_ecs_refusing_to_start_the_task_is_the_runs_error(aws):
     executor, stubber = executor_with_stubbed_ecs(aws)
+    no_earlier_task(stubber)
     stubber.add_response(
         "run_task",
         {"tasks": [], "failures": [{"arn": "arn:aws:ecs:us-east-1:123456789012:cluster/dataops", "reason": "RESOURCE:MEMORY"}]},
@@ -233,6 +243,7 @@ def test_ecs_refusing_to_start_the_task_is_the_runs_error(aws):
 
 def test_a_client_error_on_run_task_is_the_runs_error(aws):
     executor, stubber = executor_with_stubbed_ecs(aws)
+    no_earlier_task(stubber)
     stubber.add_client_error(
         "run_task", "AccessDeniedException", "not authorized to perform: ecs:RunTask", expected_params=expected_request(aws)
     )
@@ -243,6 +254,7 @@ def test_a_client_error_on_run_task_is_the_runs_error(aws):
 
 def test_a_container_that_never_ran_reports_why_without_waiting_for_logs(aws):
     executor, stubber = executor_with_stubbed_ecs(aws, log_drain_timeout_s=60)
+    no_earlier_task(stubber)
     stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
     stubber.add_response(
         "describe_tasks",
@@ -264,6 +276,7 @@ def test_a_container_that_never_ran_reports_why_without_waiting_for_logs(aws):
 
 def test_stopping_the_airflow_task_stops_the_ecs_task(aws):
     executor, stubber = executor_with_stubbed_ecs(aws)
+    no_earlier_task(stubber)
     stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
     # The Airflow task is killed while dbt runs (on_kill calls cancel), before the first poll.
     stubber.add_response(
@@ -286,6 +299,7 @@ def test_stopping_the_airflow_task_stops_the_ecs_task(aws):
 
 def test_a_failed_poll_is_retried(aws):
     executor, stubber = executor_with_stubbed_ecs(aws)
+    no_earlier_task(stubber)
     stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
     stubber.add_client_error("describe_tasks", "AccessDeniedException", "a passing denial")
     stubber.add_response(
@@ -301,6 +315,7 @@ def test_when_polling_keeps_failing_the_ecs_task_is_stopped_and_the_error_raised
     from botocore.exceptions import ClientError
 
     executor, stubber = executor_with_stubbed_ecs(aws)
+    no_earlier_task(stubber)
     stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
     for _ in range(5):
         stubber.add_client_error("describe_tasks", "AccessDeniedException", "not authorized to perform: ecs:DescribeTasks")
@@ -566,3 +581,55 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     # The run's artifacts are where the entrypoint put them, run_results included.
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws.bucket)["Contents"]}
     assert any(k.endswith("dbt_build.1/run_results.json") for k in keys)
+
+
+EARLIER_ARN = f"arn:aws:ecs:{REGION}:123456789012:task/dataops/1111aaaa2222bbbb3333cccc4444dddd"
+OLD_ARN = f"arn:aws:ecs:{REGION}:123456789012:task/dataops/5555eeee6666ffff77778888aaaa9999"
+
+
+def earlier_try_still_running(stubber: Stubber) -> None:
+    """Try 1's ECS task runs on (its worker was killed); an older one stopped long ago."""
+    listed = {"RUNNING": [EARLIER_ARN], "STOPPED": [OLD_ARN]}
+    for desired, arns in listed.items():
+        stubber.add_response(
+            "list_tasks", {"taskArns": arns}, {"cluster": "dataops", "startedBy": started_by(JOB), "desiredStatus": desired}
+        )
+    earlier = {"taskArn": EARLIER_ARN, "lastStatus": "RUNNING", "desiredStatus": "RUNNING",
+               "tags": [{"key": "dataops:task", "value": "dbt_build.1"}]}
+    old = {"taskArn": OLD_ARN, "lastStatus": "STOPPED", "desiredStatus": "STOPPED"}
+    stubber.add_response(
+        "describe_tasks", {"tasks": [earlier, old], "failures": []},
+        {"cluster": "dataops", "tasks": [EARLIER_ARN, OLD_ARN], "include": ["TAGS"]},
+    )
+    stubber.add_response(
+        "stop_task", {"task": {"taskArn": EARLIER_ARN}},
+        {"cluster": "dataops", "task": EARLIER_ARN, "reason": "A later try (try 2) of the same Airflow task starts"},
+    )
+
+
+def test_a_retry_stops_the_earlier_trys_ecs_task_and_waits_for_it_before_run_task(aws, caplog):
+    executor, stubber = executor_with_stubbed_ecs(aws)
+    earlier_try_still_running(stubber)
+    for status in ("DEACTIVATING", "STOPPED"):  # Fargate's stopTimeout: the container takes a while
+        stubber.add_response(
+            "describe_tasks", {"tasks": [{"taskArn": EARLIER_ARN, "lastStatus": status}], "failures": []},
+            {"cluster": "dataops", "tasks": [EARLIER_ARN]},
+        )
+    stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
+    stubber.add_response(
+        "describe_tasks", task("STOPPED", containers=[{"name": "dbt", "exitCode": 0}]), {"cluster": "dataops", "tasks": [TASK_ARN]}
+    )
+    with caplog.at_level("WARNING", logger="dataops.airflow.executors.ecs"):
+        assert executor.run(JOB, lambda event: None).returncode == 0
+    stubber.assert_no_pending_responses()  # in this order: stopped, STOPPED, and only then RunTask
+    assert f"the dbt ECS task {EARLIER_ARN} of an earlier try (dbt_build.1, RUNNING) is still running" in caplog.text
+    assert "the earlier try's dbt ECS task stopped after" in caplog.text
+
+
+def test_a_retry_whose_earlier_ecs_task_does_not_stop_starts_no_second_build(aws, monkeypatch):
+    monkeypatch.setattr("dataops.airflow.executors.ecs.EARLIER_TASK_STOP_TIMEOUT_S", 0.0)
+    executor, stubber = executor_with_stubbed_ecs(aws)
+    earlier_try_still_running(stubber)
+    result = executor.run(JOB, lambda event: None)
+    stubber.assert_no_pending_responses()  # no RunTask
+    assert result.returncode == -1 and "not starting a second build beside them" in result.failure_reason()

@@ -214,8 +214,16 @@ def test_worker_killed_while_a_model_runs(stack: Stack, airflow: Airflow):
         worker = _component_of(stack, dbt_pid)
         restarts_before = stack.state().components[worker].restarts
         time.sleep(1.0)  # let dbt get into the models
-        # The worker and everything it started die at once, dbt included: a lost machine.
-        _kill_machine(stack.state().components[worker].pid)
+        # What the supervisor's restart does: kill the worker's process group, and only that. The
+        # task process (in a group of its own, as Airflow starts it) and its dbt are left orphaned.
+        os.killpg(os.getpgid(stack.state().components[worker].pid), signal.SIGKILL)
+        # The killed try's dbt stops on its own, well before any retry could start another.
+        deadline = time.monotonic() + 15
+        while Path(f"/proc/{dbt_pid}/cmdline").is_file() and Path(f"/proc/{dbt_pid}/cmdline").read_bytes():
+            others = [pid for pid in _dbt_pids(stack_id) if pid != dbt_pid]
+            assert not others, f"a second dbt {others} started while the killed try's dbt {dbt_pid} still ran"
+            assert time.monotonic() < deadline, f"the killed try's dbt {dbt_pid} outlived its worker by 15 s"
+            time.sleep(0.2)
         state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
     assert_run_succeeded(airflow, run_id, state, models)
     assert watch.reads > 10, f"the reader only read {watch.reads} times"

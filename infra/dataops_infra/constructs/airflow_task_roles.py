@@ -106,6 +106,15 @@ class AirflowTaskRoles(Construct):
             "tagging is further limited to RunTask calls.",
             conditions=in_cluster,
         )
+        allow_pattern(
+            self.worker,
+            ["ecs:ListTasks"],
+            stack.format_arn(service="ecs", resource="container-instance", resource_name=f"{dbt.cluster_name}/*"),
+            "A retry lists the dbt tasks an earlier try of the same Airflow task left running (by startedBy) "
+            "to stop them first; ListTasks authorizes on container instances, here those of the platform's "
+            "cluster only (ecs:cluster condition).",
+            conditions=in_cluster,
+        )
         # Tags passed to RunTask (run ids) are applied by a separate authorization.
         self.worker.add_to_policy(
             iam.PolicyStatement(

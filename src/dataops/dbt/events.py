@@ -127,6 +127,8 @@ class TaskOutcome:
     log: list[str] = field(default_factory=list)
     # The lines of ``log`` that dbt logged at error level.
     errors: list[str] = field(default_factory=list)
+    # dbt's message for each failed member (the node, its tests), "" when it gave none; not published.
+    failures: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -253,7 +255,8 @@ class OutcomeTracker:
         started = min((t.started_at for t in times if t.started_at), default=p.started_at)
         finished = max((t.finished_at for t in times if t.finished_at), default=p.finished_at)
         total = sum(t.execution_time or 0.0 for t in times)
-        return TaskOutcome(owner, state, summary, started, finished, total, log, errors)
+        failures = [self.progress[m].error or "" for m in failed]
+        return TaskOutcome(owner, state, summary, started, finished, total, log, errors, failures)
 
 
 def _short(unique_id: str) -> str:

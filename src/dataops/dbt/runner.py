@@ -19,10 +19,14 @@ from dataops.dbt.events import LogLineReader, failure_reason
 from dataops.dbt.project import DbtProject
 from dataops.dbt.results import RunResults
 from dataops.errors import DbtError
+from dataops.process_groups import die_with_parent, stop
 
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[dict], None]
+StartHandler = Callable[[subprocess.Popen], None]
+# How long dbt has to stop after SIGTERM before its group is killed.
+STOP_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,15 @@ class DbtRunner:
         args += selection_args(inv)
         return args
 
-    def invoke(self, inv: DbtInvocation, on_event: EventHandler | None = None) -> DbtRun:
-        """Run dbt to the end; never raises for dbt's own failures (see DbtRun)."""
+    def invoke(
+        self, inv: DbtInvocation, on_event: EventHandler | None = None, on_start: StartHandler | None = None
+    ) -> DbtRun:
+        """Run dbt to the end; never raises for dbt's own failures (see DbtRun).
+
+        ``on_start`` is given the dbt process as soon as it runs (its pid
+        leads dbt's process group). dbt is tied to the calling thread: it is
+        sent SIGTERM if that thread's process dies.
+        """
         self.project.check_installed()
         target_path = Path(inv.target_path or self.project.project_dir / "target")
         target_path.mkdir(parents=True, exist_ok=True)
@@ -123,12 +134,23 @@ class DbtRunner:
             env=self.project.process_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
+            start_new_session=True,
+            preexec_fn=die_with_parent(),
         ) as proc:
             assert proc.stdout is not None
-            for line in proc.stdout:
-                reader.feed(line)
+            try:
+                if on_start is not None:
+                    on_start(proc)
+                for line in proc.stdout:
+                    reader.feed(line)
+            except BaseException:
+                # The task is being stopped, or reading failed: no dbt may outlive this call.
+                log.warning("stopping dbt (pid %d) and everything it started", proc.pid)
+                stop(proc, STOP_TIMEOUT_S)
+                raise
         results_file = target_path / "run_results.json"
         results = RunResults.from_file(results_file) if results_file.is_file() else None
         return DbtRun(

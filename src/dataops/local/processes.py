@@ -6,8 +6,6 @@ stops whatever it started (``airflow standalone`` starts several components).
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -17,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from dataops.errors import DataOpsError
+# The one process-group killer, shared with the dbt executor (which may not import this layer).
+from dataops.process_groups import signal_group, stop  # noqa: F401
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -58,37 +58,6 @@ def start(argv: list[str], env: dict[str, str], log_file: Path, cwd: Path | None
         )
 
 
-def stop(leader: int | subprocess.Popen, timeout_s: float = 20.0) -> None:
-    """SIGTERM the process group ``leader`` leads, then SIGKILL what is left of it after ``timeout_s``.
-
-    Every process ``start`` makes leads a group of its own (a new session), so
-    the group's id is the leader's pid, and Linux never gives a living group's
-    id to a new process: while any member lives, the group is still the one we
-    started. A leader that is our child is reaped as it exits (as a zombie it
-    would keep the group alive); given as a ``Popen``, it keeps its exit code.
-    """
-    pgid = leader.pid if isinstance(leader, subprocess.Popen) else leader
-    if not _group_alive(pgid):
-        return
-    signal_group(pgid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        _reap(leader)
-        if not _group_alive(pgid):
-            return
-        time.sleep(0.2)
-    signal_group(pgid, signal.SIGKILL)
-    _reap(leader)
-
-
-def signal_group(pgid: int, sig: signal.Signals) -> None:
-    """Sends ``sig`` to process group ``pgid``, if any of it is left."""
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str, log_file: Path | None = None,
                alive: Callable[[], bool] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
@@ -107,23 +76,3 @@ def http_ok(url: str, timeout_s: float = 2.0) -> bool:
             return 200 <= response.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _reap(leader: int | subprocess.Popen) -> None:
-    if isinstance(leader, subprocess.Popen):
-        leader.poll()
-        return
-    try:
-        os.waitpid(leader, os.WNOHANG)
-    except ChildProcessError:
-        pass  # not our child: whoever started it reaps it

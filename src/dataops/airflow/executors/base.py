@@ -28,14 +28,20 @@ class TaskTry:
     run_id: str
     task_id: str
     try_number: int
+    # dbt runs again within the same try (nodes retried after a dropped connection): 1, 2...
+    rerun: int = 0
 
     @classmethod
     def of(cls, ti) -> TaskTry:
         return cls(ti.dag_id, ti.run_id, ti.task_id, ti.try_number)
 
     def path_parts(self) -> tuple[str, str, str]:
-        """``<dag>/<run>/<task>.<try>``, each part safe for a path or an S3 key."""
-        return safe_name(self.dag_id), safe_name(self.run_id), f"{safe_name(self.task_id)}.{self.try_number}"
+        """``<dag>/<run>/<task>.<try>[.rerun<n>]``, each part safe for a path or an S3 key."""
+        last = f"{safe_name(self.task_id)}.{self.try_number}" + (f".rerun{self.rerun}" if self.rerun else "")
+        return safe_name(self.dag_id), safe_name(self.run_id), last
+
+    def describe(self) -> str:
+        return f"try {self.try_number}" + (f" (rerun {self.rerun})" if self.rerun else "")
 
 
 @dataclass(frozen=True)

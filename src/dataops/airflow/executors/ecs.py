@@ -12,6 +12,13 @@ local run, so each model task follows its model live. When the task stops,
 The provider's ``EcsRunTaskOperator`` is not used as such: its log fetcher
 copies CloudWatch lines into the task's log as text, while the model tasks
 need each of dbt's events parsed as it comes; its hooks do the AWS calls.
+
+A retry never runs beside its earlier try: before RunTask, the ECS tasks of
+the same Airflow task (same ``startedBy``) that have not stopped are stopped,
+and the retry waits until ECS says they are STOPPED. They are not reattached
+to: the retry builds what is still to build when it starts (the producer's
+selection), which the earlier task's command may not be, and the earlier
+try's events already went to a report the model tasks no longer read.
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ _MAX_LINE_PARTS = 64
 ENTRYPOINT_DONE = "dbt-entrypoint: done"
 # Consecutive failed polls (throttling, a network blip) before the run gives up.
 _MAX_POLL_ERRORS = 5
+# How long a retry waits for an earlier try's ECS task to stop (Fargate's stopTimeout is at most 120 s).
+EARLIER_TASK_STOP_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,9 @@ class EcsDbtExecutor(DbtExecutor):
         uri = self.artifacts_uri(job)
         if self._cancelled.is_set():
             return JobResult(-1, None, ("the Airflow task was stopped before dbt started",), 0.0, where="ecs (not started)")
+        failure = self._stop_earlier_tasks(job)
+        if failure:
+            return JobResult(-1, None, (failure,), time.monotonic() - started, where="ecs (not started)")
         task_arn, failure = self._start(job)
         if task_arn is None:
             return JobResult(-1, None, (failure,), time.monotonic() - started, where="ecs (not started)")
@@ -267,6 +279,65 @@ class EcsDbtExecutor(DbtExecutor):
             if task is not None:
                 return task
             self._cancelled.wait(self.config.poll_interval_s * (1 + errors))
+
+    def earlier_tasks(self, job: DbtJob) -> list[dict]:
+        """The ECS tasks of earlier tries of this Airflow task that have not stopped yet.
+
+        A task asked to stop (desired STOPPED) may still be running its
+        container until Fargate's stopTimeout, so both lists are read.
+        """
+        conn, arns = self.hooks.ecs.conn, []
+        for desired in ("RUNNING", "STOPPED"):
+            request = {"cluster": self.config.cluster, "startedBy": started_by(job), "desiredStatus": desired}
+            while True:
+                page = conn.list_tasks(**request)
+                arns += page.get("taskArns") or []
+                if not page.get("nextToken"):
+                    break
+                request["nextToken"] = page["nextToken"]
+        tasks = []
+        for i in range(0, len(arns), 100):
+            page = conn.describe_tasks(cluster=self.config.cluster, tasks=arns[i : i + 100], include=["TAGS"])
+            tasks += page.get("tasks") or []
+        return [t for t in tasks if t.get("lastStatus") != "STOPPED"]
+
+    def _stop_earlier_tasks(self, job: DbtJob) -> str:
+        """Stop what earlier tries left running and wait for it; a message when that could not be done."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            running = self.earlier_tasks(job)
+            if not running:
+                return ""
+            for task in running:
+                tags = {t.get("key"): t.get("value") for t in task.get("tags") or ()}
+                log.warning(
+                    "the dbt ECS task %s of an earlier try (%s, %s) is still running: stopping it before %s "
+                    "starts dbt", task["taskArn"], tags.get("dataops:task", "?"), task.get("lastStatus"),
+                    job.task.describe(),
+                )
+                if task.get("desiredStatus") != "STOPPED":
+                    self.hooks.ecs.conn.stop_task(
+                        cluster=self.config.cluster, task=task["taskArn"],
+                        reason=f"A later try ({job.task.describe()}) of the same Airflow task starts",
+                    )
+            started, arns = time.monotonic(), [t["taskArn"] for t in running]
+            while arns:
+                if time.monotonic() - started > EARLIER_TASK_STOP_TIMEOUT_S:
+                    return (
+                        f"the dbt ECS task(s) of an earlier try did not stop within {EARLIER_TASK_STOP_TIMEOUT_S:.0f}s "
+                        f"({', '.join(arns)}); not starting a second build beside them"
+                    )
+                self._cancelled.wait(self.config.poll_interval_s)
+                if self._cancelled.is_set():
+                    return "the Airflow task was stopped before dbt started"
+                described = self.hooks.ecs.conn.describe_tasks(cluster=self.config.cluster, tasks=arns)
+                arns = [t["taskArn"] for t in described.get("tasks") or () if t.get("lastStatus") != "STOPPED"]
+            log.warning("the earlier try's dbt ECS task stopped after %.1fs; %s starts its own",
+                        time.monotonic() - started, job.task.describe())
+        except (ClientError, BotoCoreError) as exc:
+            return f"could not check for an earlier try's dbt ECS task on {self.config.cluster}: {exc}"
+        return ""
 
     def _start(self, job: DbtJob) -> tuple[str | None, str]:
         from botocore.exceptions import BotoCoreError, ClientError

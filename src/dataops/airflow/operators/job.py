@@ -61,16 +61,20 @@ class DbtJobOperator(BaseOperator):
         invocation: DbtInvocation,
         expected: Collection[str],
         on_outcome: Callable[[TaskOutcome], None] | None = None,
+        rerun: int = 0,
     ) -> TrackedJob:
-        """Run ``invocation`` for this task try; each outcome of ``expected`` nodes goes to
-        ``on_outcome`` when it becomes final, also when the job fails to run."""
+        """Run ``invocation`` for this task try (its ``rerun``-th run again within the try); each
+        outcome of ``expected`` nodes goes to ``on_outcome`` when it becomes final, also when the
+        job fails to run."""
         from dataops.airflow.executors.base import BundleRef, DbtJob, TaskTry, executor_for
         from dataops.airflow.runtime import load_graph_for_task, runtime_settings
         from dataops.dbt.events import OutcomeTracker
 
         settings = runtime_settings()
         tracker = OutcomeTracker(load_graph_for_task(self.graph_path, self.project_dir), expected=set(expected))
-        job = DbtJob(TaskTry.of(ti), invocation, self.project_dir, self.profile, BundleRef.of(ti))
+        task = TaskTry.of(ti)
+        task = TaskTry(task.dag_id, task.run_id, task.task_id, task.try_number, rerun)
+        job = DbtJob(task, invocation, self.project_dir, self.profile, BundleRef.of(ti))
         report = on_outcome or (lambda outcome: None)
 
         def on_event(event: dict) -> None:

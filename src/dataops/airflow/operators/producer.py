@@ -9,6 +9,13 @@ on the first try, what remains when it is retried after a crash.
 
 It fails only when dbt could not run (no results at all); failed models are
 shown by their own tasks and by the run's ``dbt_done`` task.
+
+A node that fails because the warehouse connection dropped is built again
+in the same try (``DATAOPS_DBT_TRANSIENT_RETRIES``, default once), with what
+dbt skipped after it: its failure, and those skips, are held back from the
+report until dbt has exited, and when every failure of the build was a
+connection error (dataops.dbt.transient) the held nodes are built again and
+their new outcomes published instead. Any other failure is final at once.
 """
 
 from __future__ import annotations
@@ -78,13 +85,40 @@ class DbtProducerOperator(DbtJobOperator):
 
         invocation = DbtInvocation(select=tuple(select), exclude=tuple(exclude), threads=self.threads)
         publisher.start()
-        job = self.run_dbt(
-            ti,
-            invocation,
-            expected={uid for uid, _ in todo.values()},
-            on_outcome=lambda outcome: publisher.add(outcome.unique_id, outcome.to_json()),
-        )
-        result, reported, failed = job.result, len(job.outcomes), job.failed
+        expected = {uid for uid, _ in todo.values()}
+        selectors = dict(todo.values())
+        retries = _transient_retries()
+        outcomes: dict = {}
+        rerun = 0
+        while True:
+            held: dict = {}
+
+            def on_outcome(outcome, held=held, hold=rerun < retries):
+                if hold and _maybe_transient(outcome):
+                    held[outcome.unique_id] = outcome  # published once dbt has exited: see below
+                    return
+                publisher.add(outcome.unique_id, outcome.to_json())
+
+            job = self.run_dbt(ti, invocation, expected=expected, on_outcome=on_outcome, rerun=rerun)
+            outcomes.update(job.outcomes)
+            again = _transient_rerun(job, held) if held else set()
+            if not again:
+                for uid, outcome in held.items():
+                    publisher.add(uid, outcome.to_json())
+                break
+            rerun += 1
+            dropped = sorted(uid for uid in again if job.outcomes[uid].state == "failed")
+            self.log.warning(
+                "the warehouse connection dropped under %d node(s) (%s): building them again with the %d node(s) "
+                "dbt skipped after them (%s %d of %d): %s",
+                len(dropped), ", ".join(dropped[:10]), len(again) - len(dropped), "rerun", rerun, retries,
+                _first_line(job.outcomes[dropped[0]].failures),
+            )
+            expected = again
+            invocation = DbtInvocation(select=tuple(sorted(selectors[uid] for uid in again)), threads=self.threads)
+
+        result, reported = job.result, len(outcomes)
+        failed = sorted(uid for uid, outcome in outcomes.items() if outcome.state == "failed")
         error = None
         if job.missing:
             missing = f"{len(job.missing)} of {len(job.expected)} nodes"
@@ -92,17 +126,49 @@ class DbtProducerOperator(DbtJobOperator):
             error = f"dbt {what} (exit code {result.returncode}):\n{result.failure_reason()}"
         publisher.finish(result.returncode, error)
         self.log.info(
-            "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s",
+            "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s%s",
             invocation.command,
             result.returncode,
             result.duration_s,
             reported,
             len(failed),
             f" ({', '.join(failed[:10])})" if failed else "",
+            f", after {rerun} rerun(s) for dropped connections" if rerun else "",
         )
         if not reported:
             raise AirflowException(error)
-        return {"returncode": result.returncode, "failed": failed, "where": result.where}
+        return {"returncode": result.returncode, "failed": failed, "where": result.where, "reruns": rerun}
+
+
+def _transient_retries() -> int:
+    from dataops.airflow.runtime import runtime_settings
+
+    return runtime_settings().dbt_transient_retries
+
+
+def _maybe_transient(outcome) -> bool:
+    """A failure for a dropped connection, or a node dbt skipped (perhaps after one): held back."""
+    from dataops.dbt.transient import all_connection_errors
+
+    return outcome.state == "skipped" or (outcome.state == "failed" and all_connection_errors(outcome.failures))
+
+
+def _transient_rerun(job, held: dict) -> set[str]:
+    """The held nodes to build again: when every failure of ``job`` was a dropped connection, else none."""
+    from dataops.dbt.transient import all_connection_errors
+
+    failed = [o for o in job.outcomes.values() if o.state == "failed"]
+    if job.missing or not failed or not all(all_connection_errors(o.failures) for o in failed):
+        return set()
+    return set(held)
+
+
+def _first_line(messages) -> str:
+    """The driver's words in dbt's message ("Database Error in model x" comes first)."""
+    from dataops.dbt.transient import is_connection_error
+
+    lines = [line.strip() for message in messages for line in (message or "").splitlines() if line.strip()]
+    return next((line for line in lines if is_connection_error(line)), lines[0] if lines else "")
 
 
 def _task_states(ti, context) -> dict[str, str | None]:
