@@ -95,6 +95,7 @@ class BrokerPatientCeleryExecutor(CeleryExecutor):
         for workload in workload_tuples_to_send:
             key = workload[0]
             if key not in sent:  # waiting for its next try: kept queued, as a timeout would be
+                self.workload_publish_retries[key] = 0  # however many scheduler loops come in between
                 results.append((key, workload[1], _keep_queued()))
                 continue
             key, args, result = sent[key]
