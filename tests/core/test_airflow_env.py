@@ -45,7 +45,10 @@ def test_both_stacks_share_the_layers(envs):
         assert env["AIRFLOW__CORE__EXECUTOR"] != "SequentialExecutor"
         assert env["PATH"] == f"{Path(sys.executable).parent}:/usr/bin"
     assert embedded["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
-    assert services["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    # Airflow's CeleryExecutor, patient with its broker for the stack's window (5 minutes by default).
+    assert services["AIRFLOW__CORE__EXECUTOR"] == "dataops.airflow.celery_executor.BrokerPatientCeleryExecutor"
+    assert services["AIRFLOW__CELERY__BROKER_OUTAGE_S"] == "300"
+    assert int(services["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"]) > 300
 
 
 def test_both_stacks_serve_the_api_and_its_users_alike(envs, tmp_path):

@@ -2,8 +2,11 @@
 
 Each session gets unique database names and a unique Redis key prefix, a
 free port, its own state folder and a private copy of the dbt project; all
-of it is removed afterwards. Without PostgreSQL or Redis the tests skip,
-except under CI=true, where they fail (the rule of tests/conftest.py).
+of it is removed afterwards. The stack's broker is a ``redis-server`` of the
+session's own, on a free port, which the broker-outage test stops and starts
+(the shared Redis is never touched). Without PostgreSQL or ``redis-server``
+the tests skip, except under CI=true, where they fail (the rule of
+tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -22,9 +25,8 @@ from dataops import paths
 # The helper modules beside this file are imported by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from stack_support import SCALE, Stack, free_port, run_dataops  # noqa: E402
+from stack_support import SCALE, Broker, Stack, free_port, run_dataops  # noqa: E402
 
-REDIS_URL = os.environ.get("DATAOPS_SERVICES_REDIS_URL", "redis://127.0.0.1:6379/0")
 # Short timeouts so a lost worker's task is retried within the test's patience;
 # everything else is the stack's own defaults.
 TUNING = {
@@ -35,6 +37,8 @@ TUNING = {
     "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "3",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
     "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+    # The window a task waits for the broker (300 s by default): short, so the outage test stays fast.
+    "DATAOPS_SERVICES_BROKER_OUTAGE_S": "30",
 }
 
 
@@ -45,22 +49,28 @@ def _unavailable(service: str, reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """The reachable Redis (skips, or fails under CI=true, without one)."""
-    import redis
-
+def broker(tmp_path_factory) -> Iterator[Broker]:
+    """A redis-server of the session's own (skips, or fails under CI=true, without redis-server)."""
+    if Broker.executable() is None:
+        _unavailable("redis-server", "not on PATH (the stack's private broker; e.g. apt-get install redis-server)")
+    broker = Broker(tmp_path_factory.mktemp("broker"))
+    broker.start()
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=5).ping()
-    except redis.RedisError as exc:
-        _unavailable("Redis", f"{REDIS_URL}: {exc}")
-    return REDIS_URL
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(broker: Broker) -> str:
+    return broker.url
 
 
 _current_stack: Stack | None = None
 
 
 @pytest.fixture(scope="session")
-def stack(postgres_server, redis_url, tmp_path_factory) -> Iterator[Stack]:
+def stack(postgres_server, broker, redis_url, tmp_path_factory) -> Iterator[Stack]:
     global _current_stack
     import psycopg
 
@@ -93,7 +103,7 @@ def stack(postgres_server, redis_url, tmp_path_factory) -> Iterator[Stack]:
     stack = Stack(
         uid=uid, url=f"http://127.0.0.1:{port}", password="", env=env, folder=folder, state_dir=root / "state",
         project_dir=project_dir, extra_dags=extra_dags, warehouse_db=warehouse_db, metadata_db=metadata_db,
-        redis_prefix=prefix, pg_conninfo=postgres_server.conninfo(warehouse_db),
+        redis_prefix=prefix, pg_conninfo=postgres_server.conninfo(warehouse_db), broker=broker,
     )
     _current_stack = stack
     try:
@@ -109,16 +119,7 @@ def stack(postgres_server, redis_url, tmp_path_factory) -> Iterator[Stack]:
         with psycopg.connect(postgres_server.conninfo("postgres"), autocommit=True) as admin:
             for db in (warehouse_db, metadata_db):
                 admin.execute(f'drop database if exists "{db}" with (force)')
-        _delete_redis_keys(redis_url, prefix)
-
-
-def _delete_redis_keys(url: str, prefix: str) -> None:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
+        # The broker's keys go with the session's redis-server.
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -18,6 +18,7 @@ import textwrap
 import threading
 import time
 import urllib.request
+from datetime import timezone
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +26,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from airflow_api import Airflow
+from airflow_api import Airflow, TaskState
 from dataops.local.api import AirflowApi
 from dataops.local.run_failure import describe as describe_failed_run
 from dataops.local.run_failure import read_failed_run
@@ -244,6 +245,72 @@ def test_scheduler_restarted_mid_run(stack: Stack, airflow: Airflow):
     assert stack.state().components["scheduler"].restarts > scheduler.restarts
 
 
+def test_triggerer_killed_mid_run_is_restarted_and_the_run_succeeds(stack: Stack, airflow: Airflow):
+    """The model tasks and dbt_done wait in the triggerer. Killed (as when it
+    crashed on a dropped metadata connection, PendingRollbackError), the
+    supervisor starts it again and the new one takes over their triggers."""
+    models = model_names(stack.project_dir)
+    stack_id = stack.state().stack_id
+    run_id = airflow.trigger(DAG)
+    _wait_for(lambda: _dbt_pids(stack_id), 240, "dbt to start on a worker")
+    triggerer = stack.state().components["triggerer"]
+    _kill_machine(triggerer.pid)
+    state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
+    assert_run_succeeded(airflow, run_id, state, models)
+    assert stack.state().components["triggerer"].restarts > triggerer.restarts
+    assert "restarting triggerer" in (stack.logs_dir / "supervisor.log").read_text()
+
+
+def _task(airflow: Airflow, run_id: str, task_id: str):
+    return airflow.task_states(DAG, run_id).get(task_id)
+
+
+def test_broker_down_longer_than_retries_allow_the_run_waits_and_succeeds(stack: Stack, airflow: Airflow):
+    """The mechanism of the broker outage window, at the test stack's 30 s
+    (DATAOPS_SERVICES_BROKER_OUTAGE_S; 300 s by default). The broker stops;
+    `dataops status` then exits 1 naming it; a run triggered meanwhile cannot
+    send dbt_build. With the test stack's retry policy (one retry, 3 s later)
+    Airflow's own CeleryExecutor failed such a task for good within about 5 s
+    (one refused send per try). Here dbt_build stays queued on its first try
+    for OUTAGE_S, well past that, and the run succeeds once the broker is back,
+    with no retry spent. (Waiting out the real 5-minute default would prove
+    nothing more, and past the window the task fails naming the broker: see
+    tests/airflow/test_celery_executor.py.)"""
+    from dataops.airflow.naming import PRODUCER_TASK_ID
+
+    outage_s = 15.0
+    models = model_names(stack.project_dir)
+    broker = stack.broker
+    scheduler_log = stack.logs_dir / "scheduler.log"
+    log_start = scheduler_log.stat().st_size
+    broker.stop()
+    try:
+        status = run_dataops("status", env=stack.env)
+        assert status.returncode == 1, status.stdout + status.stderr
+        assert f"the Celery broker (Redis at 127.0.0.1:{broker.port}) is unreachable" in status.stdout, status.stdout
+        run_id = airflow.trigger(DAG)
+
+        # Queued: handed to the executor, which tries to send it in the same scheduler loop.
+        _wait_for(lambda: (_task(airflow, run_id, PRODUCER_TASK_ID) or TaskState("", None, 0, None)).state == "queued",
+                  120, "the scheduler to queue dbt_build", interval_s=0.5)
+        refused_at = time.monotonic()
+        time.sleep(outage_s)
+        producer = _task(airflow, run_id, PRODUCER_TASK_ID)
+        assert producer.state == "queued" and producer.try_number <= 1, producer
+        assert airflow.run_state(DAG, run_id) == "running"
+    finally:
+        broker.start()
+    print(f"broker down {time.monotonic() - refused_at:.0f}s after dbt_build's first refused send")
+    state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
+    assert_run_succeeded(airflow, run_id, state, models)
+    assert _task(airflow, run_id, PRODUCER_TASK_ID).try_number == 1, "a retry was spent on the outage"
+    with open(scheduler_log, "rb") as f:
+        f.seek(log_start)
+        said = f.read().decode(errors="replace")
+    assert f"the Celery broker at redis://127.0.0.1:{broker.port} is unreachable" in said and "keeping it queued" in said
+    _wait_for(lambda: run_dataops("status", env=stack.env).returncode == 0, 60, "status to say ready again", interval_s=2)
+
+
 # --- Bad inputs: a clear error naming the culprit, the warehouse untouched ----
 
 
@@ -309,6 +376,7 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     with project_changed(stack, airflow, model, "select buyerid,, from {{ source('tickit', 'sales') }} group by\n"):
         run_id, logs = _failed_run(stack, airflow)
     assert "top_buyers_by_quantity_model" in logs and "syntax error" in logs, logs[-3000:]
+    _verdict_follows_dbt_promptly(stack, airflow, run_id)
     # What `dataops demo` prints for a failed run: dbt's own error for the model, read from the run's XComs.
     message = describe_failed_run(
         read_failed_run(AirflowApi(stack.url, "admin", stack.password), DAG, run_id, "failed",
@@ -320,6 +388,30 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     _assert_unchanged(stack, ["top_buyers_by_quantity_model", "top_buyer_data_model"], before)
     after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     assert {n: (r.rows, r.checksum) for n, r in after.items()} == {n: (r.rows, r.checksum) for n, r in before.items()}
+
+
+VERDICT_WITHIN_S = 10.0
+
+
+def _verdict_follows_dbt_promptly(stack: Stack, airflow: Airflow, run_id: str) -> None:
+    """The run ends failed within VERDICT_WITHIN_S of dbt's last node: dbt_done
+    does not retry (a retry could only repeat the verdict, holding the DAG's
+    one active-run slot meanwhile)."""
+    from datetime import datetime
+
+    from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID
+    from dataops.airflow.run_report import RESULTS_KEY
+
+    report = AirflowApi(stack.url, "admin", stack.password).xcom(DAG, run_id, PRODUCER_TASK_ID, RESULTS_KEY)
+    finished = [datetime.fromisoformat(str(o["finished_at"]).replace("Z", "+00:00"))
+                for o in (report or {}).get("nodes", {}).values() if o.get("finished_at")]
+    assert finished, f"dbt_build's report has no node with a finish time: {report}"
+    last_node = max(f if f.tzinfo else f.replace(tzinfo=timezone.utc) for f in finished)
+    ended = airflow.runs.get_dag_run(DAG, run_id).end_date
+    lag = (ended - last_node).total_seconds()
+    print(f"run {run_id} ended failed {lag:.1f}s after dbt's last node")
+    assert lag <= VERDICT_WITHIN_S, f"the run ended {lag:.1f}s after dbt's last node (at most {VERDICT_WITHIN_S:.0f}s)"
+    assert _task(airflow, run_id, SUMMARY_TASK_ID).try_number <= 1, "dbt_done was retried"
 
 
 def test_missing_source_table_names_the_table(stack: Stack, airflow: Airflow):

@@ -35,6 +35,10 @@ from dataops.local.services.config import OPTION_VARIABLES
               help="[services] Prefix of every Redis key the stack uses, so stacks sharing a Redis never meet.")
 @click.option("--metadata-db", envvar=OPTION_VARIABLES["--metadata-db"], default="dataops_airflow", show_default=True,
               help="[services] Airflow's metadata database on that server (created if missing).")
+@click.option("--broker-outage", "broker_outage_s", envvar=OPTION_VARIABLES["--broker-outage"], default=300,
+              show_default=True, type=click.IntRange(1, 86_400), metavar="SECONDS",
+              help="[services] How long a task that cannot be sent to the broker stays queued (the broker down or "
+                   "restarting) before it fails; each retry of the task waits as long again.")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16),
               help="[services] Number of Celery workers.")
 @click.option("--concurrency", default=2, show_default=True, type=click.IntRange(1, 32),
@@ -50,7 +54,7 @@ from dataops.local.services.config import OPTION_VARIABLES
               help="Let DAG schedules start runs (an unpaused @daily DAG then runs at once for its latest day). "
                    "Without it only the runs you trigger start.")
 def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: str, metadata_db: str,
-       workers: int, concurrency: int, dags_folders: tuple[Path, ...], dag_source: str, detach: bool,
+       broker_outage_s: int, workers: int, concurrency: int, dags_folders: tuple[Path, ...], dag_source: str, detach: bool,
        scheduled_runs: bool) -> None:
     """Start Airflow (UI, scheduler, DAG processor, triggerer) with the DAGs.
 
@@ -72,7 +76,7 @@ def up(stack: str, port: int, pg_url: str | None, redis_url: str, redis_prefix: 
         _up_embedded(port, scheduled_runs, _published_store(dag_source))
         return
     _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach,
-                 scheduled_runs, _published_store(dag_source))
+                 scheduled_runs, _published_store(dag_source), broker_outage_s)
 
 
 def _published_store(dag_source: str) -> str | None:
@@ -112,21 +116,25 @@ def down() -> None:
 
 @click.command()
 def status() -> None:
-    """Show the services stack's components, their pids, restarts and health."""
+    """Show the services stack's components, the broker and Airflow's health.
+
+    Exits 0 when every component runs and is healthy and the broker answers,
+    1 (naming each problem) when not, 3 when no stack is running.
+    """
     services = _services()
     config = _services_folder_config()
     state = services.StackState.read(config.state_file) if config else None  # type: ignore[union-attr]
     if state is None or not state.supervisor.alive():
         click.echo("No services stack is running.")
         raise SystemExit(3)
-    summary = services.health_summary(config)
-    click.echo(f"Services stack {state.phase}: {state.url}  (supervisor pid {state.supervisor.pid})")
-    for name, record in state.components.items():
-        alive = "running" if record.alive() else f"down (last exit {record.last_exit})"
-        click.echo(f"  {name:<14} pid {record.pid:<8} {alive:<22} restarts {record.restarts}")
-    healthy = ", ".join(summary["healthy"]) or "none"
-    click.echo(f"  health: healthy {healthy}" + (f"; unhealthy {', '.join(summary['unhealthy'])}" if summary["unhealthy"] else ""))
+    from dataops.local.services.status import stack_status
+
+    report = stack_status(config, state, services.health(config))
+    for line in report.lines():
+        click.secho(line, fg=None if report.ok or not line.startswith("  problem:") else "red")
     click.echo(f"  logs: {config.logs_dir}")
+    if not report.ok:
+        raise SystemExit(1)
 
 
 @click.command()
@@ -164,7 +172,7 @@ def logs(component: str | None, follow: bool, lines: int) -> None:
 
 
 def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, concurrency, dags_folders, detach,
-                 scheduled_runs, bundle_store: str | None) -> None:
+                 scheduled_runs, bundle_store: str | None, broker_outage_s: int = 300) -> None:
     services = _services()
     from dataops.local.services.config import PostgresServer, ServicesConfig
     from dataops.warehouses.postgres import PostgresSettings
@@ -185,6 +193,7 @@ def _up_services(port, pg_url, redis_url, redis_prefix, metadata_db, workers, co
         dags_folders=tuple(p.resolve() for p in dags_folders),
         bundle_store=bundle_store or "",
         scheduled_runs=scheduled_runs,
+        broker_outage_s=broker_outage_s,
     )
 
     def announce(step: str) -> None:

@@ -30,7 +30,9 @@ OPTION_VARIABLES = {
     "--redis-url": "DATAOPS_SERVICES_REDIS_URL",
     "--redis-prefix": "DATAOPS_SERVICES_REDIS_PREFIX",
     "--metadata-db": "DATAOPS_SERVICES_METADATA_DB",
+    "--broker-outage": "DATAOPS_SERVICES_BROKER_OUTAGE_S",
 }
+DEFAULT_BROKER_OUTAGE_S = 300
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 # How messages name each setting: the option of `dataops up` that sets it.
 _OPTIONS = {
@@ -46,6 +48,7 @@ _OPTIONS = {
     "worker_concurrency": "--concurrency",
     "dags_folders": "--dags-folder",
     "bundle_store": "--dags published (DATAOPS_BUNDLE_STORE)",
+    "broker_outage_s": "--broker-outage",
 }
 
 
@@ -152,6 +155,9 @@ class ServicesConfig(BaseSettings):
     stack_id: str = ""
     # Whether DAG schedules start runs (off: only triggered runs start).
     scheduled_runs: bool = False
+    # How long the scheduler keeps a task it cannot send to the broker queued before
+    # failing it (dataops.airflow.celery_executor); each retry of the task waits as long again.
+    broker_outage_s: int = Field(DEFAULT_BROKER_OUTAGE_S, ge=1, le=86_400)
 
     def __init__(self, **values: Any) -> None:
         try:

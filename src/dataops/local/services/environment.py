@@ -13,6 +13,7 @@ from dataops.local.services.config import ServicesConfig
 from dataops.local.services.credentials import StackSecrets, passwords_file
 
 STACK_ID_VARIABLE = "DATAOPS_SERVICES_STACK_ID"
+CELERY_EXECUTOR = "dataops.airflow.celery_executor.BrokerPatientCeleryExecutor"
 
 # Defaults an operator may override with AIRFLOW__* variables.
 TUNING_DEFAULTS = {
@@ -40,7 +41,11 @@ def component_env(config: ServicesConfig, secrets: StackSecrets, base: dict[str,
         state_dir=config.folder.parent,
         # The DAGs run against the stack's PostgreSQL warehouse, unchanged.
         dbt_env={"DATAOPS_TARGET": "postgres", **config.warehouse().dbt_env()},
-        tuning=TUNING_DEFAULTS,
+        tuning={
+            **TUNING_DEFAULTS,
+            # A task kept queued through a broker outage must not be failed as stuck in the meantime.
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": str(max(600, config.broker_outage_s + 120)),
+        },
         controlled=_controlled(config, secrets),
     )
 
@@ -49,7 +54,10 @@ def _controlled(config: ServicesConfig, secrets: StackSecrets) -> dict[str, str]
     metadata_url = config.pg.sqlalchemy_url(config.metadata_db)
     return {
         STACK_ID_VARIABLE: config.stack_id,
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        # Airflow's CeleryExecutor, keeping a task queued through a broker outage of up to
+        # broker_outage_s instead of failing it at the first refused send.
+        "AIRFLOW__CORE__EXECUTOR": CELERY_EXECUTOR,
+        "AIRFLOW__CELERY__BROKER_OUTAGE_S": str(config.broker_outage_s),
         "AIRFLOW__CORE__PARALLELISM": str(config.workers * config.worker_concurrency),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_url,
         "AIRFLOW__CORE__FERNET_KEY": secrets.fernet_key,
