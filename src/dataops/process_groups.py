@@ -30,23 +30,35 @@ def stop(leader: int | subprocess.Popen, timeout_s: float = 20.0) -> None:
     Returns when no process of the group is left.
     """
     pgid = leader.pid if isinstance(leader, subprocess.Popen) else leader
-    if not group_alive(pgid):
+    if _gone(leader, pgid):
         return
     signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        _reap(leader)
-        if not group_alive(pgid):
+        if _gone(leader, pgid):
             return
         time.sleep(0.1)
     signal_group(pgid, signal.SIGKILL)
     # SIGKILL cannot be refused; wait for the kernel to take the group down.
     deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
-        _reap(leader)
-        if not group_alive(pgid):
+        if _gone(leader, pgid):
             return
         time.sleep(0.05)
+
+
+def _gone(leader: int | subprocess.Popen, pgid: int) -> bool:
+    """Whether no process of the group runs, the leader reaped if it is our child.
+
+    Reaped again once the group is seen gone: the leader may have exited (a
+    zombie, which ``group_alive`` does not count) between the first reap and
+    the check, and a ``Popen`` leader must keep its exit code.
+    """
+    _reap(leader)
+    if group_alive(pgid):
+        return False
+    _reap(leader)
+    return True
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:

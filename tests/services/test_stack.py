@@ -390,6 +390,43 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     assert {n: (r.rows, r.checksum) for n, r in after.items()} == {n: (r.rows, r.checksum) for n, r in before.items()}
 
 
+def test_a_dropped_warehouse_connection_during_a_model_is_built_again_and_the_run_succeeds(
+    stack: Stack, airflow: Airflow
+):
+    """The warehouse ends dbt's session while a model runs (an administrator's pg_terminate_backend,
+    a failover): dbt_build builds that model and what it skipped again once, and the run succeeds."""
+    _require_baseline(stack)
+    models = model_names(stack.project_dir)
+    model = stack.project_dir / "models" / "marts" / "all_gross_sales_model.sql"
+    slow = (
+        "select eventid, sum(pricepaid) as total_price\n"
+        "from {{ source('tickit', 'sales') }}\n"
+        "cross join (select pg_sleep(3)) as pause\n"
+        "group by eventid\n"
+    )
+    with project_changed(stack, airflow, model, slow):
+        run_id = airflow.trigger(DAG)
+        terminated = _wait_for(lambda: _terminate_backends(stack, "pg_sleep(3)"), 240, "the slow model to run")
+        state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
+        assert_run_succeeded(airflow, run_id, state, models)
+    tasks = airflow.task_states(DAG, run_id)
+    build_log = airflow.task_log(DAG, run_id, "dbt_build", tasks["dbt_build"].try_number)
+    assert terminated and "the warehouse connection dropped under 1 node(s)" in build_log, build_log[-3000:]
+    assert tasks["dbt_build"].try_number == 1, "the rebuild happened inside the first try"
+
+
+def _terminate_backends(stack: Stack, query_part: str) -> int:
+    """Ends the warehouse sessions running a query containing ``query_part``; how many."""
+    with psycopg.connect(stack.pg_conninfo, autocommit=True) as con:
+        rows = con.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity "
+            "where datname = current_database() and pid <> pg_backend_pid() and state = 'active' "
+            "and query like %s",
+            (f"%{query_part}%",),
+        ).fetchall()
+    return len(rows)
+
+
 VERDICT_WITHIN_S = 10.0
 
 
