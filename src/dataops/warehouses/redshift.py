@@ -40,7 +40,7 @@ class RedshiftSettings(BaseSettings):
             )
         return section_env(self, "host", "port", "user", "password", "database", "method", "cluster_id")
 
-    def connect(self, region: str) -> Any:
+    def connect(self, region: str | None) -> Any:
         """A redshift_connector connection, with a password or IAM credentials."""
         import redshift_connector
 
@@ -76,7 +76,9 @@ class S3Settings(BaseSettings):
     prefix: str = "tickit/"
     # Empty means AWS itself; tests point this at a loopback S3 server.
     endpoint_url: str | None = None
-    region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION", "us-east-1"))
+    # The bucket's region. COPY gets REGION only when this is set (else Redshift reads
+    # from its own region); the S3 client falls back to boto3's chain (AWS_REGION...).
+    region: str | None = None
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -84,7 +86,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 def query(settings: Settings, sql: str) -> Rows:
-    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region)
+    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region or os.environ.get("AWS_REGION"))
     try:
         cursor = conn.cursor()
         cursor.execute(sql)
@@ -94,7 +96,7 @@ def query(settings: Settings, sql: str) -> Rows:
 
 
 def execute(settings: Settings, sql: str) -> None:
-    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region)
+    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region or os.environ.get("AWS_REGION"))
     try:
         conn.autocommit = True
         conn.cursor().execute(sql)
