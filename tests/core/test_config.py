@@ -117,6 +117,8 @@ _DOTENV_VALUES = {
     "DATAOPS_REDSHIFT_DATABASE": "rs_db",
     "DATAOPS_REDSHIFT_METHOD": "database",
     "DATAOPS_REDSHIFT_CLUSTER_ID": "rs-cluster",
+    "DATAOPS_REDSHIFT_WORKGROUP": "",
+    "DATAOPS_REDSHIFT_REGION": "eu-north-1",
 }
 _TARGET_PREFIXES = {"duckdb": "DATAOPS_DUCKDB_", "postgres": "DATAOPS_PG_", "redshift": "DATAOPS_REDSHIFT_"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import boto3
 import pytest
@@ -313,8 +314,9 @@ def test_connection_arguments(method, monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOPS_REDSHIFT_PASSWORD", "s3cret")
     monkeypatch.setenv("DATAOPS_REDSHIFT_METHOD", method)
     monkeypatch.setenv("DATAOPS_REDSHIFT_CLUSTER_ID", "analytics")
+    monkeypatch.setenv("DATAOPS_REDSHIFT_REGION", "eu-west-1")
     settings = load_settings(state_dir=tmp_path)
-    assert settings.section(RedshiftSettings).connect("eu-west-1") == "conn"
+    assert settings.section(RedshiftSettings).connect() == "conn"
     if method == "iam":
         assert seen == {
             "iam": True, "host": "cluster.example.internal", "port": 5439, "database": "dev",
@@ -333,3 +335,98 @@ def test_unreachable_cluster_is_a_warehouse_error(small_dir, rs_settings):
     with pytest.raises(WarehouseError, match="cannot connect to Redshift"):
         RedshiftLoader(rs_settings, connect=refuse).load(small_dir)
 
+
+
+SERVERLESS_HOST = "analytics.123456789012.eu-west-1.redshift-serverless.amazonaws.com"
+# The Redshift settings of each IAM deployment, and what redshift_connector must be given.
+IAM_CASES = {
+    "provisioned-by-cluster-id": (
+        {"DATAOPS_REDSHIFT_CLUSTER_ID": "analytics", "DATAOPS_REDSHIFT_REGION": "eu-west-1"},
+        {"iam": True, "host": None, "cluster_identifier": "analytics", "region": "eu-west-1"},
+    ),
+    "serverless-default-endpoint": (
+        {"DATAOPS_REDSHIFT_HOST": SERVERLESS_HOST},
+        {"iam": True, "host": SERVERLESS_HOST, "is_serverless": True, "serverless_work_group": None, "region": None},
+    ),
+    "serverless-named-workgroup": (
+        {"DATAOPS_REDSHIFT_HOST": "dw.example.internal", "DATAOPS_REDSHIFT_WORKGROUP": "analytics"},
+        {"iam": True, "host": "dw.example.internal", "is_serverless": True, "serverless_work_group": "analytics",
+         "region": None},
+    ),
+}
+
+
+def _redshift_env(monkeypatch, tmp_path, env: dict[str, str]):
+    monkeypatch.chdir(tmp_path)
+    for name in ("HOST", "CLUSTER_ID", "WORKGROUP", "REGION", "PASSWORD"):
+        monkeypatch.delenv(f"DATAOPS_REDSHIFT_{name}", raising=False)
+    monkeypatch.setenv("DATAOPS_REDSHIFT_METHOD", "iam")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return load_settings(state_dir=tmp_path, target="redshift")
+
+
+@pytest.mark.parametrize("case", IAM_CASES)
+def test_iam_connects_to_provisioned_and_serverless(case, monkeypatch, tmp_path):
+    import redshift_connector
+
+    env, expected = IAM_CASES[case]
+    seen = {}
+    monkeypatch.setattr(redshift_connector, "connect", lambda **kwargs: seen.update(kwargs) or "conn")
+    settings = _redshift_env(monkeypatch, tmp_path, env)
+    assert settings.section(RedshiftSettings).connect() == "conn"
+    assert {k: seen.get(k) for k in expected} == expected
+    assert seen["db_user"] == "awsuser" and "password" not in seen
+    assert ("cluster_identifier" in seen) == ("cluster_identifier" in expected)
+    settings.dbt_env()  # dbt's environment demands nothing more
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, ["DATAOPS_REDSHIFT_CLUSTER_ID", "DATAOPS_REDSHIFT_WORKGROUP"]),
+        ({"DATAOPS_REDSHIFT_WORKGROUP": "analytics"}, ["DATAOPS_REDSHIFT_HOST"]),
+        ({"DATAOPS_REDSHIFT_WORKGROUP": "w", "DATAOPS_REDSHIFT_CLUSTER_ID": "c", "DATAOPS_REDSHIFT_HOST": "h"},
+         ["DATAOPS_REDSHIFT_CLUSTER_ID", "DATAOPS_REDSHIFT_WORKGROUP"]),
+    ],
+    ids=["nothing", "workgroup-without-host", "both"],
+)
+def test_incomplete_iam_settings_are_named_in_one_line(env, names, monkeypatch, tmp_path):
+    settings = _redshift_env(monkeypatch, tmp_path, env)
+    for attempt in (settings.dbt_env, settings.section(RedshiftSettings).connect):
+        with pytest.raises(ConfigError) as caught:
+            attempt()
+        message = str(caught.value)
+        assert len(message.splitlines()) == 1 and all(name in message for name in names)
+
+
+def test_dbt_redshift_reads_both_profiles_as_the_platform_connects(monkeypatch, tmp_path):
+    """dbt-redshift 1.11's own reading of each profiles.yml, in dbt's environment (one process per profile)."""
+    import json
+    import os
+    import subprocess
+
+    from dataops import paths
+    from dataops.dbt.profile import PLATFORM_PROFILES_DIR
+
+    probe = Path(__file__).resolve().parents[1] / "analytics" / "redshift_connect_probe.py"
+    python = paths.repo_root() / ".venv-dbt" / "bin" / "python"
+    if not python.exists():
+        pytest.skip("no dbt environment (.venv-dbt)")
+    cases = {}
+    for name, (env, _) in IAM_CASES.items():
+        dbt_env = _redshift_env(monkeypatch, tmp_path, env).dbt_env()
+        for profiles in (PLATFORM_PROFILES_DIR / "profiles.yml", paths.dbt_project_dir() / "profiles.yml"):
+            cases[f"{profiles} ({name})"] = {"profiles": str(profiles), "env": dbt_env, "case": name}
+    run = subprocess.run([str(python), str(probe), json.dumps(cases)], capture_output=True, text=True, timeout=120,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("DATAOPS_")})
+    assert run.returncode == 0, run.stderr[-2000:]
+    answers = json.loads(run.stdout.strip().splitlines()[-1])
+    for label, case in cases.items():
+        seen, expected = answers[label], dict(IAM_CASES[case["case"]][1])
+        assert "error" not in seen, f"{label}: {seen}"
+        expected["host"] = expected["host"] or ""  # dbt gives an unset host as ""
+        expected.setdefault("is_serverless", False)
+        expected.setdefault("cluster_identifier", None)
+        expected.setdefault("serverless_work_group", None)
+        assert {k: seen.get(k) for k in expected} == expected, label

@@ -23,7 +23,6 @@ cluster; ``RedshiftLoader`` accepts a DB-API ``connect`` and an S3 client.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,7 +211,7 @@ class RedshiftLoader:
     ):
         self.settings = settings
         self.schema = settings.tickit_schema
-        self._connect = connect or (lambda: self.redshift.connect(self.s3.region or os.environ.get("AWS_REGION")))
+        self._connect = connect or (lambda: self.redshift.connect())
         self._s3_client = s3_client
 
     @property
@@ -272,7 +271,7 @@ class RedshiftLoader:
         except Exception as exc:
             rs = self.redshift
             raise WarehouseError(
-                f"cannot connect to Redshift ({rs.host or rs.cluster_id}:{rs.port}, database {rs.database}): {exc}. "
+                f"cannot connect to Redshift ({rs.host or rs.cluster_id or rs.workgroup}:{rs.port}, database {rs.database}): {exc}. "
                 "Check DATAOPS_REDSHIFT_HOST, DATAOPS_REDSHIFT_METHOD and the credentials."
             ) from exc
 
