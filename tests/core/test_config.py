@@ -130,7 +130,8 @@ def _dbt_read_names() -> set[str]:
     from dataops.dbt.profile import PLATFORM_PROFILES_DIR
 
     call = re.compile(r"""env_var\(\s*['"](DATAOPS_[A-Z0-9_]+)['"]""")
-    files = [p for p in paths.dbt_project_dir().rglob("*") if p.suffix in {".yml", ".sql"}]
+    project = paths.dbt_project_dir()
+    files = [project / "dbt_project.yml", project / "profiles.yml", *(project / "models").rglob("*.yml")]
     files += list(PLATFORM_PROFILES_DIR.glob("*.yml"))
     return {name for f in files for name in call.findall(f.read_text())}
 

@@ -40,10 +40,14 @@ def count_sql(settings: Settings, model: str) -> str:
 
 
 def build_with_dbt(settings: Settings) -> None:
-    """``dbt build`` of the project (every model and test), failing with dbt's reasons."""
+    """``dbt build`` of the project (every model and test), failing with dbt's reasons.
+
+    Its artifacts go to the state folder (``<DATAOPS_STATE_DIR>/smoke/dbt``), not the project's target/.
+    """
     from dataops.dbt import DbtInvocation, DbtProject, DbtRunner
 
-    DbtRunner(DbtProject.from_settings(settings)).invoke(DbtInvocation(command="build")).raise_for_status()
+    invocation = DbtInvocation(command="build", target_path=settings.state_dir / "smoke" / "dbt")
+    DbtRunner(DbtProject.from_settings(settings)).invoke(invocation).raise_for_status()
 
 
 def check_models(settings: Settings, data_dir: Path) -> SmokeResult:
