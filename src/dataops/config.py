@@ -27,6 +27,8 @@ from dataops.warehouses import registry
 from dataops.warehouses.base import Warehouse
 
 Executor = Literal["local", "ecs"]
+# How the dbt project's models materialize (its dbt_project.yml reads DATAOPS_MATERIALIZATION).
+Materialization = Literal["table", "view", "materialized_view"]
 Section = TypeVar("Section", bound=BaseSettings)
 
 
@@ -109,6 +111,8 @@ class Settings(BaseSettings):
     tickit_schema: str = "tickit"
     # The schema the dbt models build into.
     models_schema: str = "analytics"
+    # How the models materialize: materialized_view only where the warehouse has them.
+    materialization: Materialization = "table"
     scale: float = Field(1.0, gt=0, le=1000)
     seed: int = 42
     # Where dbt runs on ECS keep their artifacts (s3://<bucket>/dbt/...).
@@ -164,13 +168,24 @@ class Settings(BaseSettings):
         return registry.get(self.target)
 
     def dbt_env(self) -> dict[str, str]:
-        """The environment dbt's profiles.yml reads (``env_var(...)``)."""
+        """The environment dbt's profiles.yml and dbt_project.yml read (``env_var(...)``).
+
+        Every name is given, so a setting in ``.env`` reaches dbt as one in the
+        process environment does.
+        """
+        warehouse = self.warehouse()
+        if self.materialization not in warehouse.materializations:
+            raise ConfigError(
+                f"DATAOPS_MATERIALIZATION={self.materialization} is not available on {warehouse.title}: "
+                f"use {' or '.join(sorted(warehouse.materializations))}."
+            )
         return {
             "DATAOPS_TARGET": self.target,
+            "DATAOPS_MATERIALIZATION": self.materialization,
             "DATAOPS_TICKIT_SCHEMA": self.tickit_schema,
             "DATAOPS_MODELS_SCHEMA": self.models_schema,
             "DATAOPS_DBT_THREADS": str(self.dbt_threads),
-            **self.warehouse().dbt_env(self),
+            **warehouse.dbt_env(self),
         }
 
 

@@ -96,3 +96,77 @@ def test_password_is_never_echoed(monkeypatch, tmp_path):
     with pytest.raises(ConfigError) as err:
         load_settings(target="postgres").dbt_env()
     assert "s3cret" not in str(err.value)
+
+
+# A value for every DATAOPS_* name the dbt project and the platform's profile read.
+_DOTENV_VALUES = {
+    "DATAOPS_DBT_THREADS": "3",
+    "DATAOPS_DUCKDB_PATH": "/srv/wh/warehouse.duckdb",
+    "DATAOPS_MATERIALIZATION": "view",
+    "DATAOPS_MODELS_SCHEMA": "marts_x",
+    "DATAOPS_TICKIT_SCHEMA": "raw_x",
+    "DATAOPS_PG_HOST": "pg.example.internal",
+    "DATAOPS_PG_PORT": "6543",
+    "DATAOPS_PG_USER": "pg_user",
+    "DATAOPS_PG_PASSWORD": "pg_secret",
+    "DATAOPS_PG_DATABASE": "pg_db",
+    "DATAOPS_REDSHIFT_HOST": "rs.example.internal",
+    "DATAOPS_REDSHIFT_PORT": "5440",
+    "DATAOPS_REDSHIFT_USER": "rs_user",
+    "DATAOPS_REDSHIFT_PASSWORD": "rs_secret",
+    "DATAOPS_REDSHIFT_DATABASE": "rs_db",
+    "DATAOPS_REDSHIFT_METHOD": "database",
+    "DATAOPS_REDSHIFT_CLUSTER_ID": "rs-cluster",
+    "DATAOPS_REDSHIFT_WORKGROUP": "",
+    "DATAOPS_REDSHIFT_REGION": "eu-north-1",
+}
+_TARGET_PREFIXES = {"duckdb": "DATAOPS_DUCKDB_", "postgres": "DATAOPS_PG_", "redshift": "DATAOPS_REDSHIFT_"}
+
+
+def _dbt_read_names() -> set[str]:
+    import re
+
+    from dataops import paths
+    from dataops.dbt.profile import PLATFORM_PROFILES_DIR
+
+    call = re.compile(r"""env_var\(\s*['"](DATAOPS_[A-Z0-9_]+)['"]""")
+    project = paths.dbt_project_dir()
+    files = [project / "dbt_project.yml", project / "profiles.yml", *(project / "models").rglob("*.yml")]
+    files += list(PLATFORM_PROFILES_DIR.glob("*.yml"))
+    return {name for f in files for name in call.findall(f.read_text())}
+
+
+def test_every_name_dbt_reads_is_known_here():
+    assert _dbt_read_names() - {"DATAOPS_TARGET"} == set(_DOTENV_VALUES)
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres", "redshift"])
+def test_every_setting_dbt_reads_works_from_dotenv(target, monkeypatch, tmp_path):
+    """What dbt reads with env_var() reaches dbt from .env, not only from the process environment."""
+    for name in [*_DOTENV_VALUES, "DATAOPS_TARGET"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    lines = [f"DATAOPS_TARGET={target}", *(f"{name}={value}" for name, value in _DOTENV_VALUES.items())]
+    (tmp_path / ".env").write_text("\n".join(lines) + "\n")
+    env = load_settings().dbt_env()
+    own = [
+        name for name in _DOTENV_VALUES
+        if not any(name.startswith(p) for p in _TARGET_PREFIXES.values()) or name.startswith(_TARGET_PREFIXES[target])
+    ]
+    assert env["DATAOPS_TARGET"] == target
+    assert {name: env.get(name) for name in own} == {name: _DOTENV_VALUES[name] for name in own}
+
+
+def test_materialized_view_on_duckdb_is_refused_by_name(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("DATAOPS_MATERIALIZATION=materialized_view\n")
+    with pytest.raises(ConfigError, match="DATAOPS_MATERIALIZATION") as caught:
+        load_settings(target="duckdb", state_dir=tmp_path).dbt_env()
+    assert len(str(caught.value).splitlines()) == 1
+
+
+def test_an_unknown_materialization_is_refused_by_name(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATAOPS_MATERIALIZATION", "incremental_view")
+    with pytest.raises(ConfigError, match="DATAOPS_MATERIALIZATION"):
+        load_settings(state_dir=tmp_path)

@@ -86,3 +86,8 @@ def test_the_platform_profile_has_the_outputs_of_the_tickit_profile():
     tickit = yaml.safe_load((paths.dbt_project_dir() / "profiles.yml").read_text())["dataops"]
     assert platform["target"] == tickit["target"]
     assert set(platform["outputs"]) == set(tickit["outputs"]) == set(registry.names())
+    # ... and the warehouse outputs read the same variables the same way (the DuckDB
+    # path alone has a default only in the TICKIT project's).
+    for name in set(registry.names()) - {"duckdb"}:
+        assert platform["outputs"][name] == tickit["outputs"][name], name
+    assert set(platform["outputs"]["duckdb"]) == set(tickit["outputs"]["duckdb"])

@@ -45,7 +45,7 @@ def test_a_bundle_holds_the_dags_the_project_its_artifacts_and_its_info(built_fi
 def test_a_bundle_holds_the_commit_not_the_working_tree(built_first, analytics_repo):
     # The working tree has a second commit's change to the model and an uncommitted edit on top.
     working = (analytics_repo.path / MODEL).read_text()
-    assert "desc, u.lastname" in working and working.endswith(UNCOMMITTED)
+    assert "where q.total_quantity > 0" in working and working.endswith(UNCOMMITTED)
     bundled = (built_first.root / MODEL.removeprefix("analytics/")).read_text()
     assert bundled.rstrip("\n") == git(analytics_repo.path, "show", f"{analytics_repo.first}:{MODEL}")
 

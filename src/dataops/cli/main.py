@@ -22,6 +22,7 @@ COMMANDS = {
     "data": "dataops.cli.data:data",
     "dbt": "dataops.cli.dbt:dbt",
     "demo": "dataops.cli.demo:demo",
+    "smoke": "dataops.cli.smoke:smoke",
     "up": "dataops.cli.platform:up",
     "down": "dataops.cli.platform:down",
     "status": "dataops.cli.platform:status",

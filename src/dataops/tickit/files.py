@@ -93,12 +93,17 @@ class ParsedFile:
     temporary: bool = True
 
 
-def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: str | None = None) -> ParsedFile:
+def parse_file(
+    con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: str | None = None, *, byte_lengths: bool = False
+) -> ParsedFile:
     """Parses ``path`` as ``table`` into a table of ``con`` and validates it.
 
     By default the rows go to a new temporary table, which the caller drops
     (``drop_parsed``) when done. ``into`` names an existing, empty table made
     from the table's DuckDB DDL instead: the rows are inserted there directly.
+    ``byte_lengths`` checks char/varchar lengths in bytes of UTF-8 and refuses
+    multibyte characters in char columns, as Redshift does (PostgreSQL counts
+    characters).
     """
     path = Path(path)
     if not path.is_file():
@@ -115,7 +120,7 @@ def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: s
         # constraints to find it, on a connection of its own (this one's
         # transaction is now aborted).
         with duckdb.connect() as spare:
-            drop_parsed(spare, parse_file(spare, table, path))
+            drop_parsed(spare, parse_file(spare, table, path, byte_lengths=byte_lengths))
         raise DataFileError(path, None, f"a value breaks a constraint of table {table.name}; {next_step(path)}") from None
     except duckdb.Error as exc:
         raise _file_error(exc, table, path) from None
@@ -124,7 +129,7 @@ def parse_file(con: duckdb.DuckDBPyConnection, table: Table, path: Path, into: s
         rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
         if rows == 0:
             raise DataFileError(path, None, f"the file is empty (table {table.name}); {next_step(path)}")
-        _check_constraints(con, table, path, relation)
+        _check_constraints(con, table, path, relation, byte_lengths)
     except BaseException:
         drop_parsed(con, parsed)
         raise
@@ -148,15 +153,24 @@ def read_csv_sql(table: Table, path: Path) -> str:
     )
 
 
-def _check_constraints(con: duckdb.DuckDBPyConnection, table: Table, path: Path, relation: str) -> None:
+def _check_constraints(
+    con: duckdb.DuckDBPyConnection, table: Table, path: Path, relation: str, byte_lengths: bool = False
+) -> None:
     tests = []
     for column in table.columns:
         name = quote_identifier(column.name)
         if column.not_null:
             tests.append((f"{name} is null", f"column {column.name} is empty but must have a value"))
-        if column.max_length is not None:
-            too_long = f"column {column.name} is longer than {column.type}"
-            tests.append((f"length({name}) > {column.max_length}", too_long))
+        if column.max_length is None:
+            continue
+        if not byte_lengths:
+            tests.append((f"length({name}) > {column.max_length}", f"column {column.name} is longer than {column.type}"))
+            continue
+        if column.type.startswith("char"):
+            problem = f"column {column.name} has a multibyte character, which Redshift's {column.type} does not accept"
+            tests.append((f"strlen({name}) <> length({name})", problem))
+        too_long = f"column {column.name} is longer than {column.type}, whose limit Redshift counts in bytes"
+        tests.append((f"strlen({name}) > {column.max_length}", too_long))
     if not tests:
         return
     cases = " ".join(f"when {test} then {_literal(problem)}" for test, problem in tests)

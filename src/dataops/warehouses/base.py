@@ -50,6 +50,8 @@ class Warehouse:
     location: Callable[[Settings], str] | None = None
     # Runs one statement that changes the warehouse (``drop schema``...), committed.
     execute: Callable[[Settings, str], None] | None = None
+    # The DATAOPS_MATERIALIZATION values its dbt adapter supports.
+    materializations: frozenset[str] = frozenset({"table", "view"})
 
     def where(self, settings: Settings) -> str:
         """Where the models are, e.g. "PostgreSQL database wh at db:5432, schema analytics"."""

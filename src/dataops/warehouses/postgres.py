@@ -73,4 +73,5 @@ WAREHOUSE = Warehouse(
     query=query,
     location=location,
     execute=execute,
+    materializations=frozenset({"table", "view", "materialized_view"}),
 )

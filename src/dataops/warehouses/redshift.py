@@ -1,5 +1,11 @@
 """Amazon Redshift: password or IAM authentication (``DATAOPS_REDSHIFT_*``), and
-the S3 location its loader stages the sample files in (``DATAOPS_S3_*``)."""
+the S3 location its loader stages the sample files in (``DATAOPS_S3_*``).
+
+IAM authentication works as dbt-redshift's ``method: iam`` does: a provisioned
+cluster is named by ``DATAOPS_REDSHIFT_CLUSTER_ID`` (the host is then optional);
+a Serverless workgroup by ``DATAOPS_REDSHIFT_HOST`` (its endpoint) and, unless
+the host is the workgroup's default endpoint, ``DATAOPS_REDSHIFT_WORKGROUP``.
+"""
 
 from __future__ import annotations
 
@@ -27,37 +33,79 @@ class RedshiftSettings(BaseSettings):
     password: SecretStr = SecretStr("")
     database: str = "dev"
     method: Literal["database", "iam"] = "database"
+    # IAM on a provisioned cluster: its name.
     cluster_id: str = ""
+    # IAM on Redshift Serverless: the workgroup's name.
+    workgroup: str = ""
+    # IAM: the cluster's or workgroup's region (empty: from the host, else AWS_REGION).
+    region: str = ""
     # The IAM role Redshift assumes to COPY the sample data from S3.
     copy_role_arn: str = ""
 
-    def dbt_env(self) -> dict[str, str]:
-        """What the ``redshift`` output of profiles.yml reads."""
-        if not self.host:
+    @property
+    def serverless(self) -> bool:
+        """Redshift Serverless, as dbt-redshift judges it: a workgroup, or "serverless" in the host."""
+        return bool(self.workgroup) or "serverless" in self.host
+
+    def check(self) -> None:
+        """The settings the chosen method needs are set, else a ConfigError naming them."""
+        if self.method == "database" and not self.host:
             raise ConfigError(
-                "DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's endpoint "
+                "DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's or workgroup's endpoint "
                 "(in .env or the environment) to run against Redshift."
             )
-        return section_env(self, "host", "port", "user", "password", "database", "method", "cluster_id")
+        if self.method != "iam":
+            return
+        if self.cluster_id and self.workgroup:
+            raise ConfigError(
+                "DATAOPS_REDSHIFT_CLUSTER_ID and DATAOPS_REDSHIFT_WORKGROUP are both set: IAM authentication "
+                "uses one, the cluster's name (provisioned) or the workgroup's (Serverless)."
+            )
+        if self.serverless and not self.host:
+            raise ConfigError(
+                "DATAOPS_REDSHIFT_HOST is not set: IAM authentication to Redshift Serverless needs the "
+                f"endpoint of workgroup {self.workgroup}."
+            )
+        if not self.serverless and not self.cluster_id:
+            raise ConfigError(
+                "DATAOPS_REDSHIFT_CLUSTER_ID is not set: IAM authentication needs the cluster's name "
+                "(provisioned), or DATAOPS_REDSHIFT_WORKGROUP and DATAOPS_REDSHIFT_HOST (Serverless)."
+            )
 
-    def connect(self, region: str) -> Any:
+    def dbt_env(self) -> dict[str, str]:
+        """What the ``redshift`` output of profiles.yml reads."""
+        self.check()
+        env = section_env(
+            self, "host", "port", "user", "password", "database", "method", "cluster_id", "workgroup", "region"
+        )
+        env["DATAOPS_REDSHIFT_REGION"] = self.iam_region() or ""
+        return env
+
+    def iam_region(self) -> str | None:
+        """The region IAM credentials are asked in: DATAOPS_REDSHIFT_REGION, else (as
+        redshift_connector does) the host's, else AWS_REGION when there is no host."""
+        return self.region or (None if self.host else os.environ.get("AWS_REGION"))
+
+    def connect(self) -> Any:
         """A redshift_connector connection, with a password or IAM credentials."""
         import redshift_connector
 
+        self.check()
         if self.method == "iam":
-            if not self.cluster_id:
-                raise ConfigError("DATAOPS_REDSHIFT_CLUSTER_ID is not set: IAM authentication needs the cluster's name.")
+            where: dict[str, Any] = (
+                {"is_serverless": True, "serverless_work_group": self.workgroup or None}
+                if self.serverless
+                else {"cluster_identifier": self.cluster_id}
+            )
             return redshift_connector.connect(
                 iam=True,
                 host=self.host or None,
                 port=self.port,
                 database=self.database,
                 db_user=self.user,
-                cluster_identifier=self.cluster_id,
-                region=region,
+                region=self.iam_region(),
+                **where,
             )
-        if not self.host:
-            raise ConfigError("DATAOPS_REDSHIFT_HOST is not set: set it to your cluster's endpoint.")
         return redshift_connector.connect(
             host=self.host,
             port=self.port,
@@ -76,7 +124,9 @@ class S3Settings(BaseSettings):
     prefix: str = "tickit/"
     # Empty means AWS itself; tests point this at a loopback S3 server.
     endpoint_url: str | None = None
-    region: str = Field(default_factory=lambda: os.environ.get("AWS_REGION", "us-east-1"))
+    # The bucket's region. COPY gets REGION only when this is set (else Redshift reads
+    # from its own region); the S3 client falls back to boto3's chain (AWS_REGION...).
+    region: str | None = None
 
 
 def dbt_env(settings: Settings) -> dict[str, str]:
@@ -84,7 +134,7 @@ def dbt_env(settings: Settings) -> dict[str, str]:
 
 
 def query(settings: Settings, sql: str) -> Rows:
-    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region)
+    conn = settings.section(RedshiftSettings).connect()
     try:
         cursor = conn.cursor()
         cursor.execute(sql)
@@ -94,7 +144,7 @@ def query(settings: Settings, sql: str) -> Rows:
 
 
 def execute(settings: Settings, sql: str) -> None:
-    conn = settings.section(RedshiftSettings).connect(settings.section(S3Settings).region)
+    conn = settings.section(RedshiftSettings).connect()
     try:
         conn.autocommit = True
         conn.cursor().execute(sql)
@@ -104,7 +154,7 @@ def execute(settings: Settings, sql: str) -> None:
 
 def location(settings: Settings) -> str:
     rs = settings.section(RedshiftSettings)
-    return f"Redshift database {rs.database} at {rs.host or rs.cluster_id}:{rs.port}"
+    return f"Redshift database {rs.database} at {rs.host or rs.cluster_id or rs.workgroup}:{rs.port}"
 
 
 WAREHOUSE = Warehouse(
@@ -117,4 +167,5 @@ WAREHOUSE = Warehouse(
     query=query,
     location=location,
     execute=execute,
+    materializations=frozenset({"table", "view", "materialized_view"}),
 )

@@ -1,4 +1,5 @@
--- Names and ticket counts of the top 10 buyers.
+-- Names and ticket counts of the top 10 buyers (unordered: readers order by
+-- total_quantity desc, as a materialized view on Redshift cannot).
 select
     u.firstname,
     u.lastname,
@@ -6,4 +7,3 @@ select
 from {{ ref('top_buyers_by_quantity_model') }} as q
 inner join {{ source('tickit', 'users') }} as u
     on u.userid = q.buyerid
-order by q.total_quantity desc
