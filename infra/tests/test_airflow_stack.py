@@ -96,7 +96,7 @@ def test_dbt_ecs_settings_are_in_every_airflow_container(airflow, platform):
         assert env["DATAOPS_ARTIFACTS_BUCKET"] == "dataops-artifacts-123456789012-us-east-1"
         assert env["DATAOPS_S3_BUCKET"] == "dataops-data-123456789012-us-east-1"
         assert "CopyRole" in text(env["DATAOPS_REDSHIFT_COPY_ROLE_ARN"])
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "dataops.airflow.celery_executor.BrokerPatientCeleryExecutor"
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://api-server.dataops.internal:8080/execution/"
     outputs = {o["Description"]: o["Value"] for o in airflow.to_json()["Outputs"].values() if "Description" in o}
     assert outputs["DATAOPS_ECS_TASK_DEFINITION"] == "dataops-dbt"

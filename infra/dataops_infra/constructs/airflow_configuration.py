@@ -65,7 +65,9 @@ class AirflowConfiguration:
     def environment(self) -> dict[str, str]:
         props = self._props
         return {
-            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            # Airflow's CeleryExecutor keeping a task queued through a broker outage (up to
+            # [celery] broker_outage_s, 300 s) rather than failing it at the first refused send.
+            "AIRFLOW__CORE__EXECUTOR": "dataops.airflow.celery_executor.BrokerPatientCeleryExecutor",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             # Workers reach the API server's execution API through Cloud Map DNS, inside the VPC.
