@@ -77,3 +77,22 @@ def test_both_stacks_read_the_working_tree_unless_told_to_serve_published_versio
     assert services[1]["kwargs"] == {"path": str(tmp_path / "extra")}
     config.save()
     assert ServicesConfig.load(config.folder).dag_source() == config.dag_source()
+
+
+def test_publish_finds_the_embedded_stack_only_while_it_runs(tmp_path):
+    import os
+
+    from dataops.local.running import RUNNING_FILE, forget_running, record_running, running_airflow
+
+    settings = load_settings(state_dir=tmp_path / "state")
+    home = AirflowHome.for_settings(settings)
+    assert running_airflow(settings) is None
+    home.path.mkdir(parents=True)
+    record_running(home, "http://127.0.0.1:8123")
+    url, user, password = running_airflow(settings)
+    assert (url, user) == ("http://127.0.0.1:8123", "admin") and password == home.admin_password()
+    # A stack whose `dataops up` died without cleaning up is not asked.
+    (home.path / RUNNING_FILE).write_text('{"url": "http://127.0.0.1:8123", "pid": %d}' % (2**22 + os.getpid()))
+    assert running_airflow(settings) is None
+    forget_running(home)
+    assert not (home.path / RUNNING_FILE).exists()
