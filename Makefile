@@ -42,8 +42,8 @@ demo: setup  ## The main job: TICKIT into DuckDB, the DAG through Airflow, resul
 up: setup  ## Start Airflow on 127.0.0.1 (STACK=services for PostgreSQL, Redis, Celery); Ctrl-C stops it
 	$(VENV)/bin/dataops up --stack $(STACK)
 
-# The platform's tests run in TEST_WORKERS pytest-xdist workers, a file to a worker: they
-# mostly wait on a local Airflow's scheduler, so four share two cores well.
+# The platform's tests run in TEST_WORKERS pytest-xdist workers, a file to a worker: the
+# local Airflows' waits (restarts, heartbeats) leave room for a third and fourth on two cores.
 TEST_WORKERS ?= 4
 
 test: setup  ## Run the whole test suite: platform and infra side by side, slowest tests listed at the end

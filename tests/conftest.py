@@ -183,10 +183,18 @@ def pytest_collection_modifyitems(config, items):
 
     ``make test`` runs the files side by side (pytest-xdist, ``--dist
     loadfile``: each file in one worker, so a file's local Airflow starts
-    once). Most of their time is spent waiting on Airflow's scheduler, not on
-    the CPU; the longest must not be the last to start.
+    once). The longest, the services stack's file, must not be the last to
+    start: it is the suite's tail; the end-to-end Airflow's file comes next.
     """
-    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1)
+    first = ("tests/services/test_stack.py", "tests/airflow/test_e2e.py")
+
+    def order(item) -> int:
+        path = item.nodeid.split("::")[0]
+        if path in first:
+            return first.index(path)
+        return len(first) + (0 if item.get_closest_marker("slow") else 1)
+
+    items.sort(key=order)
 
 
 def pytest_sessionfinish(session, exitstatus):
