@@ -19,7 +19,8 @@ import pytest
 INFRA = Path(__file__).resolve().parent.parent
 ENTRYPOINT = INFRA / "images/dbt/entrypoint.py"
 # The image installs the dataops package; here it comes from the checkout.
-SRC = INFRA.parent / "src"
+REPO = INFRA.parent
+SRC = REPO / "src"
 
 
 @pytest.fixture
@@ -89,38 +90,15 @@ def local_project(tmp_path, monkeypatch):
 
 def publish(store_root: Path, work: Path, *, n: int = 1) -> str:
     """A bundle in the folder store at ``store_root``, as `dataops publish` stores it; returns its version."""
-    sys.path.insert(0, str(SRC))
+    sys.path[:0] = [str(SRC), str(REPO / "tests" / "delivery")]
     try:
-        from dataops.delivery.bundle import INFO_FILE, BundleInfo, content_digest, write_archive
+        from bundle_support import fake_bundle  # the platform tests' bundle maker
         from dataops.delivery.store import LocalBundleStore, StoredBundle
     finally:
-        sys.path.remove(str(SRC))
-    root = work / f"bundle-{n}"
-    files = {
-        "dags/example_dag.py": "# a DAG file\n",
-        "dbt/dbt_project.yml": "name: tickit\n",
-        "dbt/profiles.yml": "tickit: {}\n",
-        "dbt/models/model.sql": f"select {n} as n\n",
-        "dbt/target/manifest.json": "{}",
-        "dbt/target/dataops_graph.json": "{}",
-    }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    info = BundleInfo(
-        digest=content_digest(root),
-        commit=hashlib.sha1(f"commit {n}".encode()).hexdigest(),
-        author="Ana Lyst <ana@example.com>",
-        committed_at="2026-01-01T00:00:00+00:00",
-        subject=f"Change {n}",
-        platform_version="0.1.0",
-        dbt_target="duckdb",
-        dbt_version="1.11.0",
-    )
-    (root / INFO_FILE).write_bytes(info.dumps())
-    archive = write_archive(root, info, work / f"bundle-{n}.tar.gz")
-    LocalBundleStore(store_root).put_bundle(StoredBundle(info, "2026-01-01T00:00:00+00:00", "ana"), archive)
-    return info.digest
+        del sys.path[:2]
+    built = fake_bundle(n, work, extra={"dbt/profiles.yml": "tickit: {}\n"})
+    LocalBundleStore(store_root).put_bundle(StoredBundle(built.info, "2026-01-01T00:00:00+00:00", "ana"), built.archive)
+    return built.info.digest
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ AWS_ENV = {
 }
 
 
-def fake_bundle(n: int, work: Path) -> BuiltBundle:
+def fake_bundle(n: int, work: Path, extra: dict[str, str] | None = None) -> BuiltBundle:
     """A small bundle made without Git or dbt, for the tests of stores and versions."""
     root = work / f"bundle-{n}"
     files = {
@@ -28,6 +28,7 @@ def fake_bundle(n: int, work: Path) -> BuiltBundle:
         "dbt/models/model.sql": f"select {n} as n\n",
         "dbt/target/manifest.json": "{}",
         "dbt/target/dataops_graph.json": "{}",
+        **(extra or {}),
     }
     for rel, text in files.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
