@@ -134,9 +134,6 @@ class PublishedDagBundle(BaseDagBundle):
             if old.name != self._current:
                 shutil.rmtree(old, ignore_errors=True)
 
-    def view_url_template(self) -> str | None:
-        return self._view_url_template
-
     def __repr__(self) -> str:
         return f"PublishedDagBundle(name={self.name!r}, store={self.store_location!r}, version={self.version!r})"
 
