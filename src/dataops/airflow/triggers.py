@@ -179,11 +179,19 @@ class DbtNodeTrigger(_RunTrigger):
             self.log.info("No dbt run of this DAG run covers this try: building %s on a worker", self.unique_id)
             return TriggerEvent({"action": "rebuild"})
         outcome = decision.outcome or {}
+        log_dbt_lines(outcome, self.log)
         xcoms = {"dbt_outcome": {k: v for k, v in outcome.items() if k != "log"}} if outcome else None
         event = _end_event(decision, self.log, xcoms)
-        # Last, so the log's final line gives dbt's own time: the task's
-        # Airflow duration starts with the run (trigger rule "always").
-        log_dbt_outcome(outcome, decision.state, self.log, "; the task's duration counts from the run's start")
+        if outcome.get("execution_time") is not None:
+            # Last, so the log's final line gives dbt's own time: the task's
+            # Airflow duration starts with the run (trigger rule "always").
+            self.log.info(
+                "dbt %s: %.2fs execution time (started %s, finished %s); the task's duration counts from the run's start",
+                decision.state,
+                outcome.get("execution_time") or 0.0,
+                outcome.get("started_at"),
+                outcome.get("finished_at"),
+            )
         return event
 
 
@@ -231,25 +239,14 @@ class DbtSummaryTrigger(_RunTrigger):
                 yield _end_event(decision, self.log, None)
 
 
-def log_dbt_outcome(outcome: dict, state: str | None, logger, note: str = "") -> None:
-    """dbt's lines for the node, then its time, as one record.
-
-    One record, because Airflow 3.3's triggerer may drop a trigger's last
-    records when it reads its log channel late (apache/airflow#66158): a
-    record arrives whole or not at all, so what arrives always ends with
-    dbt's time. The record is an error when dbt reported an error.
-    """
-    lines = list(outcome.get("log") or ())
-    if outcome.get("execution_time") is not None:
-        lines.append(
-            f"dbt {state}: {outcome['execution_time']:.2f}s execution time "
-            f"(started {outcome.get('started_at')}, finished {outcome.get('finished_at')}){note}"
-        )
-    if not lines:
-        return
+def log_dbt_lines(outcome: dict, logger) -> None:
+    """dbt's lines for the node, each at dbt's level: its error once, as an error."""
     errors = set(outcome.get("errors") or ())
-    level = logging.ERROR if errors.intersection(lines) else logging.INFO
-    logger.log(level, "%s", "\n".join(lines))
+    for line in outcome.get("log") or ():
+        if line in errors:
+            logger.error("%s", line)
+        else:
+            logger.info("%s", line)
 
 
 def _end_event(decision: Decision, logger, xcoms: dict | None) -> TriggerEvent:

@@ -76,13 +76,13 @@ class DbtNodeOperator(DbtJobOperator):
 
     def record_outcome(self, context, event: dict):
         """End a cleared run's try with the outcome its trigger saw (see DbtNodeTrigger.run)."""
-        from dataops.airflow.triggers import log_dbt_outcome
+        from dataops.airflow.triggers import log_dbt_lines
 
         outcome = event.get("outcome") or {}
-        state, message = event.get("state"), event.get("message") or ""
-        log_dbt_outcome(outcome, state, self.log)
+        log_dbt_lines(outcome, self.log)
         if outcome:
             context["ti"].xcom_push("dbt_outcome", {k: v for k, v in outcome.items() if k != "log"})
+        state, message = event.get("state"), event.get("message") or ""
         if state == "success":
             self.log.info("%s", message)
             return None
@@ -93,7 +93,6 @@ class DbtNodeOperator(DbtJobOperator):
 
     def build_alone(self, context):
         """``dbt build --select <this node>`` (with its tests), here and now."""
-        from dataops.airflow.triggers import log_dbt_outcome
         from dataops.dbt.runner import DbtInvocation
 
         ti = context["ti"]
@@ -104,9 +103,14 @@ class DbtNodeOperator(DbtJobOperator):
                 f"dbt build --select {self.selector} did not report {self.unique_id} "
                 f"(exit code {job.result.returncode}):\n{job.result.failure_reason()}"
             )
-        outcome_json = outcome.to_json()
-        ti.xcom_push("dbt_outcome", {k: v for k, v in outcome_json.items() if k != "log"})
-        log_dbt_outcome(outcome_json, outcome.state, self.log)
+        ti.xcom_push("dbt_outcome", {k: v for k, v in outcome.to_json().items() if k != "log"})
+        self.log.info(
+            "dbt %s: %.2fs execution time (started %s, finished %s)",
+            outcome.state,
+            outcome.execution_time,
+            outcome.started_at,
+            outcome.finished_at,
+        )
         if outcome.state == "failed":
             raise AirflowException(f"{self.unique_id}: {outcome.summary}\n" + "\n".join(outcome.log[-5:]))
         if outcome.state == "skipped":
