@@ -183,10 +183,10 @@ def pytest_collection_modifyitems(config, items):
 
     ``make test`` runs the files side by side (pytest-xdist, ``--dist
     loadfile``: each file in one worker, so a file's local Airflow starts
-    once). The longest, the services stack's file, must not be the last to
-    start: it is the suite's tail; the end-to-end Airflow's file comes next.
+    once). The longest, the services stacks' two files, must not be the last
+    to start: they are the suite's tail; the end-to-end Airflow's file comes next.
     """
-    first = ("tests/services/test_stack.py", "tests/airflow/test_e2e.py")
+    first = ("tests/services/test_stack.py", "tests/services/test_stack_faults.py", "tests/airflow/test_e2e.py")
 
     def order(item) -> int:
         path = item.nodeid.split("::")[0]

@@ -104,15 +104,14 @@ def warehouse(request, tmp_path_factory, tickit_files) -> Iterator[Warehouse]:
         factory = _postgres_warehouse(tmp, request.getfixturevalue("postgres_server"))
     wh = next(factory)
     get_loader(wh.settings).load(tickit_files)
-    wh.build(tmp)
+    wh.first_build = wh.build(tmp)
     wh.tmp = tmp
     yield wh
     factory.close()
 
 
 def test_build_runs_every_model_and_test(warehouse):
-    run = warehouse.build(warehouse.tmp)
-    statuses = {n.unique_id: n.status for n in run.results.nodes}
+    statuses = {n.unique_id: n.status for n in warehouse.first_build.results.nodes}
     models = {uid for uid in statuses if uid.startswith("model.")}
     assert {uid.split(".", 2)[2] for uid in models} == set(MODELS)
     assert sum(uid.startswith("test.") for uid in statuses) >= 20

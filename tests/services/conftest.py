@@ -1,8 +1,9 @@
-"""The services stack on the real PostgreSQL and Redis, started once per session.
+"""The services stack on the real PostgreSQL and Redis, started once per test file.
 
-Each session gets unique database names and a unique Redis key prefix, a
-free port, its own state folder and a private copy of the dbt project; all
-of it is removed afterwards. The stack's broker is a ``redis-server`` of the
+Each of test_stack.py and test_stack_faults.py gets a stack of its own, so
+``make test``'s workers run the two side by side. Each stack has unique
+database names and a unique Redis key prefix, a free port, its own state
+folder and a private copy of the dbt project; all of it is removed afterwards. The stack's broker is a ``redis-server`` of the
 session's own, on a free port, which the broker-outage test stops and starts
 (the shared Redis is never touched). Without PostgreSQL or ``redis-server``
 the tests skip, except under CI=true, where they fail (the rule of
@@ -25,6 +26,8 @@ from dataops import paths
 # The helper modules beside this file are imported by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
+from airflow_api import Airflow  # noqa: E402
+from stack_runs import DAG  # noqa: E402
 from stack_support import SCALE, Broker, Stack, free_port, run_dataops  # noqa: E402
 
 # Short timeouts so a lost worker's task is retried within the test's patience;
@@ -71,7 +74,7 @@ def redis_url(broker: Broker) -> str:
 _current_stack: Stack | None = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(postgres_server, broker, redis_url, tmp_path_factory) -> Iterator[Stack]:
     global _current_stack
     import psycopg
@@ -122,6 +125,14 @@ def stack(postgres_server, broker, redis_url, tmp_path_factory) -> Iterator[Stac
             for db in (warehouse_db, metadata_db):
                 admin.execute(f'drop database if exists "{db}" with (force)')
         # The broker's keys go with the session's redis-server.
+
+
+@pytest.fixture(scope="module")
+def airflow(stack: Stack) -> Airflow:
+    """The stack's REST API, with the DAGs as the stack serves them (nothing unpaused here)."""
+    api = Airflow(stack.url, "admin", stack.password)
+    api.wait_for_dag(DAG)
+    return api
 
 
 @pytest.hookimpl(hookwrapper=True)

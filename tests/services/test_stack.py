@@ -1,7 +1,9 @@
-"""The services stack on the real servers: a run end to end, then what it survives.
+"""The services stack on the real servers: a run end to end, bad inputs, load,
+the UI, and stopping.
 
-The tests share one stack (see conftest.py) and run in this file's order:
-the end-to-end run records the warehouse's relations that later tests
+The tests share a stack of this file's own (see conftest.py; what the stack
+survives is in test_stack_faults.py, on another) and run in this file's
+order: the end-to-end run records the warehouse's relations that later tests
 compare against; the last test stops the stack.
 
 Task instances are read generically from the REST API: every task of a run
@@ -13,65 +15,29 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import textwrap
 import threading
 import time
 import urllib.request
 from datetime import timezone
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from airflow_api import Airflow, TaskState
-from dataops import paths
+from airflow_api import Airflow
 from dataops.local.api import AirflowApi
 from dataops.local.run_failure import describe as describe_failed_run
 from dataops.local.run_failure import read_failed_run
+from stack_runs import (
+    DAG, MODELS_SCHEMA, TICKIT_SCHEMA, assert_run_succeeded, edited, model_names, project_changed, require_baseline,
+    run_dag, task_id_of, task_state, wait_for,
+)
 from stack_support import Stack, run_dataops
-from warehouse_reader import ReaderWatch, snapshot
+from warehouse_reader import snapshot
 
 pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(900)]
 
-DAG = "redshift_transformations"
-MODELS_SCHEMA = "analytics"
-TICKIT_SCHEMA = "tickit"
-RUN_TIMEOUT_S = 420
-
-
-@pytest.fixture(scope="module")
-def airflow(stack: Stack) -> Airflow:
-    """The stack's REST API, with the DAGs as the stack serves them (nothing unpaused here)."""
-    api = Airflow(stack.url, "admin", stack.password)
-    api.wait_for_dag(DAG)
-    return api
-
-
-def model_names(project_dir: Path) -> list[str]:
-    return sorted(p.stem for p in (project_dir / "models").rglob("*.sql"))
-
-
-def task_id_of(model: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", model)
-
-
-def run_dag(airflow: Airflow, timeout_s: float = RUN_TIMEOUT_S) -> tuple[str, str]:
-    run_id = airflow.trigger(DAG)
-    return run_id, airflow.wait_for_run(DAG, run_id, timeout_s)
-
-
-def assert_run_succeeded(airflow: Airflow, run_id: str, state: str, models: list[str]) -> None:
-    tasks = airflow.task_states(DAG, run_id)
-    assert state == "success", f"run {run_id} ended {state}; tasks: {tasks}\n{airflow.failed_logs(DAG, run_id)[-4000:]}"
-    assert tasks, f"run {run_id} has no task instances"
-    not_ok = {t.task_id: t.state for t in tasks.values() if t.state != "success"}
-    assert not not_ok, f"tasks of {run_id} not successful: {not_ok}"
-    model_tasks = [task_id_of(m) for m in models if task_id_of(m) in tasks]
-    for task_id in model_tasks:
-        assert tasks[task_id].state == "success", (task_id, tasks[task_id])
 
 
 def test_dags_are_served_ready_to_trigger_and_start_no_run_by_themselves(stack: Stack, airflow: Airflow):
@@ -140,236 +106,7 @@ def _each_model_task_has_dbts_outcome_and_time(stack: Stack, run_id: str) -> Non
     assert len(missing) <= len(model_tries) // 10, f"dbt's time is not in the logs of {missing}"
 
 
-def _require_baseline(stack: Stack) -> None:
-    if not stack.baseline:
-        pytest.skip("needs the end-to-end run's relations (test_end_to_end_run_builds_every_model)")
-
-
-# --- What the stack survives -------------------------------------------------
-
-
-def _dbt_pids(stack_id: str) -> list[int]:
-    """dbt processes started by this stack's workers."""
-    from dataops.local.services.environment import STACK_ID_VARIABLE
-    from dataops.local.services.state import pids_with_marker
-
-    found = []
-    for pid in pids_with_marker(STACK_ID_VARIABLE, stack_id):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(part.endswith(b"/dbt") for part in cmdline[:2]):
-            found.append(pid)
-    return found
-
-
-def _wait_for(check, timeout_s: float, what: str, interval_s: float = 0.1):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
-
-
-def _parent(pid: int) -> int:
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return int(stat[stat.rindex(")") + 2 :].split()[1])
-
-
-def _component_of(stack: Stack, pid: int) -> str:
-    """The component whose process started ``pid`` (directly or not)."""
-    by_pid = {record.pid: name for name, record in stack.state().components.items()}
-    chain, current = [pid], pid
-    while current > 1:
-        if current in by_pid:
-            return by_pid[current]
-        current = _parent(current)
-        chain.append(current)
-    raise AssertionError(f"pid {pid} descends from no component of the stack (ancestry {chain})")
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                children.setdefault(_parent(int(entry.name)), []).append(int(entry.name))
-            except (OSError, ValueError):
-                continue
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        todo.extend(children.get(current, []))
-    return found
-
-
-def _kill_machine(pid: int) -> None:
-    """SIGKILLs ``pid`` and everything it started, as if its machine died."""
-    for victim in _descendants(pid):
-        try:
-            os.kill(victim, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-
-def test_worker_killed_while_a_model_runs(stack: Stack, airflow: Airflow):
-    _require_baseline(stack)
-    models = model_names(stack.project_dir)
-    expected = {m: stack.baseline[m] for m in models}
-    stack_id = stack.state().stack_id
-    with ReaderWatch(stack.pg_conninfo, MODELS_SCHEMA, expected) as watch:
-        run_id = airflow.trigger(DAG)
-        dbt_pid = _wait_for(lambda: _dbt_pids(stack_id), 240, "dbt to start on a worker")[0]
-        worker = _component_of(stack, dbt_pid)
-        restarts_before = stack.state().components[worker].restarts
-        time.sleep(1.0)  # let dbt get into the models
-        # What the supervisor's restart does: kill the worker's process group, and only that. The
-        # task process (in a group of its own, as Airflow starts it) and its dbt are left orphaned.
-        os.killpg(os.getpgid(stack.state().components[worker].pid), signal.SIGKILL)
-        # The killed try's dbt stops on its own, well before any retry could start another.
-        deadline = time.monotonic() + 15
-        while Path(f"/proc/{dbt_pid}/cmdline").is_file() and Path(f"/proc/{dbt_pid}/cmdline").read_bytes():
-            others = [pid for pid in _dbt_pids(stack_id) if pid != dbt_pid]
-            assert not others, f"a second dbt {others} started while the killed try's dbt {dbt_pid} still ran"
-            assert time.monotonic() < deadline, f"the killed try's dbt {dbt_pid} outlived its worker by 15 s"
-            time.sleep(0.2)
-        state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
-    assert_run_succeeded(airflow, run_id, state, models)
-    assert watch.reads > 10, f"the reader only read {watch.reads} times"
-    assert not watch.violations, f"readers saw half-built relations: {sorted(set(watch.violations))[:10]}"
-    assert stack.state().components[worker].restarts > restarts_before, f"{worker} was not restarted"
-    assert "restarting " + worker in (stack.logs_dir / "supervisor.log").read_text()
-
-
-def test_scheduler_restarted_mid_run(stack: Stack, airflow: Airflow):
-    models = model_names(stack.project_dir)
-    stack_id = stack.state().stack_id
-    run_id = airflow.trigger(DAG)
-    _wait_for(lambda: _dbt_pids(stack_id), 240, "dbt to start on a worker")
-    scheduler = stack.state().components["scheduler"]
-    _kill_machine(scheduler.pid)
-    state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
-    assert_run_succeeded(airflow, run_id, state, models)
-    assert stack.state().components["scheduler"].restarts > scheduler.restarts
-
-
-def test_triggerer_killed_mid_run_is_restarted_and_the_run_succeeds(stack: Stack, airflow: Airflow):
-    """The model tasks and dbt_done wait in the triggerer. Killed (as when it
-    crashed on a dropped metadata connection, PendingRollbackError), the
-    supervisor starts it again and the new one takes over their triggers."""
-    models = model_names(stack.project_dir)
-    stack_id = stack.state().stack_id
-    run_id = airflow.trigger(DAG)
-    _wait_for(lambda: _dbt_pids(stack_id), 240, "dbt to start on a worker")
-    triggerer = stack.state().components["triggerer"]
-    _kill_machine(triggerer.pid)
-    state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
-    assert_run_succeeded(airflow, run_id, state, models)
-    assert stack.state().components["triggerer"].restarts > triggerer.restarts
-    assert "restarting triggerer" in (stack.logs_dir / "supervisor.log").read_text()
-
-
-def _task(airflow: Airflow, run_id: str, task_id: str):
-    return airflow.task_states(DAG, run_id).get(task_id)
-
-
-def test_broker_down_longer_than_retries_allow_the_run_waits_and_succeeds(stack: Stack, airflow: Airflow):
-    """The mechanism of the broker outage window, at the test stack's 30 s
-    (DATAOPS_SERVICES_BROKER_OUTAGE_S; 300 s by default). The broker stops;
-    `dataops status` then exits 1 naming it; a run triggered meanwhile cannot
-    send dbt_build. With the test stack's retry policy (one retry, 3 s later)
-    Airflow's own CeleryExecutor failed such a task for good within about 5 s
-    (one refused send per try). Here dbt_build stays queued on its first try
-    for OUTAGE_S, well past that, and the run succeeds once the broker is back,
-    with no retry spent. (Waiting out the real 5-minute default would prove
-    nothing more, and past the window the task fails naming the broker: see
-    tests/airflow/test_celery_executor.py.)"""
-    from dataops.airflow.naming import PRODUCER_TASK_ID
-
-    outage_s = 15.0
-    models = model_names(stack.project_dir)
-    broker = stack.broker
-    scheduler_log = stack.logs_dir / "scheduler.log"
-    log_start = scheduler_log.stat().st_size
-    broker.stop()
-    try:
-        status = run_dataops("status", env=stack.env)
-        assert status.returncode == 1, status.stdout + status.stderr
-        assert f"the Celery broker (Redis at 127.0.0.1:{broker.port}) is unreachable" in status.stdout, status.stdout
-        run_id = airflow.trigger(DAG)
-
-        # Queued: handed to the executor, which tries to send it in the same scheduler loop.
-        _wait_for(lambda: (_task(airflow, run_id, PRODUCER_TASK_ID) or TaskState("", None, 0, None)).state == "queued",
-                  120, "the scheduler to queue dbt_build", interval_s=0.5)
-        refused_at = time.monotonic()
-        time.sleep(outage_s)
-        producer = _task(airflow, run_id, PRODUCER_TASK_ID)
-        assert producer.state == "queued" and producer.try_number <= 1, producer
-        assert airflow.run_state(DAG, run_id) == "running"
-    finally:
-        broker.start()
-    print(f"broker down {time.monotonic() - refused_at:.0f}s after dbt_build's first refused send")
-    state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
-    assert_run_succeeded(airflow, run_id, state, models)
-    assert _task(airflow, run_id, PRODUCER_TASK_ID).try_number == 1, "a retry was spent on the outage"
-    with open(scheduler_log, "rb") as f:
-        f.seek(log_start)
-        said = f.read().decode(errors="replace")
-    assert f"the Celery broker at redis://127.0.0.1:{broker.port} is unreachable" in said and "keeping it queued" in said
-    _wait_for(lambda: run_dataops("status", env=stack.env).returncode == 0, 60, "status to say ready again", interval_s=2)
-
-
 # --- Bad inputs: a clear error naming the culprit, the warehouse untouched ----
-
-
-@contextmanager
-def edited(path: Path, new_text: str) -> Iterator[None]:
-    """``path`` holds ``new_text`` inside the block (created if missing), then its old content."""
-    old = path.read_text() if path.exists() else None
-    path.write_text(new_text)
-    try:
-        yield
-    finally:
-        if old is None:
-            path.unlink()
-        else:
-            path.write_text(old)
-
-
-@contextmanager
-def project_changed(stack: Stack, airflow: Airflow, path: Path, new_text: str) -> Iterator[None]:
-    """The project copy with ``path`` changed, its graph recompiled and the DAG
-    parsed again from it; restored the same way after."""
-    with edited(path, new_text):
-        _recompile(stack, airflow)
-        yield
-    _recompile(stack, airflow)
-
-
-def _recompile(stack: Stack, airflow: Airflow) -> None:
-    """Recompiles the project copy and waits for a clean parse of the DAG made after it."""
-    from datetime import datetime, timezone
-
-    from dataops.local.services.provision import compile_dbt_project
-
-    compile_dbt_project(stack.settings())
-    compiled_at = datetime.now(timezone.utc)
-    # The DAG file is unchanged, only its graph is new: mark the file changed so the DAG
-    # processor parses it at once rather than at its min_file_process_interval.
-    (paths.dags_dir() / f"{DAG}.py").touch()
-
-    def parsed_cleanly_since():
-        try:
-            dag = airflow.dags.get_dag(DAG)
-        except Exception:
-            return False
-        return not dag.has_import_errors and not dag.is_stale and dag.last_parsed_time is not None and dag.last_parsed_time > compiled_at
-
-    _wait_for(parsed_cleanly_since, 180, f"{DAG} to be parsed again after recompiling", interval_s=2)
 
 
 def _assert_unchanged(stack: Stack, names: list[str], before: dict, schema: str = MODELS_SCHEMA) -> None:
@@ -385,7 +122,7 @@ def _failed_run(stack: Stack, airflow: Airflow) -> tuple[str, str]:
 
 
 def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
-    _require_baseline(stack)
+    require_baseline(stack)
     model = stack.project_dir / "models" / "marts" / "top_buyers_by_quantity_model.sql"
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     with project_changed(stack, airflow, model, "select buyerid,, from {{ source('tickit', 'sales') }} group by\n"):
@@ -403,43 +140,6 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     _assert_unchanged(stack, ["top_buyers_by_quantity_model", "top_buyer_data_model"], before)
     after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     assert {n: (r.rows, r.checksum) for n, r in after.items()} == {n: (r.rows, r.checksum) for n, r in before.items()}
-
-
-def test_a_dropped_warehouse_connection_during_a_model_is_built_again_and_the_run_succeeds(
-    stack: Stack, airflow: Airflow
-):
-    """The warehouse ends dbt's session while a model runs (an administrator's pg_terminate_backend,
-    a failover): dbt_build builds that model and what it skipped again once, and the run succeeds."""
-    _require_baseline(stack)
-    models = model_names(stack.project_dir)
-    model = stack.project_dir / "models" / "marts" / "all_gross_sales_model.sql"
-    slow = (
-        "select eventid, sum(pricepaid) as total_price\n"
-        "from {{ source('tickit', 'sales') }}\n"
-        "cross join (select pg_sleep(3)) as pause\n"
-        "group by eventid\n"
-    )
-    with project_changed(stack, airflow, model, slow):
-        run_id = airflow.trigger(DAG)
-        terminated = _wait_for(lambda: _terminate_backends(stack, "pg_sleep(3)"), 240, "the slow model to run")
-        state = airflow.wait_for_run(DAG, run_id, RUN_TIMEOUT_S)
-        assert_run_succeeded(airflow, run_id, state, models)
-    tasks = airflow.task_states(DAG, run_id)
-    build_log = airflow.task_log(DAG, run_id, "dbt_build", tasks["dbt_build"].try_number)
-    assert terminated and "the warehouse connection dropped under 1 node(s)" in build_log, build_log[-3000:]
-    assert tasks["dbt_build"].try_number == 1, "the rebuild happened inside the first try"
-
-
-def _terminate_backends(stack: Stack, query_part: str) -> int:
-    """Ends the warehouse sessions running a query containing ``query_part``; how many."""
-    with psycopg.connect(stack.pg_conninfo, autocommit=True) as con:
-        rows = con.execute(
-            "select pg_terminate_backend(pid) from pg_stat_activity "
-            "where datname = current_database() and pid <> pg_backend_pid() and state = 'active' "
-            "and query like %s",
-            (f"%{query_part}%",),
-        ).fetchall()
-    return len(rows)
 
 
 VERDICT_WITHIN_S = 10.0
@@ -463,11 +163,11 @@ def _verdict_follows_dbt_promptly(stack: Stack, airflow: Airflow, run_id: str) -
     lag = (ended - last_node).total_seconds()
     print(f"run {run_id} ended failed {lag:.1f}s after dbt's last node")
     assert lag <= VERDICT_WITHIN_S, f"the run ended {lag:.1f}s after dbt's last node (at most {VERDICT_WITHIN_S:.0f}s)"
-    assert _task(airflow, run_id, SUMMARY_TASK_ID).try_number <= 1, "dbt_done was retried"
+    assert task_state(airflow, run_id, SUMMARY_TASK_ID).try_number <= 1, "dbt_done was retried"
 
 
 def test_missing_source_table_names_the_table(stack: Stack, airflow: Airflow):
-    _require_baseline(stack)
+    require_baseline(stack)
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     with psycopg.connect(stack.pg_conninfo, autocommit=True) as conn:
         conn.execute("alter table tickit.users rename to users__hidden_by_test")
@@ -484,7 +184,7 @@ def test_missing_source_table_names_the_table(stack: Stack, airflow: Airflow):
 def test_wrong_warehouse_credentials_name_the_user(stack: Stack, airflow: Airflow):
     """The server trusts loopback connections (no password is checked), so the
     wrong credentials are a user that does not exist with a wrong password."""
-    _require_baseline(stack)
+    require_baseline(stack)
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     profiles = stack.project_dir / "profiles.yml"
     wrong_user = f"dataops_wrong_{stack.uid}"
@@ -518,7 +218,7 @@ def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, air
                 return error
         return None
 
-    error = _wait_for(broken_reported, 120, "the import error of broken_dag.py", interval_s=2)
+    error = wait_for(broken_reported, 120, "the import error of broken_dag.py", interval_s=2)
     assert "SyntaxError" in error.stack_trace and "line 3" in error.stack_trace, error.stack_trace
     airflow.wait_for_dag("scratch_ok", timeout_s=120)
     # A DAG file added while the stack runs is served unpaused too.
@@ -532,7 +232,7 @@ def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, air
 
 
 def test_corrupt_tickit_file_names_file_and_line(stack: Stack, tmp_path):
-    _require_baseline(stack)
+    require_baseline(stack)
     from dataops.tickit.schema import TABLES
 
     source = stack.settings().data_dir
@@ -557,7 +257,7 @@ def test_corrupt_tickit_file_names_file_and_line(stack: Stack, tmp_path):
 
 
 def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow: Airflow):
-    _require_baseline(stack)
+    require_baseline(stack)
     test_file = stack.project_dir / "tests" / "fails_on_purpose.sql"
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     with project_changed(stack, airflow, test_file, "-- every row fails\nselect * from {{ ref('all_gross_sales_model') }}\n"):
@@ -600,15 +300,16 @@ class HealthProbe(threading.Thread):
                 self.failures.append(str(exc))
 
 
-QUEUED_RUNS = 3
+QUEUED_RUNS = 2
 
 
 def test_queued_runs_all_succeed_without_duplicates(stack: Stack, airflow: Airflow):
     """Runs triggered faster than they finish queue (one build at a time), all
     succeed, and leave each model exactly as one run would: no duplicated
-    rows. The API answers its health check all along. Three runs show the
-    queue as well as twenty did, in a small part of the time."""
-    _require_baseline(stack)
+    rows. The API answers its health check all along. Two runs show the
+    queue (the second waits for the first) as well as twenty did, in a small
+    part of the time."""
+    require_baseline(stack)
     models = model_names(stack.project_dir)
     probe = HealthProbe(stack.url)
     probe.start()

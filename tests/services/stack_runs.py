@@ -1,0 +1,170 @@
+"""What the services stack's tests share: running the DAG, reading its outcome,
+finding and killing the stack's processes, changing the project copy."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from airflow_api import Airflow
+from dataops import paths
+from stack_support import Stack
+
+DAG = "redshift_transformations"
+MODELS_SCHEMA = "analytics"
+TICKIT_SCHEMA = "tickit"
+RUN_TIMEOUT_S = 420
+
+
+def model_names(project_dir: Path) -> list[str]:
+    return sorted(p.stem for p in (project_dir / "models").rglob("*.sql"))
+
+
+def task_id_of(model: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", model)
+
+
+def run_dag(airflow: Airflow, timeout_s: float = RUN_TIMEOUT_S) -> tuple[str, str]:
+    run_id = airflow.trigger(DAG)
+    return run_id, airflow.wait_for_run(DAG, run_id, timeout_s)
+
+
+def assert_run_succeeded(airflow: Airflow, run_id: str, state: str, models: list[str]) -> None:
+    tasks = airflow.task_states(DAG, run_id)
+    assert state == "success", f"run {run_id} ended {state}; tasks: {tasks}\n{airflow.failed_logs(DAG, run_id)[-4000:]}"
+    assert tasks, f"run {run_id} has no task instances"
+    not_ok = {t.task_id: t.state for t in tasks.values() if t.state != "success"}
+    assert not not_ok, f"tasks of {run_id} not successful: {not_ok}"
+    model_tasks = [task_id_of(m) for m in models if task_id_of(m) in tasks]
+    for task_id in model_tasks:
+        assert tasks[task_id].state == "success", (task_id, tasks[task_id])
+
+
+def require_baseline(stack: Stack) -> None:
+    if not stack.baseline:
+        pytest.skip("needs the relations of the first successful run of this file's stack")
+
+
+def wait_for(check, timeout_s: float, what: str, interval_s: float = 0.1):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+def task_state(airflow: Airflow, run_id: str, task_id: str):
+    return airflow.task_states(DAG, run_id).get(task_id)
+
+
+def dbt_pids(stack_id: str) -> list[int]:
+    """dbt processes started by this stack's workers."""
+    from dataops.local.services.environment import STACK_ID_VARIABLE
+    from dataops.local.services.state import pids_with_marker
+
+    found = []
+    for pid in pids_with_marker(STACK_ID_VARIABLE, stack_id):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"/dbt") for part in cmdline[:2]):
+            found.append(pid)
+    return found
+
+
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def component_of(stack: Stack, pid: int) -> str:
+    """The component whose process started ``pid`` (directly or not)."""
+    by_pid = {record.pid: name for name, record in stack.state().components.items()}
+    chain, current = [pid], pid
+    while current > 1:
+        if current in by_pid:
+            return by_pid[current]
+        current = parent_of(current)
+        chain.append(current)
+    raise AssertionError(f"pid {pid} descends from no component of the stack (ancestry {chain})")
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(parent_of(int(entry.name)), []).append(int(entry.name))
+            except (OSError, ValueError):
+                continue
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def kill_machine(pid: int) -> None:
+    """SIGKILLs ``pid`` and everything it started, as if its machine died."""
+    for victim in descendants(pid):
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@contextmanager
+def edited(path: Path, new_text: str) -> Iterator[None]:
+    """``path`` holds ``new_text`` inside the block (created if missing), then its old content."""
+    old = path.read_text() if path.exists() else None
+    path.write_text(new_text)
+    try:
+        yield
+    finally:
+        if old is None:
+            path.unlink()
+        else:
+            path.write_text(old)
+
+
+@contextmanager
+def project_changed(stack: Stack, airflow: Airflow, path: Path, new_text: str) -> Iterator[None]:
+    """The project copy with ``path`` changed, its graph recompiled and the DAG
+    parsed again from it; restored the same way after."""
+    with edited(path, new_text):
+        recompile(stack, airflow)
+        yield
+    recompile(stack, airflow)
+
+
+def recompile(stack: Stack, airflow: Airflow) -> None:
+    """Recompiles the project copy and waits for a clean parse of the DAG made after it."""
+    from datetime import datetime, timezone
+
+    from dataops.local.services.provision import compile_dbt_project
+
+    compile_dbt_project(stack.settings())
+    compiled_at = datetime.now(timezone.utc)
+    # The DAG file is unchanged, only its graph is new: mark the file changed so the DAG
+    # processor parses it at once rather than at its min_file_process_interval.
+    (paths.dags_dir() / f"{DAG}.py").touch()
+
+    def parsed_cleanly_since():
+        try:
+            dag = airflow.dags.get_dag(DAG)
+        except Exception:
+            return False
+        return not dag.has_import_errors and not dag.is_stale and dag.last_parsed_time is not None and dag.last_parsed_time > compiled_at
+
+    wait_for(parsed_cleanly_since, 180, f"{DAG} to be parsed again after recompiling", interval_s=2)
