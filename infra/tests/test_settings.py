@@ -19,6 +19,7 @@ def test_env_file_and_environment(tmp_path, monkeypatch):
     env_file = tmp_path / ".env"
     env_file.write_text(
         "INFRA_REGION=eu-west-1\nINFRA_ALLOWED_CIDRS=203.0.113.0/24, 198.51.100.7/32\nINFRA_CERTIFICATE_ARN=\n"
+        "INFRA_LOAD_BALANCER_SCHEME=internal\n"
     )
     monkeypatch.setenv("INFRA_ENV_FILE", str(env_file))
     monkeypatch.setenv("INFRA_WORKER_MAX", "8")
@@ -33,6 +34,14 @@ def test_env_file_and_environment(tmp_path, monkeypatch):
     ("key", "value", "message"),
     [
         ("INFRA_ALLOWED_CIDRS", "0.0.0.0/0", "whole internet"),
+        # Counted by the addresses covered, not by spelling.
+        ("INFRA_ALLOWED_CIDRS", "0.0.0.0/1,128.0.0.0/1", "whole internet"),
+        ("INFRA_ALLOWED_CIDRS", "0.0.0.0/2,64.0.0.0/2,128.0.0.0/2,192.0.0.0/2", "whole internet"),
+        ("INFRA_ALLOWED_CIDRS", "10.0.0.0/8,11.0.0.0/32", "covers 16,777,217 addresses, more than a /8"),
+        ("INFRA_ALLOWED_CIDRS", "64.0.0.0/2", "more than a /8"),
+        ("INFRA_LOAD_BALANCER_SCHEME", "public", "pattern"),
+        ("INFRA_IMAGE_TAG", "latest", "mutable tags such as 'latest' are refused"),
+        ("INFRA_IMAGE_TAG", "v1.2", "must be the commit"),
         ("INFRA_ALLOWED_CIDRS", "10.0.0.0/33", "not an IPv4 CIDR"),
         ("INFRA_REGION", "Mars", "pattern"),
         ("INFRA_ACCOUNT", "12345", "pattern"),
@@ -66,12 +75,46 @@ def test_cross_field_rules_name_the_key(monkeypatch):
         load_settings(worker_min=1, redshift_serverless=True, availability_zones=["us-east-1a", "us-east-1b"])
 
 
+def test_cidrs_are_counted_by_addresses_not_spelling():
+    from dataops_infra.settings import MAX_ALLOWED_ADDRESSES
+
+    # Overlapping ranges count once: a /8 listed with its own halves is still a /8.
+    settings = load_settings(
+        allowed_cidrs=["10.0.0.0/8", "10.0.0.0/9", "10.128.0.0/9"], load_balancer_scheme="internal"
+    )
+    assert settings.allowed_cidrs == ["10.0.0.0/8", "10.0.0.0/9", "10.128.0.0/9"]
+    with pytest.raises(SettingsError, match="INFRA_ALLOWED_CIDRS: .* covers 16,777,472 addresses"):
+        load_settings(allowed_cidrs=["10.0.0.0/8", "11.0.0.0/24"], load_balancer_scheme="internal")
+    assert MAX_ALLOWED_ADDRESSES == 2**24
+
+
+def test_internet_facing_with_cidrs_needs_a_certificate():
+    with pytest.raises(SettingsError) as error:
+        load_settings(allowed_cidrs=["203.0.113.0/24"])
+    assert "INFRA_CERTIFICATE_ARN: an internet-facing load balancer with INFRA_ALLOWED_CIDRS" in str(error.value)
+    assert "INFRA_LOAD_BALANCER_SCHEME=internal" in str(error.value)
+    # Closed (no CIDRs) or internal: no certificate needed.
+    assert load_settings().internet_facing
+    assert not load_settings(allowed_cidrs=["10.1.0.0/16"], load_balancer_scheme="internal").internet_facing
+
+
+def test_image_tag_defaults_to_the_checkout_commit():
+    from dataops_infra.settings import checkout_commit
+
+    commit = checkout_commit()
+    assert len(commit) == 40
+    assert load_settings().image_tag == commit
+    assert load_settings(image_tag="0123abc").image_tag == "0123abc"
+
+
 def test_serverless_uses_three_zones():
     assert load_settings(redshift_serverless=True).zone_count == 3
 
 
 def test_as_environment_round_trips(monkeypatch):
-    settings = load_settings(allowed_cidrs=["203.0.113.0/24"], deletion_protection=False)
+    settings = load_settings(
+        allowed_cidrs=["203.0.113.0/24"], load_balancer_scheme="internal", deletion_protection=False
+    )
     for key, value in settings.as_environment().items():
         monkeypatch.setenv(key, value)
     assert load_settings() == settings

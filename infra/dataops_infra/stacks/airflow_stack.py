@@ -105,6 +105,7 @@ class AirflowStack(Stack):
             "LoadBalancer",
             props=AirflowLoadBalancerProps(
                 vpc=vpc,
+                internet_facing=settings.internet_facing,
                 allowed_cidrs=list(settings.allowed_cidrs),
                 certificate_arn=settings.certificate_arn,
                 public_hostname=settings.public_hostname,
