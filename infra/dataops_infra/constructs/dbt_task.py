@@ -13,7 +13,7 @@ from constructs import Construct
 
 from dataops_infra.constructs.fargate import acknowledge_image_pull, execution_role, task_definition, task_role
 from dataops_infra.constructs.log_group import named_log_group
-from dataops_infra.constructs.network import allow_ingress
+from dataops_infra.constructs.network import allow_https_out, allow_traffic
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
 from dataops_infra.contract import (
     allow_reading_bundles,
@@ -55,8 +55,9 @@ class DbtTask(Construct):
             allow_all_outbound=False,
             description="dbt tasks: no inbound; out to Redshift and, through the VPC endpoints, AWS APIs",
         )
-        allow_ingress(
-            props.warehouse.security_group, self.security_group, props.warehouse.port, "dbt tasks to Redshift"
+        allow_https_out(self.security_group)
+        allow_traffic(
+            self.security_group, props.warehouse.security_group, props.warehouse.port, "dbt tasks to Redshift"
         )
         self.task_role = task_role(
             self,
