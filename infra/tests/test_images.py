@@ -97,8 +97,9 @@ def test_images_carry_no_analytics_code():
 def test_the_dbt_image_runs_the_bundle_fetching_entrypoint():
     steps = instructions(INFRA / "images/dbt/Dockerfile")
     assert ("ENTRYPOINT", '["/opt/dataops/bin/dbt-entrypoint"]') in steps
-    assert any(k == "COPY" and a.endswith("infra/images/dbt/entrypoint.py /opt/dataops/bin/dbt-entrypoint")
-               for k, a in steps)
+    assert any(
+        k == "COPY" and a.endswith("infra/images/dbt/entrypoint.py /opt/dataops/bin/dbt-entrypoint") for k, a in steps
+    )
 
 
 def test_images_copy_what_exists():

@@ -25,9 +25,10 @@ def test_provisioned_cluster_is_private_encrypted_audited(templates):
 
 def test_copy_role_reads_the_data_bucket_only(templates):
     warehouse = templates["dataops-warehouse"]
-    role = only(warehouse, "AWS::IAM::Role")["Properties"]
+    [role] = [r["Properties"] for k, r in resources(warehouse, "AWS::IAM::Role").items() if "CopyRole" in k]
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
-    statements = only(warehouse, "AWS::IAM::Policy")["Properties"]["PolicyDocument"]["Statement"]
+    [policy] = [p for k, p in resources(warehouse, "AWS::IAM::Policy").items() if "CopyRole" in k]
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
     bucket = "arn:aws:s3:::dataops-data-123456789012-us-east-1"
     assert {(text(s["Action"]), text(s["Resource"])) for s in statements} == {
         ("s3:GetObject", f"{bucket}/*"),
