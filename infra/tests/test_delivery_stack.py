@@ -131,6 +131,9 @@ def test_workflows_start_the_projects_this_stack_defines():
     assert "run_codebuild.sh" in images and '-images"' in images
     assert "run_codebuild.sh" in deploy and '-deploy-infra"' in deploy
     assert "id-token: write" in images and "id-token: write" in deploy
+    # Deploys name a commit: the images are tagged with it (immutable), never a moving tag.
+    assert '"${GITHUB_SHA}"' in images and "default: latest" not in deploy
+    assert "IMAGE_TAG: ${{ inputs.image_tag || github.event.workflow_run.head_sha }}" in deploy
 
 
 def workflow(name: str) -> str:
