@@ -133,10 +133,9 @@ class InfraSettings(BaseSettings):
     airflow_memory: int = 2048
     worker_cpu: int = 1024
     worker_memory: int = 4096
-    # CPU-based scaling cannot start from zero tasks (no CPU metric), so at least one.
+    # Workers scale on the Celery queue between these bounds; at least one takes the first task.
     worker_min: int = Field(1, ge=1, le=50)
     worker_max: int = Field(4, ge=1, le=50)
-    worker_target_cpu_percent: int = Field(70, ge=10, le=95)
     dbt_cpu: int = 1024
     dbt_memory: int = 2048
 
