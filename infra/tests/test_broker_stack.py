@@ -23,6 +23,8 @@ def test_the_auth_token_rotates_with_both_tokens_valid_in_between(templates):
     assert secret["Name"] == "dataops/broker/auth-token" and "SecretString" not in secret
     schedule = only(broker, "AWS::SecretsManager::RotationSchedule")["Properties"]
     assert schedule["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+    # Not at deploy time: the first rotation waits a period, after the replication group exists.
+    assert schedule["RotateImmediatelyOnUpdate"] is False
     function = only(broker, "AWS::Lambda::Function")["Properties"]
     assert function["Environment"]["Variables"] == {
         "TARGET_KIND": "elasticache-auth",
@@ -64,6 +66,14 @@ def test_celery_urls_are_built_in_the_container_with_verified_tls():
         == "rediss://:t0ken@master.broker.cache.amazonaws.com:6379/0?ssl_cert_reqs=CERT_REQUIRED"
     )
     assert module.url("result-backend", env).endswith(":6379/1?ssl_cert_reqs=CERT_REQUIRED")
+    # Run as Airflow runs a *_CMD: the output is the URL, nothing more (no trailing newline).
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, path, "broker"], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout == module.url("broker", env)
+    missing = subprocess.run([sys.executable, path, "broker"], env={}, capture_output=True, text=True)
+    assert missing.returncode != 0 and "DATAOPS_BROKER_AUTH_TOKEN, DATAOPS_BROKER_HOST not set" in missing.stderr
 
 
 def test_replicas_turn_on_multi_az(serverless_platform):

@@ -102,7 +102,7 @@ class CeleryBroker(Construct):
             resource_name=self.replication_group_id,
             arn_format=COLON,
         )
-        SecretRotation(
+        rotation = SecretRotation(
             self,
             "TokenRotation",
             props=SecretRotationProps(
@@ -117,6 +117,7 @@ class CeleryBroker(Construct):
                 restart_services=props.token_readers,
             ),
         )
+        rotation.schedule.node.add_dependency(self.replication_group)
 
     def _acknowledge(self, multi_az: bool) -> None:
         acknowledge(

@@ -99,6 +99,10 @@ class SecretRotation(Construct):
             },
         )
         self.schedule = props.secret.add_rotation_schedule(
-            "Rotation", rotation_lambda=self.function, automatically_after=Duration.days(props.days)
+            "Rotation",
+            rotation_lambda=self.function,
+            automatically_after=Duration.days(props.days),
+            # The first rotation waits a period: a deploy never races its own database, broker or users.
+            rotate_immediately_on_update=False,
         )
         acknowledge(policy_of(self.role), wildcard_resource("*"), RANDOM_PASSWORD_REASON)

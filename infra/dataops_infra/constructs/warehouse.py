@@ -207,7 +207,7 @@ class _Warehouse(Construct):
     ) -> None:
         """Rotation of the admin secret, the platform's users, and the endpoint clients connect to."""
         props = self._props
-        SecretRotation(
+        rotation = SecretRotation(
             self,
             "AdminRotation",
             props=SecretRotationProps(
@@ -234,6 +234,7 @@ class _Warehouse(Construct):
             ),
         )
         self.users.node.add_dependency(target)
+        rotation.schedule.node.add_dependency(target)
         self.endpoint = WarehouseEndpoint(
             host=host,
             port=REDSHIFT_PORT,
