@@ -30,6 +30,7 @@ def airflow_service_paths(prefix: str, components: list[str] | None = None) -> l
     """``cluster/service`` of the Airflow services (rotations restart the ones that read a secret at start)."""
     return [f"{prefix}/{airflow_service_name(c)}" for c in (components or AIRFLOW_COMPONENTS)]
 
+
 # Published analytics bundles (``dataops publish``): the store is this prefix of the artifacts bucket.
 BUNDLES_PREFIX = "bundles"
 BUNDLE_NAME = "analytics"

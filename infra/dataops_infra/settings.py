@@ -235,13 +235,18 @@ class InfraSettings(BaseSettings):
                 "Redshift Serverless needs subnets in three zones: list three or none",
                 ",".join(self.availability_zones),
             )
-        if self.allowed_cidrs and self.load_balancer_scheme == "internet-facing" and not self.certificate_arn:
-            raise _FieldError(
-                "certificate_arn",
-                "an internet-facing load balancer with INFRA_ALLOWED_CIDRS serves sign-ins over the internet: "
-                "set an ACM certificate ARN (HTTPS), or INFRA_LOAD_BALANCER_SCHEME=internal",
-                None,
-            )
+        if self.allowed_cidrs and not self.certificate_arn:
+            if self.internet_facing:
+                reason = (
+                    "an internet-facing load balancer with INFRA_ALLOWED_CIDRS would serve sign-ins over the "
+                    "internet in plain HTTP: set an ACM certificate ARN (HTTPS), or keep the CIDRs empty"
+                )
+            else:
+                reason = (
+                    "sign-in needs HTTPS even on an internal load balancer (the identity provider returns users "
+                    "only to an https:// address): set an ACM certificate ARN for its name"
+                )
+            raise _FieldError("certificate_arn", reason, None)
         if self.public_hostname and not self.certificate_arn:
             raise _FieldError(
                 "public_hostname", "needs INFRA_CERTIFICATE_ARN (a certificate for that name)", self.public_hostname

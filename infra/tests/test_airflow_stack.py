@@ -240,8 +240,6 @@ def test_security_groups_open_only_the_needed_ports(templates, settings):
         port = (rule["FromPort"], rule["ToPort"])
         assert port[0] == port[1], rule
         if "SourceSecurityGroupId" in rule:
-            if "RotationSecurityGroup" in text(rule["SourceSecurityGroupId"]):
-                continue
             target = party(rule["GroupId"]) if "GroupId" in rule else "?"
             between_groups.add((party(rule["SourceSecurityGroupId"]), target, port[0]))
         else:

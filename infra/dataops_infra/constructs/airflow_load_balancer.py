@@ -90,6 +90,12 @@ class AirflowLoadBalancer(Construct):
                 self.security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"Airflow UI from {cidr}")
 
     @property
+    def sign_in_url(self) -> str:
+        """Where the identity provider returns users: always https (Cognito accepts no other), so a load
+        balancer without a certificate has no working sign-in (settings refuse it once CIDRs are open)."""
+        return f"https://{self._props.public_hostname or self.load_balancer.load_balancer_dns_name}"
+
+    @property
     def base_url(self) -> str:
         """The URL users open (Airflow's [api] base_url)."""
         if self._props.public_hostname:

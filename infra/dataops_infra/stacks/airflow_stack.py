@@ -151,7 +151,7 @@ class AirflowStack(Stack):
             props=AirflowSignInProps(
                 prefix=settings.prefix,
                 account=settings.account,
-                base_url=self.load_balancer.base_url,
+                base_url=self.load_balancer.sign_in_url,
                 removal_policy=removal_policy(settings),
             ),
         )
