@@ -2,8 +2,9 @@
 
 ``src/dataops/config.py`` (and its ``ecs`` dbt executor) read these variables in
 the Airflow containers; the dbt container reads the warehouse ones through
-``profiles.yml``. Only non-secret values are plain variables: the warehouse
-password is always an ECS secret (``WAREHOUSE_PASSWORD_VARIABLE``).
+``profiles.yml``. Only non-secret values are plain variables: dbt and the workers
+sign in to the warehouse with temporary IAM credentials (``DATAOPS_REDSHIFT_METHOD=iam``),
+so no warehouse password reaches any container.
 """
 
 from __future__ import annotations
@@ -17,7 +18,18 @@ from aws_cdk import aws_s3 as s3
 
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
 
-WAREHOUSE_PASSWORD_VARIABLE = "DATAOPS_REDSHIFT_PASSWORD"
+# The Airflow services, each named airflow-<component> on the cluster named after the prefix.
+AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker"]
+
+
+def airflow_service_name(component: str) -> str:
+    return f"airflow-{component}"
+
+
+def airflow_service_paths(prefix: str, components: list[str] | None = None) -> list[str]:
+    """``cluster/service`` of the Airflow services (rotations restart the ones that read a secret at start)."""
+    return [f"{prefix}/{airflow_service_name(c)}" for c in (components or AIRFLOW_COMPONENTS)]
+
 
 # Published analytics bundles (``dataops publish``): the store is this prefix of the artifacts bucket.
 BUNDLES_PREFIX = "bundles"
@@ -70,7 +82,8 @@ class DbtTaskContract:
     """Where and how the ``ecs`` executor starts a dbt run (``ecs:RunTask``)."""
 
     cluster_name: str
-    task_family: str
+    # The ARN of the revision this deploy registered: RunTask never picks up a later or earlier one.
+    task_definition_arn: str
     container_name: str
     subnet_ids: list[str]
     security_group_ids: list[str]
@@ -81,7 +94,7 @@ class DbtTaskContract:
         return {
             "DATAOPS_DBT_EXECUTOR": "ecs",
             "DATAOPS_ECS_CLUSTER": self.cluster_name,
-            "DATAOPS_ECS_TASK_DEFINITION": self.task_family,
+            "DATAOPS_ECS_TASK_DEFINITION": self.task_definition_arn,
             "DATAOPS_ECS_CONTAINER_NAME": self.container_name,
             "DATAOPS_ECS_SUBNETS": _joined(self.subnet_ids),
             "DATAOPS_ECS_SECURITY_GROUPS": _joined(self.security_group_ids),
@@ -94,13 +107,12 @@ class DbtTaskContract:
 def warehouse_environment(
     warehouse: WarehouseEndpoint, *, data_bucket_name: str, artifacts_bucket_name: str
 ) -> dict[str, str]:
-    """The warehouse settings shared by the Airflow and dbt containers (password excluded)."""
+    """The warehouse settings shared by the Airflow and dbt containers (who signs in is ``client_environment``)."""
     return {
         "DATAOPS_TARGET": "redshift",
         "DATAOPS_REDSHIFT_HOST": warehouse.host,
         "DATAOPS_REDSHIFT_PORT": str(warehouse.port),
         "DATAOPS_REDSHIFT_DATABASE": warehouse.database,
-        "DATAOPS_REDSHIFT_USER": warehouse.user,
         "DATAOPS_REDSHIFT_COPY_ROLE_ARN": warehouse.copy_role.role_arn,
         "DATAOPS_S3_BUCKET": data_bucket_name,
         "DATAOPS_ARTIFACTS_BUCKET": artifacts_bucket_name,

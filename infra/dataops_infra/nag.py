@@ -22,6 +22,11 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
+def policy_of(role: IConstruct) -> IConstruct:
+    """Where a role's wildcard findings are: its default policy (acknowledged there, recorded once), or the role."""
+    return role.node.try_find_child("DefaultPolicy") or role
+
+
 def acknowledge_findings(scope: IConstruct, rules: list[str], reason: str) -> None:
     """Acknowledge several findings that share one reason (e.g. the wildcards of one grant)."""
     for rule in rules:
@@ -54,7 +59,7 @@ def allow_pattern(
             "build it from literal names (stack account and region, literal bucket ARNs)"
         )
     role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[pattern], conditions=conditions))
-    acknowledge(role, wildcard_resource(pattern), reason)
+    acknowledge(policy_of(role), wildcard_resource(pattern), reason)
 
 
 def wildcard_action(action: str) -> str:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from aws_cdk import App, Environment, Stack, Tags, Validations
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
+from dataops_infra.guardrails import policy_names
 from dataops_infra.settings import INFRA_DIR, InfraSettings
 from dataops_infra.stacks.airflow_stack import AirflowDependencies, AirflowStack
 from dataops_infra.stacks.broker_stack import BrokerStack
@@ -73,8 +75,8 @@ CORE_STACKS = {
     "delivery": "CodeBuild and the GitHub Actions role",
 }
 APPLICATION_STACKS = {
-    "dbt": "dbt task definition",
-    "airflow": "Airflow on ECS Fargate",
+    "dbt": "dbt task role, security group and logs",
+    "airflow": "Airflow on ECS Fargate and the dbt task definition",
 }
 STACKS = {**CORE_STACKS, **APPLICATION_STACKS}
 
@@ -106,11 +108,9 @@ def build_platform(app: App, settings: InfraSettings) -> Platform:
     storage = add(StorageStack, "storage")
     registries = add(RegistriesStack, "registries")
     secrets = add(SecretsStack, "secrets")
-    metadata_db = add(MetadataDbStack, "metadata-db", network=network.network, secrets=secrets.secrets)
-    broker = add(BrokerStack, "broker", network=network.network, secrets=secrets.secrets)
-    warehouse = add(
-        WarehouseStack, "warehouse", network=network.network, secrets=secrets.secrets, data_bucket=storage.data
-    )
+    metadata_db = add(MetadataDbStack, "metadata-db", network=network.network)
+    broker = add(BrokerStack, "broker", network=network.network)
+    warehouse = add(WarehouseStack, "warehouse", network=network.network, data_bucket=storage.data)
     delivery = add(
         DeliveryStack,
         "delivery",
@@ -119,13 +119,7 @@ def build_platform(app: App, settings: InfraSettings) -> Platform:
         dbt_repository=registries.dbt,
     )
     dbt = add(
-        DbtStack,
-        "dbt",
-        network=network.network,
-        repository=registries.dbt,
-        warehouse=warehouse.endpoint,
-        data_bucket=storage.data,
-        artifacts_bucket=storage.artifacts,
+        DbtStack, "dbt", network=network.network, warehouse=warehouse.endpoint, artifacts_bucket=storage.artifacts
     )
     airflow = add(
         AirflowStack,
@@ -138,11 +132,18 @@ def build_platform(app: App, settings: InfraSettings) -> Platform:
             warehouse=warehouse.endpoint,
             dbt=dbt.dbt,
             repository=registries.airflow,
+            dbt_repository=registries.dbt,
             artifacts_bucket=storage.artifacts,
             data_bucket=storage.data,
             access_logs_bucket=storage.access_logs,
         ),
     )
+    # Every role the stacks create carries the permissions boundary (created by `make bootstrap`).
+    boundary = policy_names(settings.prefix)["boundary"]
+    for stack in (network, storage, registries, secrets, metadata_db, broker, warehouse, delivery, dbt, airflow):
+        iam.PermissionsBoundary.of(stack).apply(
+            iam.ManagedPolicy.from_managed_policy_name(stack, "PermissionsBoundary", boundary)
+        )
     # Consumers name the buckets literally (no exports), so the order is declared.
     for consumer in (warehouse, delivery, dbt, airflow):
         consumer.add_stack_dependency(storage)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +51,12 @@ LOG_RETENTION_DAYS = (
 
 CommaSeparated = Annotated[list[str], NoDecode]
 
+# The most addresses INFRA_ALLOWED_CIDRS may cover together (a /8): beyond that the
+# list opens the UI to a good part of the internet, however it is spelled.
+MAX_ALLOWED_ADDRESSES = 2**24
+# An image tag is the commit it was built from: 7 to 40 hexadecimal digits.
+COMMIT_TAG = r"^[0-9a-f]{7,40}$"
+
 
 class SettingsError(ValueError):
     """A bad key in .env or the environment, named the way the user wrote it."""
@@ -84,6 +91,9 @@ class InfraSettings(BaseSettings):
 
     # Who may reach the Airflow UI/API; empty keeps the load balancer closed.
     allowed_cidrs: CommaSeparated = []
+    # internet-facing (public subnets, needs a certificate once CIDRs are open) or internal
+    # (private subnets: reachable from the VPC and networks peered or connected to it).
+    load_balancer_scheme: str = Field("internet-facing", pattern=r"^(internet-facing|internal)$")
     # With a certificate the load balancer serves HTTPS and redirects HTTP.
     certificate_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
     # The name users type (a DNS record you point at the load balancer); else its DNS name.
@@ -117,15 +127,15 @@ class InfraSettings(BaseSettings):
     redshift_admin_user: str = Field("dataops_admin", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
     # Airflow on ECS Fargate.
-    image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    # The commit the images were built from (immutable tags); empty: this checkout's HEAD.
+    image_tag: str = ""
     airflow_cpu: int = 1024
     airflow_memory: int = 2048
     worker_cpu: int = 1024
     worker_memory: int = 4096
-    # CPU-based scaling cannot start from zero tasks (no CPU metric), so at least one.
+    # Workers scale on the Celery queue between these bounds; at least one takes the first task.
     worker_min: int = Field(1, ge=1, le=50)
     worker_max: int = Field(4, ge=1, le=50)
-    worker_target_cpu_percent: int = Field(70, ge=10, le=95)
     dbt_cpu: int = 1024
     dbt_memory: int = 2048
 
@@ -170,12 +180,31 @@ class InfraSettings(BaseSettings):
     @classmethod
     def _restricted_cidrs(cls, values: list[str]) -> list[str]:
         networks = [_parse_cidr(value) for value in values]
-        for network in networks:
-            if network.prefixlen == 0:
-                raise ValueError(
-                    f"{network} opens the Airflow UI to the whole internet; list your office or VPN ranges instead"
-                )
+        covered = addresses_covered(networks)
+        if covered >= 2**32:
+            raise ValueError(
+                f"{','.join(map(str, networks))} covers the whole internet (every IPv4 address); "
+                "list your office or VPN ranges instead"
+            )
+        if covered > MAX_ALLOWED_ADDRESSES:
+            raise ValueError(
+                f"{','.join(map(str, networks))} covers {covered:,} addresses, more than a /8 "
+                f"({MAX_ALLOWED_ADDRESSES:,}); list your office or VPN ranges instead"
+            )
         return [str(network) for network in networks]
+
+    @field_validator("image_tag", mode="before")
+    @classmethod
+    def _commit_tag(cls, value: object) -> object:
+        value = value.strip() if isinstance(value, str) else value
+        if value in (None, ""):
+            value = checkout_commit()
+        if not isinstance(value, str) or not re.fullmatch(COMMIT_TAG, value):
+            raise ValueError(
+                "must be the commit the images were built from (7 to 40 hex digits, as infra-images tags them); "
+                "mutable tags such as 'latest' are refused"
+            )
+        return value
 
     @field_validator("log_retention_days")
     @classmethod
@@ -206,6 +235,18 @@ class InfraSettings(BaseSettings):
                 "Redshift Serverless needs subnets in three zones: list three or none",
                 ",".join(self.availability_zones),
             )
+        if self.allowed_cidrs and not self.certificate_arn:
+            if self.internet_facing:
+                reason = (
+                    "an internet-facing load balancer with INFRA_ALLOWED_CIDRS would serve sign-ins over the "
+                    "internet in plain HTTP: set an ACM certificate ARN (HTTPS), or keep the CIDRs empty"
+                )
+            else:
+                reason = (
+                    "sign-in needs HTTPS even on an internal load balancer (the identity provider returns users "
+                    "only to an https:// address): set an ACM certificate ARN for its name"
+                )
+            raise _FieldError("certificate_arn", reason, None)
         if self.public_hostname and not self.certificate_arn:
             raise _FieldError(
                 "public_hostname", "needs INFRA_CERTIFICATE_ARN (a certificate for that name)", self.public_hostname
@@ -220,6 +261,10 @@ class InfraSettings(BaseSettings):
     @property
     def https(self) -> bool:
         return self.certificate_arn is not None
+
+    @property
+    def internet_facing(self) -> bool:
+        return self.load_balancer_scheme == "internet-facing"
 
     def as_environment(self) -> dict[str, str]:
         """The settings as ``INFRA_*`` variables (for the CodeBuild deploy project)."""
@@ -244,6 +289,22 @@ def _parse_cidr(value: str) -> ipaddress.IPv4Network:
         return ipaddress.IPv4Network(value, strict=True)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not an IPv4 CIDR block: {exc}") from None
+
+
+def addresses_covered(networks: list[ipaddress.IPv4Network]) -> int:
+    """How many distinct addresses the networks cover together (overlaps counted once)."""
+    return sum(network.num_addresses for network in ipaddress.collapse_addresses(networks))
+
+
+def checkout_commit() -> str:
+    """The commit of this checkout (the tag infra-images pushed for it); '' outside Git."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=INFRA_DIR, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
 
 
 def env_file() -> Path:

@@ -5,6 +5,12 @@
 set -euo pipefail
 
 : "${AWS_REGION:?}" "${AIRFLOW_REPOSITORY:?}" "${DBT_REPOSITORY:?}" "${IMAGE_TAG:?}"
+# Tags are immutable commits (the repositories refuse a second push of a tag): a moving tag
+# such as `latest` would make a deploy ship whatever was pushed last.
+if [[ ! "$IMAGE_TAG" =~ ^[0-9a-f]{7,40}$ ]]; then
+  echo "IMAGE_TAG must be the commit the images are built from (got '$IMAGE_TAG')" >&2
+  exit 2
+fi
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 if ! command -v docker >/dev/null || ! docker info >/dev/null 2>&1; then
@@ -28,10 +34,6 @@ build_and_push() {
   echo "==> ${repository}:${IMAGE_TAG}"
   docker build --file "$repo_root/$dockerfile" --tag "$repository:$IMAGE_TAG" "$repo_root"
   docker push "$repository:$IMAGE_TAG"
-  if [[ "$IMAGE_TAG" != "latest" ]]; then
-    docker tag "$repository:$IMAGE_TAG" "$repository:latest"
-    docker push "$repository:latest"
-  fi
 }
 build_and_push infra/images/airflow/Dockerfile "$AIRFLOW_REPOSITORY"
 build_and_push infra/images/dbt/Dockerfile "$DBT_REPOSITORY"

@@ -24,6 +24,8 @@ from dataops_infra.settings import InfraSettings, load_settings  # noqa: E402
 ALLOWED_CIDR = "203.0.113.0/24"
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0f4f4e43-6f6e-4c1b-9a43-1d7c6d8e9f00"
 GITHUB_REPOSITORY = "example-org/dataops"
+# The commit the images were built from (tags are immutable; deploys name the commit).
+IMAGE_TAG = "0123456789abcdef0123456789abcdef01234567"
 
 
 def full_settings(**overrides: object) -> InfraSettings:
@@ -32,6 +34,7 @@ def full_settings(**overrides: object) -> InfraSettings:
         certificate_arn=CERTIFICATE_ARN,
         public_hostname="airflow.example.com",
         github_repository=GITHUB_REPOSITORY,
+        image_tag=IMAGE_TAG,
         **overrides,
     )
 

@@ -38,7 +38,9 @@ def test_make_deploys_the_stacks_the_platform_builds(platform: Platform):
     assert [stack.stack_name for stack in platform.core] == [names[part] for part in CORE_STACKS]
     assert [stack.stack_name for stack in platform.application] == [names[part] for part in APPLICATION_STACKS]
     assert [stack.node.id for stack in platform.stacks] == list(names.values())
-    assert platform.airflow.template_options.description == "DataOps platform (dataops): Airflow on ECS Fargate"
+    assert platform.airflow.template_options.description == (
+        "DataOps platform (dataops): Airflow on ECS Fargate and the dbt task definition"
+    )
 
 
 @pytest.mark.parametrize("variant", ["platform", "serverless_platform"])

@@ -31,8 +31,14 @@ def entrypoint(monkeypatch, tmp_path):
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
-    for name in ("DATAOPS_BUNDLE_VERSION", "DATAOPS_BUNDLE_STORE", "DATAOPS_DBT_PROJECT_DIR", "DBT_TARGET_PATH",
-                 "DATAOPS_DBT_ARTIFACTS_URI", "DATAOPS_S3_ENDPOINT_URL"):
+    for name in (
+        "DATAOPS_BUNDLE_VERSION",
+        "DATAOPS_BUNDLE_STORE",
+        "DATAOPS_DBT_PROJECT_DIR",
+        "DBT_TARGET_PATH",
+        "DATAOPS_DBT_ARTIFACTS_URI",
+        "DATAOPS_S3_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     spec = importlib.util.spec_from_file_location("dbt_entrypoint", ENTRYPOINT)
     module = importlib.util.module_from_spec(spec)
@@ -51,7 +57,7 @@ def fake_dbt(tmp_path, monkeypatch):
     script.write_text(
         "#!/bin/sh\n"
         f'echo "$@" > {record}\n'
-        f'pwd >> {record}\n'
+        f"pwd >> {record}\n"
         'target="${DBT_TARGET_PATH:-target}"\n'
         'mkdir -p "$target"\n'
         "echo '{}' > \"$target/manifest.json\"\n"

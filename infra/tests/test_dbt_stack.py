@@ -7,6 +7,9 @@ WAREHOUSE_VARIABLES = {
     "DATAOPS_REDSHIFT_HOST",
     "DATAOPS_REDSHIFT_PORT",
     "DATAOPS_REDSHIFT_DATABASE",
+    "DATAOPS_REDSHIFT_METHOD",
+    "DATAOPS_REDSHIFT_CLUSTER_ID",
+    "DATAOPS_REDSHIFT_SSLMODE",
     "DATAOPS_REDSHIFT_USER",
     "DATAOPS_REDSHIFT_COPY_ROLE_ARN",
     "DATAOPS_S3_BUCKET",
@@ -14,35 +17,50 @@ WAREHOUSE_VARIABLES = {
 }
 
 
-def test_task_definition_runs_the_dbt_image(templates):
-    dbt = templates["dataops-dbt"]
-    task = only(dbt, "AWS::ECS::TaskDefinition")["Properties"]
-    assert task["Family"] == "dataops-dbt"
+def test_the_dbt_task_definition_lives_with_airflow(templates):
+    """Registered by the Airflow stack, whose containers name the revision (test_airflow_stack)."""
+    assert not resources(templates["dataops-dbt"], "AWS::ECS::TaskDefinition")
+    airflow = templates["dataops-airflow"]
+    [task] = [
+        t["Properties"]
+        for t in resources(airflow, "AWS::ECS::TaskDefinition").values()
+        if t["Properties"]["Family"] == "dataops-dbt"
+    ]
     assert task["RequiresCompatibilities"] == ["FARGATE"] and task["NetworkMode"] == "awsvpc"
-    container = containers(dbt)["dbt"]
-    image = text(container["Image"])
-    assert "dataops-registries:ExportsOutputRefDbtRepository" in image and image.endswith('":latest"]]}')
+    container = containers(airflow)["dbt"]
     logging = container["LogConfiguration"]
     assert logging["LogDriver"] == "awslogs" and logging["Options"]["awslogs-stream-prefix"] == "dbt"
-    assert only(dbt, "AWS::Logs::LogGroup")["Properties"]["LogGroupName"] == "/dataops/dbt"
+    assert only(templates["dataops-dbt"], "AWS::Logs::LogGroup")["Properties"]["LogGroupName"] == "/dataops/dbt"
 
 
-def test_warehouse_settings_plain_password_secret(templates):
-    container = containers(templates["dataops-dbt"])["dbt"]
+def test_dbt_signs_in_with_iam_over_verified_tls_and_holds_no_password(templates):
+    container = containers(templates["dataops-airflow"])["dbt"]
     env = environment(container)
     assert set(env) == WAREHOUSE_VARIABLES | {"DATAOPS_BUNDLE_STORE"}
     assert env["DATAOPS_BUNDLE_STORE"] == "s3://dataops-artifacts-123456789012-us-east-1/bundles"
     # No project in the image or its settings: each run fetches its bundle (DATAOPS_BUNDLE_VERSION override).
     assert "DATAOPS_DBT_PROJECT_DIR" not in env and "DATAOPS_BUNDLE_VERSION" not in env
     assert env["DATAOPS_TARGET"] == "redshift" and env["DATAOPS_REDSHIFT_PORT"] == "5439"
-    assert set(secrets(container)) == {"DATAOPS_REDSHIFT_PASSWORD"}
-    assert text(secrets(container)["DATAOPS_REDSHIFT_PASSWORD"]).endswith(':password::"]]}')
+    assert (env["DATAOPS_REDSHIFT_METHOD"], env["DATAOPS_REDSHIFT_USER"]) == ("iam", "dataops_dbt")
+    assert env["DATAOPS_REDSHIFT_SSLMODE"] == "verify-full"
+    assert secrets(container) == {}
 
 
-def test_task_role_reads_bundles_and_only_writes_its_artifacts(templates):
-    statements = statements_of_role(templates["dataops-dbt"], "DbtTaskRole")
+def test_task_role_reads_bundles_writes_its_artifacts_and_signs_in_as_dbt(templates):
+    dbt = templates["dataops-dbt"]
+    role = only(dbt, "AWS::IAM::Role")["Properties"]
+    assert role["RoleName"] == "dataops-dbt-task"
+    statements = statements_of_role(dbt, "DbtTaskRole")
     bucket = "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1"
     assert sorted(statements, key=lambda s: s["Action"]) == [
+        {
+            "Action": "redshift:GetClusterCredentials",
+            "Effect": "Allow",
+            "Resource": [
+                "arn:aws:redshift:us-east-1:123456789012:dbname:dataops-warehouse/dataops",
+                "arn:aws:redshift:us-east-1:123456789012:dbuser:dataops-warehouse/dataops_dbt",
+            ],
+        },
         {"Action": "s3:GetObject", "Effect": "Allow", "Resource": f"{bucket}/bundles/*"},
         {
             "Action": "s3:ListBucket",

@@ -29,13 +29,23 @@ def test_codebuild_projects_build_images_and_deploy(templates):
 def test_deploy_project_only_assumes_the_cdk_roles(templates):
     statements = statements_of_role(templates["dataops-delivery"], "ProjectsDeployRole")
     assume = [s for s in statements if "sts:AssumeRole" in as_list(s["Action"])]
+    # The three CDK roles `cdk deploy` uses, by name (not the image-publishing one, not a pattern).
     assert assume == [
         {
             "Action": "sts:AssumeRole",
             "Effect": "Allow",
-            "Resource": "arn:aws:iam::123456789012:role/cdk-hnb659fds-*-123456789012-us-east-1",
+            "Resource": [
+                f"arn:aws:iam::123456789012:role/cdk-hnb659fds-{role}-role-123456789012-us-east-1"
+                for role in ("deploy", "file-publishing", "lookup")
+            ],
         }
     ]
+    env = {
+        v["Name"]: v["Value"]
+        for v in projects(templates)["dataops-deploy-infra"]["Environment"]["EnvironmentVariables"]
+    }
+    # No default tag: each build names the commit (run_codebuild.sh), and settings refuse anything else.
+    assert "IMAGE_TAG" not in env and "INFRA_IMAGE_TAG" not in env
 
 
 def test_github_role_trusts_only_the_main_branch(templates):
@@ -52,10 +62,16 @@ def test_github_role_trusts_only_the_main_branch(templates):
         "token.actions.githubusercontent.com:sub": f"repo:{GITHUB_REPOSITORY}:ref:refs/heads/main",
     }
     statements = statements_of_role(delivery, "GitHubRole")
-    assert {text(s["Action"]) for s in statements} == {
-        "s3:PutObject",
-        '["codebuild:BatchGetBuilds", "codebuild:StartBuild"]',
+    assert {(s["Effect"], text(s["Action"])) for s in statements} == {
+        ("Allow", "s3:PutObject"),
+        ("Allow", '["codebuild:BatchGetBuilds", "codebuild:StartBuild"]'),
+        ("Deny", "codebuild:StartBuild"),
     }
+    # A build runs its project's buildspec: a StartBuild that carries buildspecOverride is denied.
+    deny = next(s for s in statements if s["Effect"] == "Deny")
+    assert deny["Condition"] == {"Null": {"codebuild:source.buildspec": "false"}}
+    allow = next(s for s in statements if s["Effect"] == "Allow" and "codebuild" in text(s["Action"]))
+    assert deny["Resource"] == allow["Resource"] and len(deny["Resource"]) == 2
     upload = next(s for s in statements if s["Action"] == "s3:PutObject")
     assert upload["Resource"] == "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1/source/dataops.zip"
 
@@ -115,6 +131,9 @@ def test_workflows_start_the_projects_this_stack_defines():
     assert "run_codebuild.sh" in images and '-images"' in images
     assert "run_codebuild.sh" in deploy and '-deploy-infra"' in deploy
     assert "id-token: write" in images and "id-token: write" in deploy
+    # Deploys name a commit: the images are tagged with it (immutable), never a moving tag.
+    assert '"${GITHUB_SHA}"' in images and "default: latest" not in deploy
+    assert "IMAGE_TAG: ${{ inputs.image_tag || github.event.workflow_run.head_sha }}" in deploy
 
 
 def workflow(name: str) -> str:

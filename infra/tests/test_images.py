@@ -97,8 +97,9 @@ def test_images_carry_no_analytics_code():
 def test_the_dbt_image_runs_the_bundle_fetching_entrypoint():
     steps = instructions(INFRA / "images/dbt/Dockerfile")
     assert ("ENTRYPOINT", '["/opt/dataops/bin/dbt-entrypoint"]') in steps
-    assert any(k == "COPY" and a.endswith("infra/images/dbt/entrypoint.py /opt/dataops/bin/dbt-entrypoint")
-               for k, a in steps)
+    assert any(
+        k == "COPY" and a.endswith("infra/images/dbt/entrypoint.py /opt/dataops/bin/dbt-entrypoint") for k, a in steps
+    )
 
 
 def test_images_copy_what_exists():
@@ -120,3 +121,58 @@ def test_build_context_ignores_send_what_is_copied():
             if keyword == "COPY":
                 for source in [part for part in args.split() if not part.startswith("--")][:-1]:
                     assert source.rstrip("/") in kept, f"{image}: {source} is copied but excluded from the context"
+
+
+def test_the_airflow_image_trusts_the_rds_ca_bundle_from_the_repository():
+    """sslmode=verify-full needs Amazon RDS's CAs in the image: copied from the repository, never downloaded."""
+    import subprocess
+
+    copies = [args for keyword, args in instructions(INFRA / "images/airflow/Dockerfile") if keyword == "COPY"]
+    bundle = "infra/images/airflow/certs/rds-global-bundle.pem"
+    assert any(args.endswith(f"{bundle} /opt/dataops/certs/rds-global-bundle.pem") for args in copies)
+    assert not [args for keyword, args in instructions(INFRA / "images/airflow/Dockerfile") if keyword == "ADD"]
+    pem = (REPO / bundle).read_text()
+    assert pem.count("BEGIN CERTIFICATE") > 50
+    # Every certificate is an Amazon RDS root CA (subject and issuer alike).
+    done = subprocess.run(
+        ["openssl", "crl2pkcs7", "-nocrl", "-certfile", str(REPO / bundle)], capture_output=True, check=True
+    )
+    listing = subprocess.run(
+        ["openssl", "pkcs7", "-print_certs", "-noout"], input=done.stdout, capture_output=True, check=True
+    ).stdout.decode()
+    names = [line for line in listing.splitlines() if line.startswith(("subject=", "issuer="))]
+    assert len(names) == 2 * pem.count("BEGIN CERTIFICATE")
+    assert all("OU = Amazon RDS" in line and 'O = "Amazon Web Services, Inc."' in line for line in names)
+    assert any("Amazon RDS us-east-1 Root CA RSA2048 G1" in line for line in names)
+
+
+def test_the_airflow_image_carries_its_aws_runtime_files():
+    """Sign-in settings, the engine factories with the rotating password, the Celery URL and queue scripts."""
+    copies = {
+        args.split()[-1]: args
+        for keyword, args in instructions(INFRA / "images/airflow/Dockerfile")
+        if keyword == "COPY"
+    }
+    assert "/opt/airflow/webserver_config.py" in copies
+    assert "/opt/airflow/config/airflow_local_settings.py" in copies
+    assert "/opt/dataops/bin/connection-url" in copies and "/opt/dataops/bin/queue-metrics" in copies
+    shim = (INFRA / "images/airflow/airflow_local_settings.py").read_text()
+    assert "from dataops.aws.metadata_db import create_async_metadata_engine, create_metadata_engine" in shim
+
+
+def test_sign_in_groups_are_the_same_in_the_stack_and_the_image():
+    import ast
+
+    from dataops_infra.constructs.airflow_sign_in import OAUTH_PROVIDER, ROLE_GROUPS
+
+    source = (INFRA / "images/airflow/webserver_config.py").read_text()
+    tree = ast.parse(source)
+    assigned = {
+        node.targets[0].id: node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+    }
+    assert ast.literal_eval(assigned["ROLE_GROUPS"]) == ROLE_GROUPS
+    assert f'"name": "{OAUTH_PROVIDER}"' in source
+    assert "AUTH_TYPE = AUTH_OAUTH" in source and "AUTH_ROLES_SYNC_AT_LOGIN = True" in source
+    assert 'AUTH_USER_REGISTRATION_ROLE = "Public"' in source  # no group, no permission

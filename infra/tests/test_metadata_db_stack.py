@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from tests.helpers import only, text
+from tests.helpers import only, resources, text
 
 
 def test_postgres_encrypted_isolated_backed_up_protected(templates):
@@ -15,8 +15,8 @@ def test_postgres_encrypted_isolated_backed_up_protected(templates):
     assert props["DeletionProtection"] is True
     assert database["DeletionPolicy"] == "Snapshot"
     assert props["EnableCloudwatchLogsExports"] == ["postgresql"]
-    # The password is a dynamic reference resolved by CloudFormation, never a literal.
-    assert "{{resolve:secretsmanager:" in text(props["MasterUserPassword"])
+    # RDS keeps and rotates the password in Secrets Manager: no template holds it, even as a reference.
+    assert props["ManageMasterUserPassword"] is True and "MasterUserPassword" not in props
     subnets = only(templates["dataops-metadata-db"], "AWS::RDS::DBSubnetGroup")["Properties"]["SubnetIds"]
     assert len(subnets) == 2 and all("isolated" in text(subnet) for subnet in subnets)
 
@@ -27,15 +27,11 @@ def test_database_security_group_has_no_inline_ingress(templates):
     assert "SecurityGroupIngress" not in group
 
 
-def test_connection_urls_are_assembled_from_references(templates):
-    secret = only(templates["dataops-metadata-db"], "AWS::SecretsManager::Secret")["Properties"]
-    assert secret["Name"] == "dataops/metadata-db/airflow-urls"
-    rendered = text(secret["SecretString"])
-    assert "postgresql+psycopg2://airflow:{{resolve:secretsmanager:" in rendered
-    assert "db+postgresql://airflow:{{resolve:secretsmanager:" in rendered
-    assert rendered.count("SecretString:password::}}") == 2
-    assert "sslmode=require" in rendered
-    assert json.loads(json.dumps(secret))  # plain JSON: no Python objects leaked into the template
+def test_no_secret_is_stored_beside_the_database(templates):
+    """No derived URL secret: Airflow reads RDS's rotating password per connection (test_airflow_stack)."""
+    metadata = templates["dataops-metadata-db"]
+    assert not resources(metadata, "AWS::SecretsManager::Secret")
+    assert "resolve:secretsmanager" not in json.dumps(metadata.to_json())
 
 
 def test_serverless_variant_is_multi_az_and_unprotected(serverless_platform):

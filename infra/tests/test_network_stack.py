@@ -5,7 +5,8 @@ from aws_cdk.assertions import Template
 from dataops_infra.platform import Platform
 from tests.helpers import resources
 
-INTERFACE_SERVICES = {"ecr.api", "ecr.dkr", "logs", "secretsmanager"}
+# Image pull, logs, secrets, ECS (dbt runs), CloudWatch metrics (queue depth), Redshift (IAM credentials).
+INTERFACE_SERVICES = {"ecr.api", "ecr.dkr", "logs", "secretsmanager", "ecs", "monitoring", "redshift"}
 
 
 def subnets_by_type(template: Template) -> dict[str, int]:

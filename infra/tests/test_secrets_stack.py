@@ -1,21 +1,13 @@
 from __future__ import annotations
 
-import json
-
-from tests.helpers import resources
+from tests.helpers import resources, text
 
 
 def test_every_secret_is_generated_not_written(templates):
     secrets = resources(templates["dataops-secrets"], "AWS::SecretsManager::Secret")
     names = {s["Properties"]["Name"] for s in secrets.values()}
-    assert names == {
-        "dataops/airflow/jwt-secret",
-        "dataops/airflow/api-secret-key",
-        "dataops/airflow/admin-password",
-        "dataops/metadata-db/credentials",
-        "dataops/broker/auth-token",
-        "dataops/warehouse/admin",
-    }
+    # Airflow's keys; credentials live beside what they protect (broker, warehouse), or with RDS.
+    assert names == {"dataops/airflow/jwt-secret", "dataops/airflow/api-secret-key"}
     for secret in secrets.values():
         props = secret["Properties"]
         assert "SecretString" not in props
@@ -24,14 +16,17 @@ def test_every_secret_is_generated_not_written(templates):
         assert generator["ExcludePunctuation"] is True and generator["IncludeSpace"] is False
 
 
-def test_credentials_carry_their_user_names(templates):
-    secrets = resources(templates["dataops-secrets"], "AWS::SecretsManager::Secret").values()
-    templates_by_name = {
-        s["Properties"]["Name"]: json.loads(s["Properties"]["GenerateSecretString"].get("SecretStringTemplate", "{}"))
-        for s in secrets
-    }
-    assert templates_by_name["dataops/metadata-db/credentials"] == {"username": "airflow"}
-    assert templates_by_name["dataops/warehouse/admin"] == {"username": "dataops_admin"}
+def test_airflow_keys_rotate_and_every_airflow_service_restarts_onto_them(templates):
+    stack = templates["dataops-secrets"]
+    schedules = resources(stack, "AWS::SecretsManager::RotationSchedule").values()
+    assert len(schedules) == 2
+    assert {text(s["Properties"]["RotationRules"]) for s in schedules} == {'{"ScheduleExpression": "rate(30 days)"}'}
+    for function in resources(stack, "AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["TARGET_KIND"] == "none"
+        assert variables["RESTART_SERVICES"].split(",") == [
+            f"dataops/airflow-{c}" for c in ("api-server", "scheduler", "dag-processor", "triggerer", "worker")
+        ]
 
 
 def test_fernet_key_is_referenced_not_created(platform):

@@ -33,6 +33,17 @@ OTHER_NAMES = frozenset({
     "DATAOPS_BUNDLE_VERSION",
     # The test suite's screenshots folder.
     "DATAOPS_TEST_ARTIFACTS",
+    # On AWS (set by the CDK app): the metadata database's rotating password (dataops.aws.metadata_db),
+    # the broker the Celery URLs and the queue-depth metrics are built from, and the sign-in provider
+    # (infra/images/airflow: connection-url, queue-metrics, webserver_config.py).
+    "DATAOPS_METADATA_DB_SECRET_ARN",
+    "DATAOPS_BROKER_HOST",
+    "DATAOPS_BROKER_PORT",
+    "DATAOPS_BROKER_AUTH_TOKEN",
+    "DATAOPS_METRICS_NAMESPACE",
+    "DATAOPS_METRICS_DEPLOYMENT",
+    "DATAOPS_OIDC_ISSUER",
+    "DATAOPS_OIDC_CLIENT_ID",
 })
 # The dbt project's files that may read settings (profiles and project config).
 _DBT_FILES = ("dbt_project.yml", "profiles.yml")

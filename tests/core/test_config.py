@@ -119,6 +119,7 @@ _DOTENV_VALUES = {
     "DATAOPS_REDSHIFT_CLUSTER_ID": "rs-cluster",
     "DATAOPS_REDSHIFT_WORKGROUP": "",
     "DATAOPS_REDSHIFT_REGION": "eu-north-1",
+    "DATAOPS_REDSHIFT_SSLMODE": "verify-ca",
 }
 _TARGET_PREFIXES = {"duckdb": "DATAOPS_DUCKDB_", "postgres": "DATAOPS_PG_", "redshift": "DATAOPS_REDSHIFT_"}
 

@@ -320,11 +320,12 @@ def test_connection_arguments(method, monkeypatch, tmp_path):
     if method == "iam":
         assert seen == {
             "iam": True, "host": "cluster.example.internal", "port": 5439, "database": "dev",
-            "db_user": "awsuser", "cluster_identifier": "analytics", "region": "eu-west-1",
+            "db_user": "awsuser", "cluster_identifier": "analytics", "region": "eu-west-1", "sslmode": "verify-full",
         }
     else:
         assert seen == {
             "host": "cluster.example.internal", "port": 5439, "database": "dev", "user": "awsuser", "password": "s3cret",
+            "sslmode": "verify-full",
         }
 
 

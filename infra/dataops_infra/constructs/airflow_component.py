@@ -12,7 +12,8 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dataops_infra.constructs.fargate import task_definition
-from dataops_infra.constructs.network import PRIVATE
+from dataops_infra.constructs.network import ISOLATED
+from dataops_infra.contract import airflow_service_name
 from dataops_infra.nag import acknowledge
 
 
@@ -25,6 +26,8 @@ class AirflowRuntime:
     image: ecs.ContainerImage
     environment: dict[str, str]
     log_group: logs.ILogGroup
+    # One execution role starts every component (ECS uses it; no container holds it).
+    execution_role: iam.IRole
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class ComponentSpec:
     stop_timeout: Duration | None = None
     register_in_namespace: bool = False
     health_check_grace_period: Duration | None = None
+    # The API server signs users in with the identity provider (private subnets, NAT); the rest
+    # runs in the isolated subnets, which reach only the VPC endpoints and the S3 gateway.
+    subnets: ec2.SubnetSelection = field(default_factory=lambda: ISOLATED)
+    # Containers beside the main one (name -> command), e.g. the scheduler's queue-depth publisher.
+    sidecars: dict[str, list[str]] = field(default_factory=dict)
 
 
 def shell_health_check(command: str, *, start_period_seconds: int = 120) -> ecs.HealthCheck:
@@ -75,8 +83,8 @@ class AirflowComponent(Construct):
             self,
             "SecurityGroup",
             vpc=runtime.cluster.vpc,
-            allow_all_outbound=True,
-            description=f"Airflow {spec.name}: inbound only from the parties that need it",
+            allow_all_outbound=False,
+            description=f"Airflow {spec.name}: only the traffic it needs, in and out",
         )
         self.task_definition = task_definition(
             self,
@@ -85,6 +93,7 @@ class AirflowComponent(Construct):
             cpu=spec.cpu,
             memory=spec.memory,
             role=spec.task_role,
+            execution=runtime.execution_role,
         )
         environment = {**runtime.environment, **spec.extra_environment}
 
@@ -109,6 +118,8 @@ class AirflowComponent(Construct):
             port_mappings=[ecs.PortMapping(container_port=spec.container_port)] if spec.container_port else None,
             stop_timeout=spec.stop_timeout,
         )
+        for name, command in spec.sidecars.items():
+            add_container(f"Sidecar{name.title().replace('-', '')}", name, command, essential=True)
         if spec.init_command:
             init = add_container("Init", f"{spec.name}-init", spec.init_command, essential=False)
             self.container.add_container_dependencies(
@@ -117,12 +128,12 @@ class AirflowComponent(Construct):
         self.service = ecs.FargateService(
             self,
             "Service",
-            service_name=f"airflow-{spec.name}",
+            service_name=airflow_service_name(spec.name),
             cluster=runtime.cluster,
             task_definition=self.task_definition,
             desired_count=spec.desired_count,
             security_groups=[self.security_group],
-            vpc_subnets=PRIVATE,
+            vpc_subnets=spec.subnets,
             assign_public_ip=False,
             # Airflow runs several schedulers, processors and triggerers safely: roll forward first.
             min_healthy_percent=100,
@@ -137,5 +148,6 @@ class AirflowComponent(Construct):
             self.task_definition,
             "AwsSolutions-ECS2",
             "The plain variables are non-secret settings (executor, URLs without credentials, resource names "
-            "for the dbt ECS runs); every credential is injected from Secrets Manager as an ECS secret.",
+            "for the dbt ECS runs); every credential is an ECS secret or, for the metadata database, read "
+            "from Secrets Manager per connection.",
         )

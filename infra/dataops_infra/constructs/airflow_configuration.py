@@ -1,9 +1,13 @@
 """Airflow's configuration as container environment: plain settings and ECS secrets.
 
-Plain variables carry only non-secret settings. Everything that is or contains a
-credential (connection URLs, Fernet key, JWT secret...) is an ECS secret that
-the task's execution role reads from Secrets Manager when the container starts.
-Each component gets only the secrets it needs.
+Plain variables carry only non-secret settings. Airflow's keys (Fernet, JWT, API
+secret key) and the broker's AUTH token are ECS secrets that the task's execution
+role reads from Secrets Manager when the container starts. The metadata database's
+password is in no variable at all: RDS rotates it, and each new connection reads
+the current one (``DATAOPS_METADATA_DB_SECRET_ARN``, dataops.aws.metadata_db).
+Celery's URLs are printed at start from the broker host and token
+(``*_CMD``, infra/images/airflow/connection-url). Each component gets only what it
+needs: the workers get neither the metadata database nor its secret.
 """
 
 from __future__ import annotations
@@ -15,8 +19,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as sm
 
 from dataops_infra.constructs.airflow_task_roles import TASK_LOGS_PREFIX
-from dataops_infra.constructs.platform_secrets import AIRFLOW_ADMIN_USER
-from dataops_infra.contract import WAREHOUSE_PASSWORD_VARIABLE, bundle_store, dag_bundle_config_list
+from dataops_infra.contract import bundle_store, dag_bundle_config_list
 
 API_SERVER_PORT = 8080
 # Answers 200 while the API server, and through it the metadata database, works (ALB and container checks).
@@ -27,7 +30,12 @@ TRIGGERER_LOG_SERVER_PORT = 8794
 SCHEDULER_HEALTH_PORT = 8974
 SCHEDULER_HEALTH_PATH = "/health"
 API_SERVER_DNS_NAME = "api-server"
-ADMIN_PASSWORD_VARIABLE = "AIRFLOW_ADMIN_PASSWORD"
+CONNECTION_URL = "/opt/dataops/bin/connection-url"
+BROKER_TOKEN_VARIABLE = "DATAOPS_BROKER_AUTH_TOKEN"
+METADATA_DB_SECRET_VARIABLE = "DATAOPS_METADATA_DB_SECRET_ARN"
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+# FAB's settings (OIDC sign-in, roles from groups): infra/images/airflow/webserver_config.py.
+FAB_CONFIG_FILE = "/opt/airflow/webserver_config.py"
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,23 @@ class AirflowSecrets:
     fernet_key: sm.ISecret
     jwt_secret: sm.ISecret
     api_secret_key: sm.ISecret
-    admin_password: sm.ISecret
-    metadata_db_urls: sm.ISecret
-    broker_urls: sm.ISecret
-    warehouse_credentials: sm.ISecret
+    broker_auth_token: sm.ISecret
+
+
+@dataclass(frozen=True)
+class MetadataDatabaseAccess:
+    """How the control plane reaches the metadata database: a URL without password, and the secret RDS rotates."""
+
+    sql_alchemy_conn: str
+    password_secret_arn: str
+
+
+@dataclass(frozen=True)
+class SignInSettings:
+    """The OIDC identity provider users sign in with (FAB auth manager, roles from groups)."""
+
+    issuer: str
+    client_id: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +71,10 @@ class AirflowConfigurationProps:
     # The DATAOPS_* variables: the dbt ECS contract and the warehouse settings.
     dataops_environment: dict[str, str]
     secrets: AirflowSecrets
+    metadata_db: MetadataDatabaseAccess
+    broker_host: str
+    broker_port: int
+    sign_in: SignInSettings
 
 
 class AirflowConfiguration:
@@ -63,6 +88,7 @@ class AirflowConfiguration:
         return f"http://{API_SERVER_DNS_NAME}.{self._props.namespace_name}:{API_SERVER_PORT}/execution/"
 
     def environment(self) -> dict[str, str]:
+        """What every component gets."""
         props = self._props
         return {
             # Airflow's CeleryExecutor keeping a task queued through a broker outage (up to
@@ -70,9 +96,13 @@ class AirflowConfiguration:
             "AIRFLOW__CORE__EXECUTOR": "dataops.airflow.celery_executor.BrokerPatientCeleryExecutor",
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            # Per-user sign-in with roles (FAB), from the identity provider's groups.
+            "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER,
+            "AIRFLOW__FAB__CONFIG_FILE": FAB_CONFIG_FILE,
+            "DATAOPS_OIDC_ISSUER": props.sign_in.issuer,
+            "DATAOPS_OIDC_CLIENT_ID": props.sign_in.client_id,
             # Workers reach the API server's execution API through Cloud Map DNS, inside the VPC.
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": self.execution_api_url,
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{AIRFLOW_ADMIN_USER}:admin",
             "AIRFLOW__API__BASE_URL": props.base_url,
             "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",
             "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER": f"s3://{props.artifacts_bucket_name}/{TASK_LOGS_PREFIX}",
@@ -87,37 +117,35 @@ class AirflowConfiguration:
             **props.dataops_environment,
         }
 
+    def metadata_db_environment(self) -> dict[str, str]:
+        """The control plane's database settings (no password: read per connection from the secret)."""
+        return {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self._props.metadata_db.sql_alchemy_conn,
+            METADATA_DB_SECRET_VARIABLE: self._props.metadata_db.password_secret_arn,
+        }
+
+    def celery_environment(self) -> dict[str, str]:
+        """Broker and result backend (both on ElastiCache): URLs printed at start from host and token."""
+        return {
+            "AIRFLOW__CELERY__BROKER_URL_CMD": f"{CONNECTION_URL} broker",
+            "AIRFLOW__CELERY__RESULT_BACKEND_CMD": f"{CONNECTION_URL} result-backend",
+            "DATAOPS_BROKER_HOST": self._props.broker_host,
+            "DATAOPS_BROKER_PORT": str(self._props.broker_port),
+        }
+
     def _common_secrets(self) -> dict[str, ecs.Secret]:
         s = self._props.secrets
         return {
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": ecs.Secret.from_secrets_manager(
-                s.metadata_db_urls, "sql_alchemy_conn"
-            ),
             "AIRFLOW__CORE__FERNET_KEY": ecs.Secret.from_secrets_manager(s.fernet_key),
             "AIRFLOW__API_AUTH__JWT_SECRET": ecs.Secret.from_secrets_manager(s.jwt_secret),
             "AIRFLOW__API__SECRET_KEY": ecs.Secret.from_secrets_manager(s.api_secret_key),
         }
 
     def _celery_secrets(self) -> dict[str, ecs.Secret]:
-        s = self._props.secrets
-        return {
-            "AIRFLOW__CELERY__BROKER_URL": ecs.Secret.from_secrets_manager(s.broker_urls, "broker_url"),
-            "AIRFLOW__CELERY__RESULT_BACKEND": ecs.Secret.from_secrets_manager(s.metadata_db_urls, "result_backend"),
-        }
+        return {BROKER_TOKEN_VARIABLE: ecs.Secret.from_secrets_manager(self._props.secrets.broker_auth_token)}
 
-    def api_server_secrets(self) -> dict[str, ecs.Secret]:
-        admin = ecs.Secret.from_secrets_manager(self._props.secrets.admin_password)
-        return {**self._common_secrets(), ADMIN_PASSWORD_VARIABLE: admin}
-
-    def scheduler_secrets(self) -> dict[str, ecs.Secret]:
-        return {**self._common_secrets(), **self._celery_secrets()}
-
-    def dag_processor_secrets(self) -> dict[str, ecs.Secret]:
-        return self._common_secrets()
-
-    def triggerer_secrets(self) -> dict[str, ecs.Secret]:
-        return self._common_secrets()
+    def control_plane_secrets(self, *, celery: bool = False) -> dict[str, ecs.Secret]:
+        return {**self._common_secrets(), **(self._celery_secrets() if celery else {})}
 
     def worker_secrets(self) -> dict[str, ecs.Secret]:
-        warehouse = ecs.Secret.from_secrets_manager(self._props.secrets.warehouse_credentials, "password")
-        return {**self._common_secrets(), **self._celery_secrets(), WAREHOUSE_PASSWORD_VARIABLE: warehouse}
+        return {**self._common_secrets(), **self._celery_secrets()}

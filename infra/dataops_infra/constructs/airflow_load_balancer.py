@@ -1,4 +1,9 @@
-"""The public entry to the Airflow UI and API: an ALB restricted to configured CIDRs."""
+"""The entry to the Airflow UI and API: an ALB restricted to configured CIDRs.
+
+Internet-facing (public subnets) or internal (private subnets). Settings refuse an
+internet-facing load balancer that admits CIDRs without a certificate, so sign-ins
+never cross the internet in plain HTTP.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,13 @@ from constructs import Construct
 
 from dataops_infra.constructs.airflow_configuration import API_SERVER_HEALTH_PATH
 from dataops_infra.constructs.buckets import LOAD_BALANCER_LOGS_PREFIX
-from dataops_infra.constructs.network import PUBLIC
+from dataops_infra.constructs.network import PRIVATE, PUBLIC
 
 
 @dataclass(frozen=True)
 class AirflowLoadBalancerProps:
     vpc: ec2.IVpc
+    internet_facing: bool
     allowed_cidrs: list[str]
     certificate_arn: str | None
     public_hostname: str | None
@@ -39,12 +45,14 @@ class AirflowLoadBalancer(Construct):
             allow_all_outbound=False,
             description="Airflow load balancer: HTTP(S) from the allowed CIDRs only",
         )
+        if props.internet_facing and props.allowed_cidrs and not props.certificate_arn:
+            raise ValueError("an internet-facing load balancer that admits CIDRs needs a certificate (HTTPS)")
         self.load_balancer = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
             vpc=props.vpc,
-            internet_facing=True,
-            vpc_subnets=PUBLIC,
+            internet_facing=props.internet_facing,
+            vpc_subnets=PUBLIC if props.internet_facing else PRIVATE,
             security_group=self.security_group,
             deletion_protection=props.deletion_protection,
             drop_invalid_header_fields=True,
@@ -80,6 +88,12 @@ class AirflowLoadBalancer(Construct):
         for cidr in props.allowed_cidrs:
             for port in ports:
                 self.security_group.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"Airflow UI from {cidr}")
+
+    @property
+    def sign_in_url(self) -> str:
+        """Where the identity provider returns users: always https (Cognito accepts no other), so a load
+        balancer without a certificate has no working sign-in (settings refuse it once CIDRs are open)."""
+        return f"https://{self._props.public_hostname or self.load_balancer.load_balancer_dns_name}"
 
     @property
     def base_url(self) -> str:

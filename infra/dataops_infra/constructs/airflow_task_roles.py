@@ -1,8 +1,11 @@
 """The IAM roles of the Airflow containers, written statement by statement (no wildcard actions).
 
 The control plane (API server, scheduler, DAG processor, triggerer) reads and
-writes task logs and reads the published analytics bundles. Workers also load the TICKIT data into the data bucket,
-read dbt's artifacts, and start, watch and stop dbt tasks on ECS.
+writes task logs, reads the published analytics bundles and the metadata database's
+rotating password. Workers also upload the TICKIT files under ``tickit/`` of the data
+bucket (no read, no delete), sign in to the warehouse as the loader user (temporary
+IAM credentials), read dbt's artifacts, and start, watch and stop dbt tasks on ECS:
+RunTask names the exact task definition revision of the same deploy.
 """
 
 from __future__ import annotations
@@ -22,12 +25,17 @@ from dataops_infra.nag import allow_pattern
 TASK_LOGS_PREFIX = "airflow-logs"
 
 
+# Where the TICKIT loader uploads the files Redshift COPYs (DATAOPS_S3_PREFIX's default).
+DATA_UPLOAD_PREFIX = "tickit"
+
+
 @dataclass(frozen=True)
 class DbtRunPermissions:
     """What a worker needs to run the dbt task definition on the cluster."""
 
     cluster_name: str
-    task_family: str
+    # The revision ARN of this deploy's dbt task definition.
+    task_definition_arn: str
     task_role: iam.IRole
     execution_role: iam.IRole
     log_group_name: str
@@ -39,6 +47,10 @@ class AirflowTaskRolesProps:
     artifacts_bucket: s3.IBucket
     data_bucket: s3.IBucket
     dbt: DbtRunPermissions
+    # The secret RDS rotates the metadata database's password in (the control plane reads it).
+    metadata_db_secret_arn: str
+    # Fixed, because the warehouse names the loader's database user after it (Serverless).
+    worker_role_name: str
 
 
 class AirflowTaskRoles(Construct):
@@ -51,10 +63,14 @@ class AirflowTaskRoles(Construct):
             "ControlPlane",
             description="Airflow API server, scheduler, DAG processor, triggerer: task logs, bundles (read)",
         )
+        self.control_plane.add_to_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[props.metadata_db_secret_arn])
+        )
         self.worker = task_role(
             self,
             "Worker",
-            description="Airflow Celery workers: task logs, bundles (read), TICKIT data, dbt runs on ECS",
+            description="Airflow Celery workers: task logs, bundles (read), TICKIT uploads, dbt runs on ECS",
+            role_name=props.worker_role_name,
         )
         for role in (self.control_plane, self.worker):
             allow_pattern(
@@ -77,12 +93,11 @@ class AirflowTaskRoles(Construct):
         )
         allow_pattern(
             self.worker,
-            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-            data.arn_for_objects("*"),
-            "The TICKIT loader writes and replaces the sample data files anywhere in the dedicated data "
-            "bucket before Redshift COPYs them; no other bucket is reachable.",
+            ["s3:PutObject"],
+            data.arn_for_objects(f"{DATA_UPLOAD_PREFIX}/*"),
+            "The TICKIT loader uploads (and replaces) the sample files and COPY manifests under tickit/ of the "
+            "data bucket, whose keys it names at run time; it cannot read or delete anything there.",
         )
-        self.worker.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[data.bucket_arn]))
         self._allow_dbt_runs(props.dbt)
 
     def _allow_dbt_runs(self, dbt: DbtRunPermissions) -> None:
@@ -90,13 +105,9 @@ class AirflowTaskRoles(Construct):
         cluster_arn = stack.format_arn(service="ecs", resource="cluster", resource_name=dbt.cluster_name)
         in_cluster = {"ArnEquals": {"ecs:cluster": cluster_arn}}
         tasks_in_cluster = stack.format_arn(service="ecs", resource="task", resource_name=f"{dbt.cluster_name}/*")
-        allow_pattern(
-            self.worker,
-            ["ecs:RunTask"],
-            stack.format_arn(service="ecs", resource="task-definition", resource_name=f"{dbt.task_family}:*"),
-            "RunTask on any revision of the dbt task definition family only (each deploy adds a revision), "
-            "and only on the platform's cluster (ecs:cluster condition).",
-            conditions=in_cluster,
+        # The one revision this deploy registered, on the platform's cluster only.
+        self.worker.add_to_policy(
+            iam.PolicyStatement(actions=["ecs:RunTask"], resources=[dbt.task_definition_arn], conditions=in_cluster)
         )
         allow_pattern(
             self.worker,

@@ -11,12 +11,11 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from dataops_infra.constructs.fargate import task_definition, task_role
+from dataops_infra.constructs.fargate import acknowledge_image_pull, execution_role, task_definition, task_role
 from dataops_infra.constructs.log_group import named_log_group
-from dataops_infra.constructs.network import allow_ingress
+from dataops_infra.constructs.network import allow_https_out, allow_traffic
 from dataops_infra.constructs.warehouse import WarehouseEndpoint
 from dataops_infra.contract import (
-    WAREHOUSE_PASSWORD_VARIABLE,
     allow_reading_bundles,
     bundle_store,
     warehouse_environment,
@@ -32,18 +31,17 @@ ARTIFACTS_PREFIX = "dbt"
 class DbtTaskProps:
     prefix: str
     vpc: ec2.IVpc
-    repository: ecr.IRepository
-    image_tag: str
     warehouse: WarehouseEndpoint
-    data_bucket: s3.IBucket
     artifacts_bucket: s3.IBucket
-    cpu: int
-    memory: int
     log_retention: logs.RetentionDays
 
 
 class DbtTask(Construct):
-    """Task definition, task role, security group and log group of a dbt run."""
+    """What a dbt run is given that changes rarely: its task role, security group and log group.
+
+    The task definition itself (image, sizes, environment) is a ``DbtTaskDefinition`` in the
+    Airflow stack, so that Airflow names the exact revision of the same deploy.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, props: DbtTaskProps) -> None:
         super().__init__(scope, construct_id)
@@ -54,17 +52,21 @@ class DbtTask(Construct):
             self,
             "SecurityGroup",
             vpc=props.vpc,
-            allow_all_outbound=True,
-            description="dbt tasks: no inbound; out to Redshift and to AWS APIs for image, logs and secrets",
+            allow_all_outbound=False,
+            description="dbt tasks: no inbound; out to Redshift and, through the VPC endpoints, AWS APIs",
         )
-        allow_ingress(
-            props.warehouse.security_group, self.security_group, props.warehouse.port, "dbt tasks to Redshift"
+        allow_https_out(self.security_group)
+        allow_traffic(
+            self.security_group, props.warehouse.security_group, props.warehouse.port, "dbt tasks to Redshift"
         )
         self.task_role = task_role(
             self,
             "TaskRole",
             description="dbt runs: read published bundles, write their artifacts under dbt/ of the artifacts bucket",
+            # Fixed: the warehouse names dbt's database user after it (Serverless) or grants it one user.
+            role_name=props.warehouse.clients["dbt"].role_name,
         )
+        props.warehouse.allow_sign_in(self.task_role, "dbt")
         # Each run fetches the bundle version its DAG run started with (DATAOPS_BUNDLE_VERSION).
         allow_reading_bundles(self.task_role, props.artifacts_bucket)
         allow_pattern(
@@ -74,8 +76,36 @@ class DbtTask(Construct):
             "A dbt run writes its artifacts under dbt/<run id>/; PutObject needs a key pattern and is "
             "limited to that prefix of the artifacts bucket (no read, no delete).",
         )
+
+
+@dataclass(frozen=True)
+class DbtTaskDefinitionProps:
+    dbt: DbtTask
+    repository: ecr.IRepository
+    image_tag: str
+    warehouse: WarehouseEndpoint
+    data_bucket: s3.IBucket
+    artifacts_bucket: s3.IBucket
+    cpu: int
+    memory: int
+
+
+class DbtTaskDefinition(Construct):
+    """The dbt image at one commit: each deploy that changes it registers a new revision, whose ARN
+    (``revision_arn``) the Airflow containers of the same deploy run."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: DbtTaskDefinitionProps) -> None:
+        super().__init__(scope, construct_id)
+        dbt = props.dbt
+        self.execution_role = execution_role(self, "ExecutionRole", description="Starts dbt tasks: image pull, logs")
         self.task_definition = task_definition(
-            self, "TaskDefinition", family=self.family, cpu=props.cpu, memory=props.memory, role=self.task_role
+            self,
+            "TaskDefinition",
+            family=dbt.family,
+            cpu=props.cpu,
+            memory=props.memory,
+            role=dbt.task_role,
+            execution=self.execution_role,
         )
         self.task_definition.add_container(
             "Dbt",
@@ -88,18 +118,22 @@ class DbtTask(Construct):
                     data_bucket_name=props.data_bucket.bucket_name,
                     artifacts_bucket_name=props.artifacts_bucket.bucket_name,
                 ),
+                **props.warehouse.client_environment("dbt"),
                 # The default; Airflow's ecs executor sends the run's own store and version as overrides.
                 "DATAOPS_BUNDLE_STORE": bundle_store(props.artifacts_bucket.bucket_name),
             },
-            secrets={
-                WAREHOUSE_PASSWORD_VARIABLE: ecs.Secret.from_secrets_manager(props.warehouse.credentials, "password"),
-            },
-            logging=ecs.LogDrivers.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=self.log_group),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=LOG_STREAM_PREFIX, log_group=dbt.log_group),
             readonly_root_filesystem=False,
         )
+        acknowledge_image_pull(self.execution_role)
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",
             "The plain variables are non-secret settings (warehouse host, port, database, user, bucket "
-            "names); the password is injected from Secrets Manager as an ECS secret.",
+            "names); dbt signs in to Redshift with temporary IAM credentials, so no password is injected.",
         )
+
+    @property
+    def revision_arn(self) -> str:
+        """The ARN of this deploy's revision (family:revision), which RunTask is given."""
+        return self.task_definition.task_definition_arn

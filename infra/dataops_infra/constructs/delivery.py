@@ -28,17 +28,20 @@ from dataops_infra.nag import (
     acknowledge,
     acknowledge_findings,
     allow_pattern,
+    policy_of,
     reference,
     wildcard_action,
     wildcard_resource,
 )
 
 SOURCE_KEY = "source/dataops.zip"
+BUILDSPEC_OVERRIDE_KEY = "codebuild:source.buildspec"
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 GITHUB_TOKEN_ISSUER = "token.actions.githubusercontent.com"
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 # The CDK bootstrap roles (default qualifier) that `cdk deploy` assumes.
 CDK_ROLE_QUALIFIER = "hnb659fds"
+CDK_ROLES = ("deploy", "file-publishing", "lookup")
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,12 @@ class DeliveryProjects(Construct):
             environment={
                 "AIRFLOW_REPOSITORY": props.airflow_repository.repository_uri,
                 "DBT_REPOSITORY": props.dbt_repository.repository_uri,
-                "IMAGE_TAG": "latest",
             },
             commands=["bash infra/scripts/push_images.sh"],
         )
         for repository in (props.airflow_repository, props.dbt_repository):
             repository.grant_pull_push(self.images)
-        acknowledge(self.images.role, wildcard_resource("*"), ECR_TOKEN_REASON)  # type: ignore[arg-type]
+        acknowledge(policy_of(self.images.role), wildcard_resource("*"), ECR_TOKEN_REASON)  # type: ignore[arg-type]
         acknowledge(
             self.images,
             "AwsSolutions-CB3",
@@ -93,21 +95,26 @@ class DeliveryProjects(Construct):
             name=f"{props.prefix}-deploy-infra",
             description="Runs `make -C infra deploy` (the Airflow and dbt stacks) with the pinned CDK",
             privileged=False,
-            environment={**props.infra_environment, "IMAGE_TAG": "latest"},
+            environment=props.infra_environment,
+            # IMAGE_TAG (the commit) comes with each build (run_codebuild.sh); settings refuse anything else.
             commands=['INFRA_IMAGE_TAG="$IMAGE_TAG" make -C infra deploy'],
         )
         stack = Stack.of(self)
-        allow_pattern(
-            self.deploy.role,  # type: ignore[arg-type]
-            ["sts:AssumeRole"],
-            stack.format_arn(
-                service="iam",
-                region="",
-                resource="role",
-                resource_name=f"cdk-{CDK_ROLE_QUALIFIER}-*-{stack.account}-{stack.region}",
-            ),
-            "`cdk deploy` works by assuming the CDK bootstrap roles (deploy, file-publishing, lookup) of this "
-            "account and region; the project holds no other AWS permission of its own.",
+        # `cdk deploy` assumes these CDK bootstrap roles; CloudFormation then deploys with the platform's
+        # execution policy (dataops_infra/guardrails.py), never administrator rights.
+        self.deploy.role.add_to_principal_policy(  # type: ignore[union-attr]
+            iam.PolicyStatement(
+                actions=["sts:AssumeRole"],
+                resources=[
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name=f"cdk-{CDK_ROLE_QUALIFIER}-{role}-role-{stack.account}-{stack.region}",
+                    )
+                    for role in CDK_ROLES
+                ],
+            )
         )
 
     def _project(
@@ -153,7 +160,7 @@ class DeliveryProjects(Construct):
 
     def _acknowledge_codebuild_defaults(self, project: codebuild.Project) -> None:
         """The statements CodeBuild's L2 construct writes for every project."""
-        stack, role = Stack.of(self), project.role
+        stack, role = Stack.of(self), policy_of(project.role)  # type: ignore[arg-type]
         acknowledge_findings(
             role,  # type: ignore[arg-type]
             [wildcard_action("s3:GetBucket*"), wildcard_action("s3:GetObject*"), wildcard_action("s3:List*")],
@@ -224,10 +231,18 @@ class GitHubDeployRole(Construct):
                 actions=["s3:PutObject"], resources=[props.artifacts_bucket.arn_for_objects(SOURCE_KEY)]
             )
         )
+        projects = [project.project_arn for project in props.projects]
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds"], resources=projects)
+        )
+        # The projects' own buildspecs run, never commands the caller sends (codebuild:source.buildspec
+        # is present exactly when a StartBuild call carries buildspecOverride).
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=["codebuild:StartBuild", "codebuild:BatchGetBuilds"],
-                resources=[project.project_arn for project in props.projects],
+                effect=iam.Effect.DENY,
+                actions=["codebuild:StartBuild"],
+                resources=projects,
+                conditions={"Null": {BUILDSPEC_OVERRIDE_KEY: "false"}},
             )
         )
 

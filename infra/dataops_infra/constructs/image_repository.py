@@ -20,8 +20,9 @@ class ImageRepository(Construct):
             "Repository",
             repository_name=name,
             image_scan_on_push=True,
-            # `latest` moves with each push; deploys pin the commit tag (INFRA_IMAGE_TAG).
-            image_tag_mutability=ecr.TagMutability.MUTABLE,
+            # A tag is the commit an image was built from and never moves: a deploy that names a new
+            # commit changes every task definition, and a pushed tag cannot be replaced.
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
             encryption=ecr.RepositoryEncryption.AES_256,
             removal_policy=removal_policy,
             # CloudFormation's EmptyOnDelete: `make destroy` can delete a repository that holds images.
@@ -29,7 +30,7 @@ class ImageRepository(Construct):
             lifecycle_rules=[
                 ecr.LifecycleRule(
                     rule_priority=1,
-                    description="Drop untagged layers left by re-pushed tags",
+                    description="Drop untagged images (interrupted pushes)",
                     tag_status=ecr.TagStatus.UNTAGGED,
                     max_image_age=Duration.days(UNTAGGED_IMAGE_DAYS),
                 ),

@@ -1,34 +1,42 @@
-"""Airflow's metadata database: RDS PostgreSQL in the isolated subnets."""
+"""Airflow's metadata database: RDS PostgreSQL in the isolated subnets.
+
+RDS manages the password in Secrets Manager and rotates it (every 7 days, RDS's
+managed rotation): no template, URL or task definition holds it. Airflow's
+``sql_alchemy_conn`` names user, host and verified TLS (``sslmode=verify-full``
+against the RDS CA bundle in the image); every new connection reads the current
+password from the secret (``dataops.aws.metadata_db``), so a rotation interrupts
+nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, SecretValue
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
-from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
-from dataops_infra.constructs.connection_url_secret import ConnectionUrlSecret, password_reference
 from dataops_infra.constructs.log_group import named_log_group
 from dataops_infra.constructs.network import ISOLATED
 from dataops_infra.constructs.removal import removal_policy
 from dataops_infra.nag import acknowledge
 
 DATABASE_NAME = "airflow"
+# The master user Airflow signs in as (the only user of this instance).
+METADATA_DB_USER = "airflow"
 POSTGRES_PORT = 5432
 # A major version only: RDS applies the current minor version and later minor upgrades.
 POSTGRES_VERSION = rds.PostgresEngineVersion.VER_17
+# Where the Airflow image keeps Amazon RDS's CA bundle (infra/images/airflow/certs).
+RDS_CA_BUNDLE = "/opt/dataops/certs/rds-global-bundle.pem"
 
 
 @dataclass(frozen=True)
 class MetadataDatabaseProps:
     prefix: str
     vpc: ec2.IVpc
-    # A JSON secret {"username", "password"}; the password is letters and digits only.
-    credentials: sm.ISecret
     username: str
     instance_type: str
     storage_gb: int
@@ -65,11 +73,8 @@ class MetadataDatabase(Construct):
             vpc_subnets=ISOLATED,
             security_groups=[self.security_group],
             port=POSTGRES_PORT,
-            # A dynamic reference to the password rather than from_secret(): attaching the secret
-            # would make the secrets stack depend on this one.
-            credentials=rds.Credentials.from_password(
-                props.username, props.credentials.secret_value_from_json("password")
-            ),
+            # Replaced below by RDS's managed password (ManageMasterUserPassword).
+            credentials=rds.Credentials.from_password(props.username, SecretValue.unsafe_plain_text("unused")),
             database_name=DATABASE_NAME,
             storage_type=rds.StorageType.GP3,
             allocated_storage=props.storage_gb,
@@ -84,20 +89,17 @@ class MetadataDatabase(Construct):
             cloudwatch_logs_exports=["postgresql"],
         )
         self.instance.node.add_dependency(log_group)
+        database = self.instance.node.default_child
+        database.add_property_deletion_override("MasterUserPassword")
+        database.manage_master_user_password = True
         self._acknowledge(props)
-
+        # The secret RDS keeps the current password in (JSON: username, password).
+        self.password_secret_arn = database.attr_master_user_secret_secret_arn
         endpoint = f"{self.instance.db_instance_endpoint_address}:{POSTGRES_PORT}/{DATABASE_NAME}"
-        credentials = f"{props.username}:{password_reference(props.credentials, 'password')}"
-        self.urls = ConnectionUrlSecret(
-            self,
-            "Urls",
-            secret_name=f"{props.prefix}/metadata-db/airflow-urls",
-            description="Airflow's SQLAlchemy and Celery result-backend URLs for the metadata database",
-            urls={
-                "sql_alchemy_conn": f"postgresql+psycopg2://{credentials}@{endpoint}?sslmode=require",
-                "result_backend": f"db+postgresql://{credentials}@{endpoint}?sslmode=require",
-            },
-        ).secret
+        # No password: each connection reads it from the secret (dataops.aws.metadata_db).
+        self.sql_alchemy_conn = (
+            f"postgresql+psycopg2://{props.username}@{endpoint}?sslmode=verify-full&sslrootcert={RDS_CA_BUNDLE}"
+        )
 
     def _acknowledge(self, props: MetadataDatabaseProps) -> None:
         acknowledge(

@@ -1,4 +1,10 @@
-"""The VPC: public, private (egress through NAT) and isolated subnets, AWS API endpoints, flow logs."""
+"""The VPC: public, private (egress through NAT) and isolated subnets, AWS API endpoints, flow logs.
+
+Only the load balancer (public) and the API server (private: it signs users in with the
+identity provider) have a route out of the VPC. The other Airflow components, the dbt
+tasks, the databases, the broker and the warehouse run in the isolated subnets, whose
+only ways out are the VPC endpoints of the AWS APIs they call and the S3 gateway.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +19,20 @@ PUBLIC = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 PRIVATE = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
-# The AWS APIs that Fargate tasks call on every start (image pull, logs, secrets);
-# endpoints keep that traffic off the NAT gateway and inside the VPC.
+# The AWS APIs the tasks call: image pull, logs, secrets (every start); ECS (workers run dbt
+# tasks); CloudWatch metrics (the Celery queue depth). The isolated subnets reach nothing else.
 INTERFACE_ENDPOINTS = {
     "EcrApi": ec2.InterfaceVpcEndpointAwsService.ECR,
     "EcrDocker": ec2.InterfaceVpcEndpointAwsService.ECR_DOCKER,
     "Logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
     "SecretsManager": ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+    "Ecs": ec2.InterfaceVpcEndpointAwsService.ECS,
+    "Monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+}
+# dbt and the workers ask the warehouse's API for temporary credentials.
+WAREHOUSE_ENDPOINTS = {
+    False: ("Redshift", ec2.InterfaceVpcEndpointAwsService.REDSHIFT),
+    True: ("RedshiftServerless", ec2.InterfaceVpcEndpointAwsService.REDSHIFT_SERVERLESS),
 }
 
 
@@ -30,6 +43,7 @@ class NetworkProps:
     # Explicit zone names, or empty to let CDK choose ``zone_count`` of them.
     zones: tuple[str, ...]
     nat_gateways: int
+    redshift_serverless: bool
     log_retention: logs.RetentionDays
     removal_policy: RemovalPolicy
 
@@ -63,7 +77,11 @@ class PlatformNetwork(Construct):
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
         self.vpc.add_gateway_endpoint("S3", service=ec2.GatewayVpcEndpointAwsService.S3, subnets=[PRIVATE, ISOLATED])
-        for name, service in INTERFACE_ENDPOINTS.items():
+        endpoints = {
+            **INTERFACE_ENDPOINTS,
+            WAREHOUSE_ENDPOINTS[props.redshift_serverless][0]: WAREHOUSE_ENDPOINTS[props.redshift_serverless][1],
+        }
+        for name, service in endpoints.items():
             endpoint = self.vpc.add_interface_endpoint(
                 name, service=service, subnets=PRIVATE, private_dns_enabled=True, open=False
             )
@@ -77,6 +95,17 @@ class PlatformNetwork(Construct):
     @property
     def isolated_subnet_ids(self) -> list[str]:
         return self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED).subnet_ids
+
+
+def allow_traffic(source: ec2.SecurityGroup, target: ec2.ISecurityGroup, port: int, description: str) -> None:
+    """``source`` (outbound closed) may reach ``target`` on ``port``: its egress rule and the target's ingress."""
+    source.add_egress_rule(target, ec2.Port.tcp(port), description)
+    allow_ingress(target, source, port, description)
+
+
+def allow_https_out(source: ec2.SecurityGroup) -> None:
+    """HTTPS out: from the isolated subnets that reaches only the VPC endpoints and the S3 gateway (their routes)."""
+    source.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to the VPC endpoints and the S3 gateway")
 
 
 def allow_ingress(target: ec2.ISecurityGroup, source: ec2.ISecurityGroup, port: int, description: str) -> None:

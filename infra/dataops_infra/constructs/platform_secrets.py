@@ -1,22 +1,24 @@
-"""The platform's secrets in Secrets Manager: generated at deploy time, never written in code.
+"""Airflow's own keys in Secrets Manager: generated at deploy time, rotated every 30 days.
 
-Passwords that end up inside connection URLs are letters and digits only, so a
-URL can embed them without escaping.
+Each Airflow component reads them at start and all must hold the same value, so
+a rotation generates the new value and then restarts every Airflow service
+(``SecretRotation``); sessions and API tokens issued before it end then. The
+Fernet key is different: it encrypts stored connections and variables, so it is
+created once by ``make generate_fernet`` and rotated by hand (infra/README.md).
+The database, broker and warehouse credentials live beside what they protect
+(metadata-db, broker and warehouse stacks).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
-from dataops_infra.nag import acknowledge
-
-METADATA_DB_USER = "airflow"
-AIRFLOW_ADMIN_USER = "admin"
+from dataops_infra.constructs.secret_rotation import SecretRotation, SecretRotationProps
 
 
 def fernet_secret_name(prefix: str) -> str:
@@ -24,107 +26,44 @@ def fernet_secret_name(prefix: str) -> str:
     return f"{prefix}/airflow/fernet-key"
 
 
-AIRFLOW_KEY_REASON = (
-    "Every Airflow component must hold the same value and reads it only at container start, so an automatic "
-    "rotation would split the services; rotate by putting a new value and redeploying (infra/README.md, Secrets)."
-)
-EMBEDDED_IN_URL_REASON = (
-    "CloudFormation copies this value into the service (RDS/ElastiCache) and into the connection-URL secret at "
-    "deploy time; a rotation Lambda would desynchronise them. Rotate via a deploy (infra/README.md, Secrets)."
-)
-WAREHOUSE_REASON = (
-    "Rotation needs a Lambda with network access to Redshift in the isolated subnets; the password is rotated by "
-    "putting a new value and redeploying the warehouse stack (infra/README.md, Secrets); tasks read it at start."
-)
-
-
 @dataclass(frozen=True)
 class SecretsProps:
     prefix: str
-    warehouse_admin_user: str
     removal_policy: RemovalPolicy
+    log_retention: logs.RetentionDays
+    # Every Airflow service ("cluster/service"): all read these keys at start.
+    key_readers: list[str]
 
 
 class PlatformSecrets(Construct):
-    """Airflow's keys, the admin login, and the database, broker and warehouse credentials."""
+    """The Fernet key (referenced), the JWT secret and the API secret key."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: SecretsProps) -> None:
         super().__init__(scope, construct_id)
         self._props = props
         self.fernet_key = sm.Secret.from_secret_name_v2(self, "FernetKey", fernet_secret_name(props.prefix))
-        self.jwt_secret = self._random(
-            "JwtSecret",
-            "airflow/jwt-secret",
-            "Signs Airflow's API and execution tokens ([api_auth] jwt_secret)",
-            64,
-            AIRFLOW_KEY_REASON,
-        )
-        self.api_secret_key = self._random(
-            "ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key", 64, AIRFLOW_KEY_REASON
-        )
-        self.admin_password = self._random(
-            "AdminPassword", "airflow/admin-password", "Password of the Airflow UI user 'admin'", 32, AIRFLOW_KEY_REASON
-        )
-        self.broker_auth_token = self._random(
-            "BrokerAuthToken",
-            "broker/auth-token",
-            "AUTH token of the Celery broker (ElastiCache)",
-            64,
-            EMBEDDED_IN_URL_REASON,
-        )
-        self.metadata_db_credentials = self._credentials(
-            "MetadataDbCredentials",
-            "metadata-db/credentials",
-            "Airflow's RDS PostgreSQL login",
-            METADATA_DB_USER,
-            EMBEDDED_IN_URL_REASON,
-        )
-        self.warehouse_credentials = self._credentials(
-            "WarehouseCredentials",
-            "warehouse/admin",
-            "Redshift admin login used by dbt and the loaders",
-            props.warehouse_admin_user,
-            WAREHOUSE_REASON,
-        )
+        self.jwt_secret = self._key("JwtSecret", "airflow/jwt-secret", "Signs Airflow's API and execution tokens")
+        self.api_secret_key = self._key("ApiSecretKey", "airflow/api-secret-key", "Airflow's [api] secret_key")
 
-    def _random(self, construct_id: str, name: str, description: str, length: int, rotation_reason: str) -> sm.Secret:
-        return self._generated(
-            construct_id, name, description, _letters_and_digits(password_length=length), rotation_reason
-        )
-
-    def _credentials(
-        self, construct_id: str, name: str, description: str, username: str, rotation_reason: str
-    ) -> sm.Secret:
-        """A JSON secret {"username", "password"}."""
-        generator = _letters_and_digits(
-            secret_string_template=json.dumps({"username": username}),
-            generate_string_key="password",
-            # Redshift wants an upper-case letter, a lower-case letter and a digit.
-            require_each_included_type=True,
-            password_length=32,
-        )
-        return self._generated(construct_id, name, description, generator, rotation_reason)
-
-    def _generated(
-        self,
-        construct_id: str,
-        name: str,
-        description: str,
-        generator: sm.SecretStringGenerator,
-        rotation_reason: str,
-    ) -> sm.Secret:
+    def _key(self, construct_id: str, name: str, description: str) -> sm.Secret:
         secret = sm.Secret(
             self,
             construct_id,
             secret_name=f"{self._props.prefix}/{name}",
             description=description,
             removal_policy=self._props.removal_policy,
-            generate_secret_string=generator,
+            generate_secret_string=sm.SecretStringGenerator(
+                exclude_punctuation=True, include_space=False, password_length=64
+            ),
         )
-        acknowledge(secret, "AwsSolutions-SMG4", rotation_reason)
+        SecretRotation(
+            self,
+            f"{construct_id}Rotation",
+            props=SecretRotationProps(
+                secret=secret,
+                log_retention=self._props.log_retention,
+                password_length=64,
+                restart_services=self._props.key_readers,
+            ),
+        )
         return secret
-
-
-def _letters_and_digits(**options: object) -> sm.SecretStringGenerator:
-    """Letters and digits only, so that a connection URL can embed the value without escaping."""
-    return sm.SecretStringGenerator(exclude_punctuation=True, include_space=False, **options)

@@ -3,23 +3,34 @@
 Both variants sit in the isolated subnets, encrypt at rest, require TLS, log user
 activity, route COPY traffic through the VPC (enhanced VPC routing and the S3
 gateway endpoint), and can assume a role that reads the data bucket.
+
+Nobody at run time holds the admin credentials: its secret lives here, rotates
+every 30 days (the platform rotation function sets it through the Redshift API), and
+is read only by the deploy-time custom resource that creates the platform's
+users (``warehouse_users``). dbt and the Airflow workers sign in as their own
+least-privilege users with temporary IAM credentials (``GetClusterCredentials``
+on a provisioned cluster, ``GetCredentials`` on Serverless), so no runtime
+password exists to leak or to rotate under a running task.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, CfnResource, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_redshift as redshift
 from aws_cdk import aws_redshiftserverless as serverless
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
-from dataops_infra.constructs.connection_url_secret import password_reference
 from dataops_infra.constructs.removal import removal_policy
+from dataops_infra.constructs.secret_rotation import RotationTarget, SecretRotation, SecretRotationProps
+from dataops_infra.constructs.warehouse_users import WarehouseUsers, WarehouseUsersProps, users_sql
 from dataops_infra.nag import acknowledge, allow_pattern
 
 REDSHIFT_PORT = 5439
@@ -27,6 +38,31 @@ AUDIT_LOGS = ["connectionlog", "userlog", "useractivitylog"]
 REQUIRED_PARAMETERS = {"require_ssl": "true", "enable_user_activity_logging": "true"}
 # Reachable from inside the VPC only; COPY reaches S3 through the VPC too (enhanced VPC routing).
 PRIVATE_ENDPOINT = {"port": REDSHIFT_PORT, "publicly_accessible": False, "enhanced_vpc_routing": True}
+ADMIN_ROTATION_DAYS = 30
+# Clients verify the server's certificate and name (redshift_connector ships Amazon's CA bundle).
+CLIENT_SSLMODE = "verify-full"
+
+
+@dataclass(frozen=True)
+class WarehouseClient:
+    """A runtime identity in the warehouse: the IAM role that signs in and the database user it becomes."""
+
+    role_name: str
+    db_user: str
+
+
+def warehouse_clients(prefix: str, serverless: bool) -> dict[str, WarehouseClient]:
+    """dbt (owns the models' schemas, reads the sources) and the loader on the Airflow workers (owns the sources).
+
+    Serverless names the database user after the IAM role (``IAMR:<role>``); a provisioned cluster
+    lets the role ask for the one user its policy names.
+    """
+    user_prefix = prefix.replace("-", "_")
+    roles = {"dbt": f"{prefix}-dbt-task", "loader": f"{prefix}-airflow-worker"}
+    return {
+        kind: WarehouseClient(role, f"IAMR:{role}" if serverless else f"{user_prefix}_{kind}")
+        for kind, role in roles.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -35,24 +71,70 @@ class WarehouseProps:
     vpc: ec2.IVpc
     isolated_subnet_ids: list[str]
     data_bucket: s3.IBucket
-    # A JSON secret {"username", "password"}.
-    admin_credentials: sm.ISecret
     admin_user: str
     database: str
     deletion_protection: bool
+    serverless: bool
+    log_retention: logs.RetentionDays
+    sources_schema: str = "tickit"
+    models_schema: str = "analytics"
 
 
 @dataclass(frozen=True)
 class WarehouseEndpoint:
-    """What clients (dbt, the loaders) need to connect; the password stays in ``credentials``."""
+    """What clients (dbt, the loaders) need to connect with their own temporary credentials."""
 
     host: str
     port: int
     database: str
-    user: str
-    credentials: sm.ISecret
     security_group: ec2.ISecurityGroup
     copy_role: iam.IRole
+    serverless: bool
+    # The cluster identifier or the workgroup name (literal).
+    name: str
+    # Serverless: the workgroup's ARN (GetCredentials is granted on it).
+    workgroup_arn: str | None
+    clients: dict[str, WarehouseClient]
+
+    def client_environment(self, kind: str) -> dict[str, str]:
+        """The DATAOPS_REDSHIFT_* settings that sign ``kind`` in with IAM (no password) over verified TLS."""
+        where = (
+            {"DATAOPS_REDSHIFT_WORKGROUP": self.name} if self.serverless else {"DATAOPS_REDSHIFT_CLUSTER_ID": self.name}
+        )
+        return {
+            "DATAOPS_REDSHIFT_METHOD": "iam",
+            "DATAOPS_REDSHIFT_USER": self.clients[kind].db_user,
+            "DATAOPS_REDSHIFT_SSLMODE": CLIENT_SSLMODE,
+            **where,
+        }
+
+    def allow_sign_in(self, role: iam.IRole, kind: str) -> None:
+        """Let ``role`` get temporary credentials for its own database user, and no other."""
+        stack = Stack.of(role)
+        if self.serverless:
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["redshift-serverless:GetCredentials"], resources=[self.workgroup_arn])
+            )
+            return
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["redshift:GetClusterCredentials"],
+                resources=[
+                    stack.format_arn(
+                        service="redshift",
+                        resource="dbuser",
+                        resource_name=f"{self.name}/{self.clients[kind].db_user}",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                    stack.format_arn(
+                        service="redshift",
+                        resource="dbname",
+                        resource_name=f"{self.name}/{self.database}",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    ),
+                ],
+            )
+        )
 
 
 class CopyRole(Construct):
@@ -95,18 +177,74 @@ class _Warehouse(Construct):
             description="Redshift: port 5439 from dbt tasks and Airflow workers only",
         )
         self.copy_role = CopyRole(self, "CopyRole", data_bucket=props.data_bucket).role
-        self.admin_password = password_reference(props.admin_credentials, "password")
+        self.clients = warehouse_clients(props.prefix, props.serverless)
+        self.admin_secret = sm.Secret(
+            self,
+            "AdminCredentials",
+            secret_name=f"{props.prefix}/warehouse/admin",
+            description="Redshift admin login: read only by its rotation and the deploy-time user setup",
+            removal_policy=removal_policy(props.deletion_protection),
+            generate_secret_string=sm.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": props.admin_user}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+                include_space=False,
+                # Redshift wants an upper-case letter, a lower-case letter and a digit.
+                require_each_included_type=True,
+                password_length=32,
+            ),
+        )
+        self.admin_password = self.admin_secret.secret_value_from_json("password").unsafe_unwrap()
 
-    def _endpoint(self, host: str) -> WarehouseEndpoint:
+    def _finish(
+        self,
+        target: CfnResource,
+        host: str,
+        *,
+        warehouse_arn: str,
+        rotation: RotationTarget,
+        workgroup_name: str | None = None,
+    ) -> None:
+        """Rotation of the admin secret, the platform's users, and the endpoint clients connect to."""
         props = self._props
-        return WarehouseEndpoint(
+        rotation = SecretRotation(
+            self,
+            "AdminRotation",
+            props=SecretRotationProps(
+                secret=self.admin_secret, log_retention=props.log_retention, target=rotation, password_field="password"
+            ),
+        )
+        self.users = WarehouseUsers(
+            self,
+            "Users",
+            props=WarehouseUsersProps(
+                admin_secret=self.admin_secret,
+                database=props.database,
+                log_retention=props.log_retention,
+                warehouse_arn=warehouse_arn,
+                cluster_identifier=None if workgroup_name else self.name,
+                workgroup_name=workgroup_name,
+                statements=users_sql(
+                    database=props.database,
+                    dbt_user=self.clients["dbt"].db_user,
+                    loader_user=self.clients["loader"].db_user,
+                    sources_schema=props.sources_schema,
+                    models_schema=props.models_schema,
+                ),
+            ),
+        )
+        self.users.node.add_dependency(target)
+        rotation.schedule.node.add_dependency(target)
+        self.endpoint = WarehouseEndpoint(
             host=host,
             port=REDSHIFT_PORT,
             database=props.database,
-            user=props.admin_user,
-            credentials=props.admin_credentials,
             security_group=self.security_group,
             copy_role=self.copy_role,
+            serverless=props.serverless,
+            name=self.name,
+            workgroup_arn=warehouse_arn if workgroup_name else None,
+            clients=self.clients,
         )
 
 
@@ -159,7 +297,19 @@ class ProvisionedWarehouse(_Warehouse):
             "Port 5439 is kept: dbt profiles and the loaders default to it, the cluster is in isolated "
             "subnets and its security group admits only the dbt tasks and Airflow workers.",
         )
-        self.endpoint = self._endpoint(self.cluster.attr_endpoint_address)
+        cluster_arn = Stack.of(self).format_arn(
+            service="redshift", resource="cluster", resource_name=self.name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+        )
+        self._finish(
+            self.cluster,
+            self.cluster.attr_endpoint_address,
+            warehouse_arn=cluster_arn,
+            rotation=RotationTarget(
+                "redshift-cluster",
+                self.name,
+                iam.PolicyStatement(actions=["redshift:ModifyCluster"], resources=[cluster_arn]),
+            ),
+        )
 
 
 class ServerlessWarehouse(_Warehouse):
@@ -195,4 +345,17 @@ class ServerlessWarehouse(_Warehouse):
             ],
         )
         self.workgroup.node.add_dependency(self.namespace)
-        self.endpoint = self._endpoint(self.workgroup.attr_workgroup_endpoint_address)
+        self._finish(
+            self.workgroup,
+            self.workgroup.attr_workgroup_endpoint_address,
+            warehouse_arn=self.workgroup.attr_workgroup_workgroup_arn,
+            workgroup_name=self.name,
+            rotation=RotationTarget(
+                "redshift-serverless",
+                self.name,
+                iam.PolicyStatement(
+                    actions=["redshift-serverless:UpdateNamespace"],
+                    resources=[self.namespace.attr_namespace_namespace_arn],
+                ),
+            ),
+        )

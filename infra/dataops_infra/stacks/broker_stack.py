@@ -5,8 +5,9 @@ from constructs import Construct
 
 from dataops_infra.constructs.celery_broker import CeleryBroker, CeleryBrokerProps
 from dataops_infra.constructs.network import PlatformNetwork
-from dataops_infra.constructs.platform_secrets import PlatformSecrets
+from dataops_infra.contract import airflow_service_paths
 from dataops_infra.settings import InfraSettings
+from dataops_infra.stacks.common import log_retention, removal_policy
 
 
 class BrokerStack(Stack):
@@ -19,7 +20,6 @@ class BrokerStack(Stack):
         *,
         settings: InfraSettings,
         network: PlatformNetwork,
-        secrets: PlatformSecrets,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -30,10 +30,12 @@ class BrokerStack(Stack):
                 prefix=settings.prefix,
                 vpc=network.vpc,
                 isolated_subnet_ids=network.isolated_subnet_ids,
-                auth_token=secrets.broker_auth_token,
                 engine=settings.broker_engine,
                 engine_version=settings.broker_engine_version,
                 node_type=settings.broker_node_type,
                 replicas=settings.broker_replicas,
+                removal_policy=removal_policy(settings),
+                log_retention=log_retention(settings),
+                token_readers=airflow_service_paths(settings.prefix, ["scheduler", "worker"]),
             ),
         )

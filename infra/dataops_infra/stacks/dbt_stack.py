@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -13,7 +12,11 @@ from dataops_infra.stacks.common import log_retention
 
 
 class DbtStack(Stack):
-    """The dbt task definition that Airflow runs on ECS for each dbt step."""
+    """What each dbt run is given: its role, security group and log group.
+
+    The task definition is registered by the Airflow stack, in the same deploy whose
+    containers name its exact revision.
+    """
 
     def __init__(
         self,
@@ -22,9 +25,7 @@ class DbtStack(Stack):
         *,
         settings: InfraSettings,
         network: PlatformNetwork,
-        repository: ecr.IRepository,
         warehouse: WarehouseEndpoint,
-        data_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         **kwargs,
     ) -> None:
@@ -35,15 +36,9 @@ class DbtStack(Stack):
             props=DbtTaskProps(
                 prefix=settings.prefix,
                 vpc=network.vpc,
-                repository=repository,
-                image_tag=settings.image_tag,
                 warehouse=warehouse,
-                data_bucket=data_bucket,
                 artifacts_bucket=artifacts_bucket,
-                cpu=settings.dbt_cpu,
-                memory=settings.dbt_memory,
                 log_retention=log_retention(settings),
             ),
         )
-        CfnOutput(self, "TaskDefinitionFamily", value=self.dbt.family, description="DATAOPS_ECS_TASK_DEFINITION")
         CfnOutput(self, "LogGroup", value=self.dbt.log_group.log_group_name, description="DATAOPS_ECS_LOG_GROUP")

@@ -3,9 +3,8 @@ from __future__ import annotations
 from aws_cdk import Stack
 from constructs import Construct
 
-from dataops_infra.constructs.metadata_database import MetadataDatabase, MetadataDatabaseProps
+from dataops_infra.constructs.metadata_database import METADATA_DB_USER, MetadataDatabase, MetadataDatabaseProps
 from dataops_infra.constructs.network import PlatformNetwork
-from dataops_infra.constructs.platform_secrets import METADATA_DB_USER, PlatformSecrets
 from dataops_infra.settings import InfraSettings
 from dataops_infra.stacks.common import log_retention
 
@@ -20,7 +19,6 @@ class MetadataDbStack(Stack):
         *,
         settings: InfraSettings,
         network: PlatformNetwork,
-        secrets: PlatformSecrets,
         **kwargs,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -30,7 +28,6 @@ class MetadataDbStack(Stack):
             props=MetadataDatabaseProps(
                 prefix=settings.prefix,
                 vpc=network.vpc,
-                credentials=secrets.metadata_db_credentials,
                 username=METADATA_DB_USER,
                 instance_type=settings.metadata_db_instance_type,
                 storage_gb=settings.metadata_db_storage_gb,

@@ -21,6 +21,7 @@ class NetworkStack(Stack):
                 zone_count=settings.zone_count,
                 zones=tuple(settings.availability_zones),
                 nat_gateways=settings.nat_gateways,
+                redshift_serverless=settings.redshift_serverless,
                 log_retention=log_retention(settings),
                 removal_policy=removal_policy(settings),
             ),

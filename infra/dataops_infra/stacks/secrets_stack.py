@@ -4,8 +4,9 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from dataops_infra.constructs.platform_secrets import PlatformSecrets, SecretsProps
+from dataops_infra.contract import airflow_service_paths
 from dataops_infra.settings import InfraSettings
-from dataops_infra.stacks.common import removal_policy
+from dataops_infra.stacks.common import log_retention, removal_policy
 
 
 class SecretsStack(Stack):
@@ -18,7 +19,8 @@ class SecretsStack(Stack):
             "Secrets",
             props=SecretsProps(
                 prefix=settings.prefix,
-                warehouse_admin_user=settings.redshift_admin_user,
                 removal_policy=removal_policy(settings),
+                log_retention=log_retention(settings),
+                key_readers=airflow_service_paths(settings.prefix),
             ),
         )

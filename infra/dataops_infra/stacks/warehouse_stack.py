@@ -5,7 +5,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from dataops_infra.constructs.network import PlatformNetwork
-from dataops_infra.constructs.platform_secrets import PlatformSecrets
 from dataops_infra.constructs.warehouse import (
     ProvisionedWarehouse,
     ServerlessWarehouse,
@@ -13,6 +12,7 @@ from dataops_infra.constructs.warehouse import (
     WarehouseProps,
 )
 from dataops_infra.settings import InfraSettings
+from dataops_infra.stacks.common import log_retention
 
 
 class WarehouseStack(Stack):
@@ -25,7 +25,6 @@ class WarehouseStack(Stack):
         *,
         settings: InfraSettings,
         network: PlatformNetwork,
-        secrets: PlatformSecrets,
         data_bucket: s3.IBucket,
         **kwargs,
     ) -> None:
@@ -35,10 +34,11 @@ class WarehouseStack(Stack):
             vpc=network.vpc,
             isolated_subnet_ids=network.isolated_subnet_ids,
             data_bucket=data_bucket,
-            admin_credentials=secrets.warehouse_credentials,
             admin_user=settings.redshift_admin_user,
             database=settings.redshift_database,
             deletion_protection=settings.deletion_protection,
+            serverless=settings.redshift_serverless,
+            log_retention=log_retention(settings),
         )
         if settings.redshift_serverless:
             warehouse = ServerlessWarehouse(

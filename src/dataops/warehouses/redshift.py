@@ -41,6 +41,9 @@ class RedshiftSettings(BaseSettings):
     region: str = ""
     # The IAM role Redshift assumes to COPY the sample data from S3.
     copy_role_arn: str = ""
+    # TLS is always on; verify-full also checks the server's name against its certificate
+    # (redshift_connector verifies against the Amazon CA bundle it ships).
+    sslmode: Literal["verify-ca", "verify-full"] = "verify-full"
 
     @property
     def serverless(self) -> bool:
@@ -76,7 +79,17 @@ class RedshiftSettings(BaseSettings):
         """What the ``redshift`` output of profiles.yml reads."""
         self.check()
         env = section_env(
-            self, "host", "port", "user", "password", "database", "method", "cluster_id", "workgroup", "region"
+            self,
+            "host",
+            "port",
+            "user",
+            "password",
+            "database",
+            "method",
+            "cluster_id",
+            "workgroup",
+            "region",
+            "sslmode",
         )
         env["DATAOPS_REDSHIFT_REGION"] = self.iam_region() or ""
         return env
@@ -104,6 +117,7 @@ class RedshiftSettings(BaseSettings):
                 database=self.database,
                 db_user=self.user,
                 region=self.iam_region(),
+                sslmode=self.sslmode,
                 **where,
             )
         return redshift_connector.connect(
@@ -112,6 +126,7 @@ class RedshiftSettings(BaseSettings):
             database=self.database,
             user=self.user,
             password=self.password.get_secret_value(),
+            sslmode=self.sslmode,
         )
 
 
