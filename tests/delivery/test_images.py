@@ -66,6 +66,36 @@ def test_airflow_image_holds_the_platform_and_no_analytics_code():
     assert not [p for p in placed if p.startswith("/opt/airflow/dags")]
 
 
+def test_the_airflow_images_sign_in_settings_load_with_its_pinned_fab(image_roots):
+    """The FAB auth manager the CDK app configures imports from the platform's pinned
+    environment, and the image's webserver_config.py, as the image holds it, loads
+    and maps an identity provider's groups to Airflow roles."""
+    import ast
+    import importlib
+    import runpy
+
+    constants = {
+        node.targets[0].id: node.value.value
+        for node in ast.parse((REPO / "infra/dataops_infra/constructs/airflow_configuration.py").read_text()).body
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.targets[0], ast.Name)
+    }
+    module, _, name = constants["FAB_AUTH_MANAGER"].rpartition(".")
+    assert getattr(importlib.import_module(module), name).__name__ == name
+    config_file = image_roots["airflow"] / constants["FAB_CONFIG_FILE"].lstrip("/")
+    env = {"DATAOPS_OIDC_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/pool", "DATAOPS_OIDC_CLIENT_ID": "app"}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        config = runpy.run_path(str(config_file))
+    from airflow.providers.fab.auth_manager.security_manager.override import FabAirflowSecurityManagerOverride
+
+    assert issubclass(config["SECURITY_MANAGER_CLASS"], FabAirflowSecurityManagerOverride)
+    (provider,) = config["OAUTH_PROVIDERS"]
+    assert provider["remote_app"]["server_metadata_url"] == f"{env['DATAOPS_OIDC_ISSUER']}/.well-known/openid-configuration"
+    user = config["user_info"]({"email": "ana@example.com", "cognito:groups": ["airflow-op"]})
+    assert user["username"] == "ana@example.com" and [config["AUTH_ROLES_MAPPING"][g] for g in user["role_keys"]] == [["Op"]]
+
+
 def test_dbt_image_holds_the_entrypoint_and_package_and_no_project():
     placed = image_files(DBT_DOCKERFILE, REPO)
     assert placed["/opt/dataops/bin/dbt-entrypoint"] == "infra/images/dbt/entrypoint.py"
