@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 # Two small API calls per run and poll, shared by all of the run's triggers.
 DEFAULT_POLL_INTERVAL = 0.25
+# While nothing changes (dbt_build waiting for a worker, parsing, or on a long
+# model) the polls slow down, doubling up to this; the first change brings
+# them back to the poll interval. Each poll costs the triggerer and the API
+# server: a run of the TICKIT DAG spent most of its Airflow CPU on them.
+MAX_IDLE_POLL_INTERVAL = 1.0
 
 
 class _Snapshot:
@@ -70,7 +75,7 @@ class _RunWatcher:
             return self.snapshot
 
     async def _poll(self) -> None:
-        version = 0
+        version, interval, seen = 0, self.interval, None
         while True:
             try:
                 report, states = await asyncio.gather(self._report(), self._states())
@@ -80,11 +85,18 @@ class _RunWatcher:
                 log.exception("could not read the state of %s/%s; retrying", self.dag_id, self.run_id)
                 await asyncio.sleep(self.interval * 4)
                 continue
-            version += 1
-            async with self.changed:
-                self.snapshot = _Snapshot(report, states, version)
-                self.changed.notify_all()
-            await asyncio.sleep(self.interval)
+            # The decisions are pure functions of the snapshot: the triggers only
+            # decide again when it changed.
+            if (report, states) != seen:
+                seen = (report, states)
+                version += 1
+                interval = self.interval
+                async with self.changed:
+                    self.snapshot = _Snapshot(report, states, version)
+                    self.changed.notify_all()
+            else:
+                interval = min(interval * 2, max(MAX_IDLE_POLL_INTERVAL, self.interval))
+            await asyncio.sleep(interval)
 
     async def _report(self) -> RunReport | None:
         from airflow.sdk.bases.xcom import BaseXCom
