@@ -7,6 +7,7 @@ stack's (tests/services/test_stack.py), so no second Airflow starts here.
 
 from __future__ import annotations
 
+import concurrent.futures
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,8 +35,14 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     copy_project(paths.dbt_project_dir(), project_dir)
     state = root / "state"
     settings = load_settings(target="duckdb", state_dir=state, dbt_project_dir=project_dir, scale=SCALE, dbt_threads=4)
-    generate(settings.data_dir, scale=SCALE, seed=settings.seed)
-    get_loader(settings).load(settings.data_dir)
+    # The warehouse is loaded while Airflow starts: only the runs need it.
+    def load_tickit() -> None:
+        generate(settings.data_dir, scale=SCALE, seed=settings.seed)
+        get_loader(settings).load(settings.data_dir)
+
+    loading = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tickit-load")
+    loaded = loading.submit(load_tickit)
+    loading.shutdown(wait=False)
     ensure_compiled(DbtProject.from_settings(settings))
     bundles, s3_env = _bundle_bucket(aws_endpoint)
     airflow = LocalAirflow(
@@ -51,6 +58,7 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     try:
         api = airflow.api()
         api.wait_for_dag("redshift_transformations")
+        loaded.result()
         yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles)
     finally:
         airflow.stop()
