@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -141,21 +144,33 @@ def edited(path: Path, new_text: str) -> Iterator[None]:
 @contextmanager
 def project_changed(stack: Stack, airflow: Airflow, path: Path, new_text: str) -> Iterator[None]:
     """The project copy with ``path`` changed, its graph recompiled and the DAG
-    parsed again from it; restored the same way after."""
-    with edited(path, new_text):
-        recompile(stack, airflow)
-        yield
-    recompile(stack, airflow)
+    parsed again from it. Afterwards the file and the artifacts compiled from it
+    are put back as they were (the project is as before, so they are current)
+    and the DAG is parsed again."""
+    target = stack.project_dir / "target"
+    saved = Path(tempfile.mkdtemp(prefix="target-", dir=stack.project_dir.parent))
+    shutil.copytree(target, saved, dirs_exist_ok=True)
+    try:
+        with edited(path, new_text):
+            recompile(stack, airflow)
+            yield
+        shutil.rmtree(target)
+        shutil.copytree(saved, target)
+        wait_for_new_parse(airflow, datetime.now(timezone.utc))
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
 
 
 def recompile(stack: Stack, airflow: Airflow) -> None:
     """Recompiles the project copy and waits for a clean parse of the DAG made after it."""
-    from datetime import datetime, timezone
-
     from dataops.local.services.provision import compile_dbt_project
 
     compile_dbt_project(stack.settings())
-    compiled_at = datetime.now(timezone.utc)
+    wait_for_new_parse(airflow, datetime.now(timezone.utc))
+
+
+def wait_for_new_parse(airflow: Airflow, since: datetime) -> None:
+    """Waits for a clean parse of the DAG after ``since`` (its graph changed)."""
     # The DAG file is unchanged, only its graph is new: mark the file changed so the DAG
     # processor parses it at once rather than at its min_file_process_interval.
     (paths.dags_dir() / f"{DAG}.py").touch()
@@ -165,6 +180,6 @@ def recompile(stack: Stack, airflow: Airflow) -> None:
             dag = airflow.dags.get_dag(DAG)
         except Exception:
             return False
-        return not dag.has_import_errors and not dag.is_stale and dag.last_parsed_time is not None and dag.last_parsed_time > compiled_at
+        return not dag.has_import_errors and not dag.is_stale and dag.last_parsed_time is not None and dag.last_parsed_time > since
 
-    wait_for(parsed_cleanly_since, 180, f"{DAG} to be parsed again after recompiling", interval_s=2)
+    wait_for(parsed_cleanly_since, 180, f"{DAG} to be parsed again after its graph changed", interval_s=2)
