@@ -6,6 +6,7 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 VENV := .venv
 DBT_VENV := .venv-dbt
+BENCH_VENV := .venv-bench
 PY := $(VENV)/bin/python
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 # Installed packages are byte-compiled once, at install: a machine that sets
@@ -34,6 +35,13 @@ $(DBT_VENV)/.installed: requirements/dbt.txt | $(UV)
 	@VIRTUAL_ENV=$(DBT_VENV) $(UV) pip sync -q requirements/dbt.txt
 	@touch $@
 
+$(BENCH_VENV)/.installed: requirements/bench.txt pyproject.toml | $(UV)
+	@echo "==> benchmark environment ($(BENCH_VENV)): the platform's and astronomer-cosmos"
+	@test -d $(BENCH_VENV) || $(UV) venv -q --python $(PYTHON) $(BENCH_VENV)
+	@VIRTUAL_ENV=$(BENCH_VENV) $(UV) pip sync -q requirements/bench.txt
+	@VIRTUAL_ENV=$(BENCH_VENV) $(UV) pip install -q --no-deps -e .
+	@touch $@
+
 setup: $(VENV)/.installed $(DBT_VENV)/.installed  ## Create the environments (done on first use)
 
 demo: setup  ## The main job: TICKIT into DuckDB, the DAG through Airflow, results
@@ -59,11 +67,11 @@ test-infra: | $(UV)  ## Only the infra tests (infra/tests, offline)
 test-services: setup  ## Only the tests that need PostgreSQL and Redis
 	$(PY) -m pytest -m services $(PYTEST_ARGS)
 
-bench: setup  ## Benchmarks; QUICK=1 for the short version
-	$(PY) bench/run.py $(if $(QUICK),--quick)
+bench: setup $(BENCH_VENV)/.installed  ## Benchmarks (in their own environment, with astronomer-cosmos); QUICK=1 for the short version
+	$(BENCH_VENV)/bin/python bench/run.py $(if $(QUICK),--quick)
 
 lock: | $(UV)  ## Recompile requirements/*.txt from the .in files
-	cd requirements && for f in platform dbt dev; do ../$(UV) pip compile -q --universal --python-version 3.11 $$f.in -o $$f.txt; done
+	cd requirements && for f in platform dbt dev bench; do ../$(UV) pip compile -q --universal --python-version 3.11 $$f.in -o $$f.txt; done
 
 clean:  ## Remove the environments and local state
-	rm -rf $(VENV) $(DBT_VENV) .tools .dataops
+	rm -rf $(VENV) $(DBT_VENV) $(BENCH_VENV) .tools .dataops

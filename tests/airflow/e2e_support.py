@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,16 +62,26 @@ class E2EStack:
             time.sleep(0.2)
         return cleared, self.api.wait_for_run(DAG_ID, run_id, timeout_s=timeout_s)
 
-    def edit_model(self, relative_path: str, sql: str) -> None:
-        """Change a model file and recompile the graph, leaving no moment in
-        which the DAG processor could see the file newer than the graph."""
+    @contextmanager
+    def model_edited(self, relative_path: str, sql: str) -> Iterator[None]:
+        """A model file changed and the graph recompiled, leaving no moment in which the
+        DAG processor could see the file newer than the graph; afterwards the file and
+        the graph compiled from it as they were (the project is as before)."""
+        model, graph_file = self.project_dir / relative_path, default_graph_path(self.project_dir)
+        old_sql, old_graph = model.read_text(), graph_file.read_bytes()
         staging = self.project_dir.parent / "dbt-staging"
         shutil.rmtree(staging, ignore_errors=True)
         copy_project(self.project_dir, staging)
         (staging / relative_path).write_text(sql)
         ensure_compiled(DbtProject.from_settings(self.settings, staging))
-        (self.project_dir / relative_path).write_text(sql)
-        shutil.copy2(default_graph_path(staging), default_graph_path(self.project_dir))
+        model.write_text(sql)
+        shutil.copy2(default_graph_path(staging), graph_file)
+        try:
+            yield
+        finally:
+            # The graph first: a parse in between finds it newer than the file and current.
+            graph_file.write_bytes(old_graph)
+            model.write_text(old_sql)
 
     def run_results(self, run_id: str) -> dict[str, dict]:
         """run_results.json of every dbt process of this run, by "<task_id>.<try>"."""

@@ -107,13 +107,8 @@ def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_
     graph = s.graph()
     task_ids = task_ids_for(graph.nodes.values())
     broken_task, follows_task = task_ids[BROKEN_UID], task_ids[FOLLOWS_UID]
-    good_sql = (s.project_dir / BROKEN_MODEL).read_text()
-
-    s.edit_model(BROKEN_MODEL, SYNTAX_ERROR_SQL)
-    try:
+    with s.model_edited(BROKEN_MODEL, SYNTAX_ERROR_SQL):
         info, tasks = s.run()
-    finally:
-        s.edit_model(BROKEN_MODEL, good_sql)
 
     assert info.state == "failed"
     assert tasks[broken_task].state == "failed"

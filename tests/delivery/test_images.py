@@ -66,6 +66,23 @@ def test_airflow_image_holds_the_platform_and_no_analytics_code():
     assert not [p for p in placed if p.startswith("/opt/airflow/dags")]
 
 
+def test_the_tests_airflow_loads_only_the_plugins_and_policies_the_image_installs():
+    """Every Airflow process the tests start loads the entry-point plugins and cluster
+    policies of the environment's packages: they must be the image's (requirements/
+    platform.txt), or the tests run another Airflow than the one that ships."""
+    import re
+    from importlib.metadata import entry_points
+
+    def canonical(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pinned = {canonical(line.split("==")[0]) for line in (REPO / "requirements/platform.txt").read_text().splitlines()
+              if "==" in line and not line.startswith((" ", "#"))}
+    loaded = {(group, ep.name, canonical(ep.dist.name)) for group in ("airflow.plugins", "airflow.policy")
+              for ep in entry_points(group=group)}
+    assert {entry for entry in loaded if entry[2] not in pinned} == set()
+
+
 def test_the_airflow_images_sign_in_settings_load_with_its_pinned_fab(image_roots):
     """The FAB auth manager the CDK app configures imports from the platform's pinned
     environment, and the image's webserver_config.py, as the image holds it, loads
