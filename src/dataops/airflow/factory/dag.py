@@ -43,6 +43,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     target: str | None = None,
     check_fresh: bool = True,
     concurrent_builds: int = 1,
+    publish: str = "per_run",
     **dag_kwargs,
 ) -> DAG:
     """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
@@ -61,7 +62,16 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     time: one by default, because two builds of the same models on the same
     target collide (DuckDB allows one writer; elsewhere both swap the same
     relations). Later runs queue at their ``dbt_build`` task.
+
+    ``publish`` is how the run's models reach production: ``per_run`` (the
+    default) builds and tests them in a schema of the run's own and publishes
+    them all in one atomic step when every test passed; ``per_model``
+    publishes each model once it and everything it reads passed; ``direct``
+    builds straight into production (see dataops.airflow.publishing).
     """
+    from dataops.airflow.publishing import check_mode
+
+    check_mode(publish)
     project = Path(project_dir) if project_dir else default_project_dir(_caller_file())
     graph_file = Path(graph_path) if graph_path else project / "target" / "dataops_graph.json"
     graph = load_graph(graph_file, project if check_fresh else None)
@@ -76,6 +86,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
             threads=threads,
             profile=DbtProfile(profiles_dir, profile, target),
             concurrent_builds=concurrent_builds,
+            publish=publish,
         )
     return dag
 
@@ -104,6 +115,7 @@ def add_dbt_tasks(
     threads: int | None = None,
     profile: DbtProfile | None = None,
     concurrent_builds: int = 1,
+    publish: str = "per_run",
 ) -> dict[str, DbtNodeOperator]:
     """Add the dbt tasks to the DAG being defined; returns unique_id -> task."""
     chosen = select_nodes(graph, select, exclude)
@@ -122,6 +134,7 @@ def add_dbt_tasks(
         profile=profile,
         threads=threads,
         max_active_tis_per_dag=concurrent_builds,
+        publish=publish,
     )
     tasks: dict[str, DbtNodeOperator] = {}
     for node in nodes:
@@ -135,6 +148,7 @@ def add_dbt_tasks(
             project_dir=project_dir,
             graph_path=graph_path,
             profile=profile,
+            publish=publish,
             doc_md=_doc(node),
         )
         _link(task, upstream or [producer])
@@ -147,6 +161,10 @@ def add_dbt_tasks(
         node_task_ids=[t.task_id for t in tasks.values()],
         node_unique_ids=list(tasks),
         producer_task_id=PRODUCER_TASK_ID,
+        project_dir=project_dir,
+        graph_path=graph_path,
+        profile=profile,
+        publish=publish,
     )
     _link(summary, leaves)
     return tasks
