@@ -8,26 +8,12 @@ import threading
 import time
 
 import pytest
-from wap_project import PIPELINE
+from wap_project import PIPELINE, make_place
 
-from dataops.wap.place import Publishable, Relation, RunPlace
 from dataops.wap.publisher import Publisher
 
 PUBLISHES = 30
 KEEP = 40
-
-
-def _make_place(wh, n: int) -> tuple[RunPlace, list[Publishable]]:
-    """Run ``n``'s place: pair_a holds ten values of version n, pair_b their sum, as a run builds them."""
-    place = wh.place(f"run{n}", f"2026-01-{n:02d}T00:00:00")
-    models = wh.settings.models_schema
-    wh.sql(f"create schema if not exists {place.schema}")
-    wh.sql(f"create table {place.schema}.pair_a as select i as id, i * {n} as value from "
-           f"(values (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)) as t(i)")
-    wh.sql(f"create table {place.schema}.pair_b as select sum(value) as total, {n} as version from {place.schema}.pair_a")
-    items = [Publishable(f"model.shop.{m}", "table", Relation(place.schema, m), Relation(models, m))
-             for m in ("pair_a", "pair_b")]
-    return place, items
 
 
 def _reader(wh, stop: threading.Event, seen: list, problems: list) -> None:
@@ -53,7 +39,7 @@ def _reader(wh, stop: threading.Event, seen: list, problems: list) -> None:
 def test_readers_see_one_whole_version_through_many_publishes_and_rollbacks(warehouse):
     wh = warehouse
     publisher = Publisher(wh.settings, keep=KEEP)
-    publisher.publish(*_make_place(wh, 1))
+    publisher.publish(*make_place(wh, 1))
     before = wh.production("pair_a")
 
     stop, seen, problems = threading.Event(), [], []
@@ -64,7 +50,7 @@ def test_readers_see_one_whole_version_through_many_publishes_and_rollbacks(ware
             if n % 3 == 0:
                 publisher.rollback(PIPELINE)  # back to the version before, itself one step
             else:
-                publisher.publish(*_make_place(wh, n))
+                publisher.publish(*make_place(wh, n))
             time.sleep(0.005)
     finally:
         stop.set()
@@ -81,9 +67,9 @@ def test_readers_see_one_whole_version_through_many_publishes_and_rollbacks(ware
 def test_publish_is_all_or_nothing_when_a_built_relation_is_missing(warehouse):
     wh = warehouse
     publisher = Publisher(wh.settings, keep=2)
-    place1, items1 = _make_place(wh, 1)
+    place1, items1 = make_place(wh, 1)
     publisher.publish(place1, items1)
-    place2, items2 = _make_place(wh, 2)
+    place2, items2 = make_place(wh, 2)
     wh.sql(f"drop table {place2.schema}.pair_b")
     with pytest.raises(Exception, match="built relation"):
         publisher.publish(place2, items2)
@@ -94,7 +80,7 @@ def test_publish_is_all_or_nothing_when_a_built_relation_is_missing(warehouse):
 def test_old_versions_and_abandoned_places_are_dropped_and_newer_runs_kept(warehouse):
     wh = warehouse
     publisher = Publisher(wh.settings, keep=2)
-    made = [_make_place(wh, n) for n in range(1, 6)]
+    made = [make_place(wh, n) for n in range(1, 6)]
     for place, items in made:  # every run registers its place before it builds
         publisher.prepare(place, items)
     # Run 3 was abandoned, run 5 is still building; runs 1, 2 and 4 publish.

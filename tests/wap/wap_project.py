@@ -14,7 +14,7 @@ from dataops.dbt.graph import DbtGraph
 from dataops.dbt.manifest import graph_from_manifest
 from dataops.dbt.project import DbtProject
 from dataops.dbt.runner import DbtInvocation, DbtRun, DbtRunner
-from dataops.wap.place import RunPlace, publishables
+from dataops.wap.place import Publishable, Relation, RunPlace, publishables
 from dataops.wap.publisher import Publisher
 
 PIPELINE = "shop"
@@ -93,3 +93,16 @@ def build(wh: Warehouse, project_dir: Path, place: RunPlace, select: tuple[str, 
         manifest = json.loads((run.target_path / "manifest.json").read_text())
         wh.graph = graph_from_manifest(manifest, "fp", place.schema)
     return run, publishables(wh.graph, wh.graph.nodes, place)
+
+
+def make_place(wh, n: int) -> tuple[RunPlace, list[Publishable]]:
+    """Run ``n``'s place: pair_a holds ten values of version n, pair_b their sum, as a run builds them."""
+    place = wh.place(f"run{n}", f"2026-01-{n:02d}T00:00:00")
+    models = wh.settings.models_schema
+    wh.sql(f"create schema if not exists {place.schema}")
+    wh.sql(f"create table {place.schema}.pair_a as select i as id, i * {n} as value from "
+           f"(values (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)) as t(i)")
+    wh.sql(f"create table {place.schema}.pair_b as select sum(value) as total, {n} as version from {place.schema}.pair_a")
+    items = [Publishable(f"model.shop.{m}", "table", Relation(place.schema, m), Relation(models, m))
+             for m in ("pair_a", "pair_b")]
+    return place, items

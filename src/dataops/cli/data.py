@@ -1,4 +1,5 @@
-"""``dataops data``: generate the TICKIT sample files and load them into a warehouse."""
+"""``dataops data``: generate the TICKIT sample files and load them into a warehouse; list and roll
+back the published versions of the models' data (``versions``, ``rollback``: cli/published.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dataops.cli import published
 from dataops.cli.options import setting_range
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
@@ -32,7 +34,12 @@ class TargetChoice(click.Choice):
 @click.group()
 def data() -> None:
     """Generate and load the TICKIT sample database (users, venue, category,
-    date, event, listing, sales)."""
+    date, event, listing, sales); list and roll back the published versions
+    of the models' data."""
+
+
+data.add_command(published.versions)
+data.add_command(published.rollback)
 
 
 @data.command()
