@@ -34,7 +34,9 @@ MODELS = 200
 
 
 def _place(settings, n: int) -> tuple[RunPlace, list[Publishable]]:
-    place = RunPlace("bench", f"run{n}", f"2026-01-01T00:00:{n:02d}", "bench", settings.models_schema)
+    place = Publisher(settings, keep=2).claim(
+        RunPlace("bench", f"run{n}", f"2026-01-01T00:00:{n:02d}", "bench", settings.models_schema)
+    )
     session = settings.warehouse().publish_sql().connect(settings)
     try:
         session.execute(f'create schema if not exists "{place.schema}"')

@@ -53,9 +53,12 @@ class E2EStack:
 
     def place(self, run_id: str) -> str:
         """The schema a run builds into before it is published."""
-        from dataops.wap.place import run_schema
+        from dataops.wap.place import RunPlace
+        from dataops.wap.publisher import Publisher
 
-        return run_schema(self.settings.models_schema, DAG_ID, run_id)
+        held = Publisher(self.settings).find(RunPlace(DAG_ID, run_id, "", "", self.settings.models_schema))
+        assert held is not None, f"run {run_id} holds no place"
+        return held.schema
 
     def run(self, timeout_s: float = 240) -> tuple[RunInfo, dict[str, TaskInfo]]:
         run_id = self.api.trigger(DAG_ID)

@@ -96,12 +96,17 @@ def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
         assert relations[model].rows > 0, f"{MODELS_SCHEMA}.{model} is empty"
     stack.baseline.update(relations)
     # Published in one step after the tests: production reads exactly what the run built in its place.
-    from dataops.wap.place import run_schema
-
-    place = snapshot(stack.pg_conninfo, run_schema(MODELS_SCHEMA, DAG, run_id))
+    place = snapshot(stack.pg_conninfo, _place(stack, run_id))
     assert {m: place[m].checksum for m in models} == {m: relations[m].checksum for m in models}
     _each_model_task_has_dbts_outcome_and_time(stack, run_id)
     print(f"run {run_id}: tasks {sorted(airflow.task_states(DAG, run_id))}")
+
+
+def _place(stack: Stack, run_id: str) -> str:
+    """The schema the run built in (test-gated publish: dataops.wap)."""
+    with psycopg.connect(stack.pg_conninfo, autocommit=True) as conn:
+        (schema,) = conn.execute("select schema_name from dataops_wap.places where run_id = %s", [run_id]).fetchone()
+    return schema
 
 
 def _each_model_task_has_dbts_outcome_and_time(stack: Stack, run_id: str) -> None:
@@ -560,9 +565,7 @@ def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow
     # Test-gated publish: production is exactly as before, every model (nothing was published).
     assert snapshot(stack.pg_conninfo, MODELS_SCHEMA) == before
     # In the run's own place, the unrelated branch was built, and what depends on the tested model was not.
-    from dataops.wap.place import run_schema
-
-    place = snapshot(stack.pg_conninfo, run_schema(MODELS_SCHEMA, DAG, run_id))
+    place = snapshot(stack.pg_conninfo, _place(stack, run_id))
     assert "top_buyers_by_quantity_model" in place and "all_gross_sales_model" in place
     assert not {"percentile_sales_model", "top_sales_99.9_percentile_model"} & set(place), sorted(place)
     tasks = airflow.task_states(DAG, run_id)

@@ -10,6 +10,7 @@ import time
 import pytest
 from wap_project import PIPELINE, make_place
 
+from dataops.wap.place import PublishError
 from dataops.wap.publisher import Publisher
 
 PUBLISHES = 30
@@ -39,7 +40,7 @@ def _reader(wh, stop: threading.Event, seen: list, problems: list) -> None:
 def test_readers_see_one_whole_version_through_many_publishes_and_rollbacks(warehouse):
     wh = warehouse
     publisher = Publisher(wh.settings, keep=KEEP)
-    publisher.publish(*make_place(wh, 1))
+    publisher.publish(*make_place(wh, 1, KEEP))
     before = wh.production("pair_a")
 
     stop, seen, problems = threading.Event(), [], []
@@ -50,7 +51,7 @@ def test_readers_see_one_whole_version_through_many_publishes_and_rollbacks(ware
             if n % 3 == 0:
                 publisher.rollback(PIPELINE)  # back to the version before, itself one step
             else:
-                publisher.publish(*make_place(wh, n))
+                publisher.publish(*make_place(wh, n, KEEP))
             time.sleep(0.005)
     finally:
         stop.set()
@@ -77,19 +78,31 @@ def test_publish_is_all_or_nothing_when_a_built_relation_is_missing(warehouse):
     assert [v.version for v in publisher.versions(PIPELINE)] == [1]
 
 
-def test_old_versions_and_abandoned_places_are_dropped_and_newer_runs_kept(warehouse):
+def test_old_versions_and_abandoned_places_are_dropped_and_places_are_reused(warehouse):
     wh = warehouse
-    publisher = Publisher(wh.settings, keep=2)
-    made = [make_place(wh, n) for n in range(1, 6)]
-    for place, items in made:  # every run registers its place before it builds
-        publisher.prepare(place, items)
-    # Run 3 was abandoned, run 5 is still building; runs 1, 2 and 4 publish.
-    publisher.publish(*made[0])
-    publisher.publish(*made[1])
-    published = publisher.publish(*made[3])
-    # Kept: versions 2 and 3 (keep=2: runs 2 and 4) and run 5 (newer); dropped: run 1 and run 3.
-    assert sorted(published.dropped) == sorted([made[0][0].schema, made[2][0].schema])
-    listed = [v.run_id for v in publisher.versions(PIPELINE)]
-    assert listed == ["run4", "run2"]
-    remaining = {row[0] for row in wh.sql(publisher.dialect.schemas_sql(made[0][0].pipeline_prefix))}
-    assert remaining == {made[1][0].schema, made[3][0].schema, made[4][0].schema}
+    publisher = Publisher(wh.settings, keep=2)  # 2 kept versions, 4 places
+    run1 = make_place(wh, 1, keep=2)
+    publisher.publish(*run1)
+    run2 = make_place(wh, 2, keep=2)
+    publisher.publish(*run2)
+    run3 = make_place(wh, 3, keep=2)  # killed between its build and its publish
+    run4 = make_place(wh, 4, keep=2)
+    assert len({p.schema for p, _ in (run1, run2, run3, run4)}) == publisher.slots == 4
+    published = publisher.publish(*run4)
+    # Kept: versions 2 and 3 (runs 2 and 4). Dropped: run 1's place (its version is no longer kept)
+    # and run 3's, abandoned.
+    assert sorted(published.dropped) == sorted([run1[0].schema, run3[0].schema])
+    assert [v.run_id for v in publisher.versions(PIPELINE)] == ["run4", "run2"]
+    remaining = {row[0] for row in wh.sql(publisher.dialect.schemas_sql(run1[0].pipeline_prefix))}
+    assert remaining == {run2[0].schema, run4[0].schema}
+    assert publisher.find(run3[0]) is None
+
+    # Later runs reuse the free places; with none free, a run takes the oldest older run's (abandoned) place.
+    run5, run6 = make_place(wh, 5, keep=2), make_place(wh, 6, keep=2)
+    assert {run5[0].schema, run6[0].schema} == {run1[0].schema, run3[0].schema}
+    run7 = make_place(wh, 7, keep=2)
+    assert run7[0].schema == run5[0].schema
+    # A run whose place was given away cannot publish, and says why.
+    with pytest.raises(PublishError, match="was given to run run7"):
+        publisher.publish(*run5)
+    assert [v.run_id for v in publisher.versions(PIPELINE)] == ["run4", "run2"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dataops.dbt.graph import DbtGraph, DbtNode
-from dataops.wap.place import PublishError, Relation, RunPlace, publishables, reads_outside, run_schema
+from dataops.wap.place import PublishError, Relation, RunPlace, place_root, publishables, reads_outside, slot_schema
 
 
 def _node(uid, schema, alias, deps=(), materialized="table", kind="model"):
@@ -18,7 +18,7 @@ GRAPH = DbtGraph("p", "fp", {
     "model.p.b": _node("model.p.b", "analytics_marts", "b_alias", ("model.p.a",), "incremental"),
     "snapshot.p.s": _node("snapshot.p.s", "analytics", "s", ("model.p.a",), "snapshot", "snapshot"),
 }, {}, "analytics")
-PLACE = RunPlace("shop", "manual__2026-01-01T00:00:00+00:00", "2026-01-01", "v1", "prod")
+PLACE = RunPlace("shop", "manual__2026-01-01T00:00:00+00:00", "2026-01-01", "v1", "prod", slot_schema("prod", "shop", 1))
 
 
 def test_each_model_builds_under_the_runs_schema_and_publishes_under_production():
@@ -30,11 +30,13 @@ def test_each_model_builds_under_the_runs_schema_and_publishes_under_production(
     assert [uid for uid, i in items.items() if i.carried] == ["model.p.b", "snapshot.p.s"]
 
 
-def test_the_runs_schema_is_stable_short_and_its_own():
-    assert PLACE.schema == run_schema("prod", "shop", PLACE.run_id)
+def test_a_place_is_short_and_its_pipelines_own():
     assert PLACE.schema.startswith(PLACE.pipeline_prefix) and len(PLACE.schema) <= 63 - len("_marts")
-    assert run_schema("prod", "shop", "other run") != PLACE.schema
-    assert run_schema("prod", "other dag", PLACE.run_id)[:len(PLACE.pipeline_prefix)] != PLACE.pipeline_prefix
+    assert slot_schema("prod", "other dag", 1)[:len(PLACE.pipeline_prefix)] != PLACE.pipeline_prefix
+    assert place_root(PLACE.schema + "_marts", PLACE.pipeline_prefix) == PLACE.schema
+    assert place_root(slot_schema("prod", "shop", 12), PLACE.pipeline_prefix) == slot_schema("prod", "shop", 12)
+    with pytest.raises(ValueError, match="claim one first"):
+        publishables(GRAPH, GRAPH.nodes, RunPlace("shop", "r", "t", "v", "prod"))
 
 
 def test_a_model_outside_the_profiles_schema_is_refused_naming_it():

@@ -19,7 +19,7 @@ import pytest
 
 from dataops.config import load_settings
 from dataops.wap.dialects.redshift import DIALECT
-from dataops.wap.place import Publishable, Relation, RunPlace
+from dataops.wap.place import Publishable, Relation, RunPlace, slot_schema
 from dataops.wap.publisher import Publisher
 
 NOT_IN_TRANSACTION = re.compile(
@@ -27,8 +27,9 @@ NOT_IN_TRANSACTION = re.compile(
     r"drop\s+external|alter\s+table\s+\S+\s+append|create\s+library|drop\s+library|truncate)\b",
     re.I,
 )
-PLACE = RunPlace("shop", "manual__2026-01-02", "2026-01-02T00:00:00", "3f9a1c07e2b4", "analytics")
-OLD_PLACE = "analytics__wap_5042d1_0123456789"
+PLACE = RunPlace("shop", "manual__2026-01-02", "2026-01-02T00:00:00", "3f9a1c07e2b4", "analytics",
+                 slot_schema("analytics", "shop", 1))
+OLD_PLACE = slot_schema("analytics", "shop", 2)
 ITEMS = [
     Publishable("model.shop.pair_a", "table", Relation(PLACE.schema, "pair_a"), Relation("analytics", "pair_a")),
     Publishable("model.shop.top_99.9", "view", Relation(PLACE.schema, "top_99.9"), Relation("analytics", "top_99.9")),
@@ -55,6 +56,8 @@ class Recorder:
             return [(PLACE.schema,), (PLACE.schema + "_marts",), (OLD_PLACE,)]
         if sql.startswith("select version, action"):
             return self.current
+        if sql.startswith("select schema_name, run_id, run_after"):  # the run holds its place
+            return [(PLACE.schema, PLACE.run_id, PLACE.run_after)]
         return []
 
     def close(self) -> None:
@@ -106,7 +109,7 @@ def test_the_publish_is_one_transaction_of_late_binding_views(published):
 
 
 def test_every_statement_is_one_redshift_accepts_in_a_transaction(published):
-    source, target = Relation("analytics__wap_5042d1_0123456789", "history"), ITEMS[2].built
+    source, target = Relation(OLD_PLACE, "history"), ITEMS[2].built
     carried = DIALECT.copy_table(source, target)
     assert carried == [
         f'create table "{target.schema}"."history" (like "{source.schema}"."history")',

@@ -64,8 +64,9 @@ class Warehouse:
         self.sql("drop table if exists raw.numbers")
         self.sql(f"create table raw.numbers as select * from (values {values}) as t(id, value, batch)")
 
-    def place(self, run_id: str, run_after: str) -> RunPlace:
-        return RunPlace(PIPELINE, run_id, run_after, "test", self.settings.models_schema)
+    def place(self, run_id: str, run_after: str, keep: int = 3) -> RunPlace:
+        """The run's place, claimed as a run's build claims it."""
+        return self.publisher(keep).claim(RunPlace(PIPELINE, run_id, run_after, "test", self.settings.models_schema))
 
     def production(self, model: str) -> list[tuple]:
         order = "batch" if model == "history" else "1"
@@ -95,9 +96,9 @@ def build(wh: Warehouse, project_dir: Path, place: RunPlace, select: tuple[str, 
     return run, publishables(wh.graph, wh.graph.nodes, place)
 
 
-def make_place(wh, n: int) -> tuple[RunPlace, list[Publishable]]:
+def make_place(wh, n: int, keep: int = 3) -> tuple[RunPlace, list[Publishable]]:
     """Run ``n``'s place: pair_a holds ten values of version n, pair_b their sum, as a run builds them."""
-    place = wh.place(f"run{n}", f"2026-01-{n:02d}T00:00:00")
+    place = wh.place(f"run{n}", f"2026-01-{n:02d}T00:00:{n % 60:02d}", keep)
     models = wh.settings.models_schema
     wh.sql(f"create schema if not exists {place.schema}")
     wh.sql(f"create table {place.schema}.pair_a as select i as id, i * {n} as value from "

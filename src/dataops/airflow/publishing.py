@@ -36,10 +36,12 @@ class RunPublish:
     unique_ids: tuple[str, ...]
 
     @classmethod
-    def of(cls, ti, dag_run, graph, unique_ids: Collection[str]) -> RunPublish:
+    def of(cls, ti, dag_run, graph, unique_ids: Collection[str], claim: bool = False) -> RunPublish:
+        """The run's place: claimed (the run's build), or the one it holds (a cleared task, dbt_done)."""
         from dataops.airflow.executors.base import BundleRef
         from dataops.airflow.runtime import runtime_settings
-        from dataops.wap.place import RunPlace
+        from dataops.wap.place import PublishError, RunPlace
+        from dataops.wap.publisher import Publisher
 
         settings = runtime_settings()
         bundle = BundleRef.of(ti)
@@ -48,7 +50,14 @@ class RunPublish:
             ti.dag_id, ti.run_id, run_after.isoformat() if run_after else ti.run_id,
             bundle.version if bundle else "working tree", settings.models_schema,
         )
-        return cls(settings, place, graph, tuple(unique_ids))
+        publisher = Publisher(settings)
+        held = publisher.claim(place) if claim else publisher.find(place)
+        if held is None:
+            raise PublishError(
+                f"run {ti.run_id} has no place of its own any more: a later run of {ti.dag_id} published, and "
+                "its place was cleaned up or given to another run. Trigger a new run."
+            )
+        return cls(settings, held, graph, tuple(unique_ids))
 
     def items(self, unique_ids: Collection[str] | None = None):
         from dataops.wap.place import publishables

@@ -81,11 +81,28 @@ def forget_before(pipeline: str, version: int) -> list[str]:
     return [f"delete from {qualified(VERSION_RELATIONS)} {where}", f"delete from {qualified(VERSIONS)} {where}"]
 
 
-def register_place(session: Session, dialect: PublishDialect, place: RunPlace) -> None:
-    """Records a run's place and when its run started, once: cleanup keeps the places of newer runs."""
-    found = session.rows(f"select 1 from {qualified(PLACES)} where schema_name = {literal(place.schema)}")
-    if not found:
-        session.execute(dialect.insert_rows(PLACES, [(place.pipeline, place.schema, place.run_id, place.run_after)]))
+@dataclass(frozen=True)
+class Claim:
+    """Which run holds a place (a slot), and when that run started."""
+
+    schema: str
+    run_id: str
+    run_after: str
+
+
+def claims(session: Session, pipeline: str) -> dict[str, Claim]:
+    """The pipeline's places, by schema, with the run that holds each."""
+    return {row[0]: Claim(*row) for row in session.rows(
+        f"select schema_name, run_id, run_after from {qualified(PLACES)} where pipeline = {literal(pipeline)}"
+    )}
+
+
+def claim(dialect: PublishDialect, place: RunPlace) -> list[str]:
+    """Statements that give ``place.schema`` to ``place``'s run (taking it from whoever held it)."""
+    return [
+        f"delete from {qualified(PLACES)} where schema_name = {literal(place.schema)}",
+        dialect.insert_rows(PLACES, [(place.pipeline, place.schema, place.run_id, place.run_after)]),
+    ]
 
 
 def places_started_after(session: Session, pipeline: str, run_after: str) -> set[str]:

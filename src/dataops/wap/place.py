@@ -1,12 +1,15 @@
 """Where a run writes, and where each of its models is published.
 
-A run of a pipeline (a DAG) builds into a schema of its own,
-``<models schema>__wap_<pipeline tag>_<run tag>``: the dbt profile takes its
-schema from ``DATAOPS_MODELS_SCHEMA``, which the run sets to that name, so any
-project whose profile reads that variable (the platform's does) writes there
-without an edit, ``ref()`` resolves there and sources stay where they are. A
-model with a custom schema (dbt's default ``generate_schema_name``) builds into
-``<run schema>_<custom>`` and is published to ``<models schema>_<custom>``.
+A run of a pipeline (a DAG) builds into a schema of its own: one of a few
+slots per pipeline, ``<models schema>__wap_<pipeline tag>_s<NN>``, that no
+kept version reads (``Publisher.claim``; reusing names keeps dbt's partial
+parsing valid from one run to the next, as the schema is part of dbt's profile).
+The dbt profile takes its schema from ``DATAOPS_MODELS_SCHEMA``, which the run
+sets to that name, so any project whose profile reads that variable (the
+platform's does) writes there without an edit, ``ref()`` resolves there and
+sources stay where they are. A model with a custom schema (dbt's default
+``generate_schema_name``) builds into ``<run schema>_<custom>`` and is
+published to ``<models schema>_<custom>``.
 """
 
 from __future__ import annotations
@@ -63,10 +66,8 @@ class RunPlace:
     # The code it ran: the bundle version, else "working tree".
     code_version: str
     models_schema: str
-
-    @property
-    def schema(self) -> str:
-        return run_schema(self.models_schema, self.pipeline, self.run_id)
+    # The slot it builds in ("" until Publisher.claim or Publisher.find gives it one).
+    schema: str = ""
 
     @property
     def pipeline_prefix(self) -> str:
@@ -82,9 +83,14 @@ def pipeline_prefix(models_schema: str, pipeline: str) -> str:
     return f"{models_schema}{_MARK}{_tag(pipeline, 6)}_"
 
 
-def run_schema(models_schema: str, pipeline: str, run_id: str) -> str:
-    """The run's schema: short (PostgreSQL allows 63 bytes), stable for the run, unique per run."""
-    return pipeline_prefix(models_schema, pipeline) + _tag(f"{pipeline}\0{run_id}", 10)
+def slot_schema(models_schema: str, pipeline: str, slot: int) -> str:
+    """A run place's schema: short (PostgreSQL allows 63 bytes), the same name for every run in that slot."""
+    return f"{pipeline_prefix(models_schema, pipeline)}s{slot:02d}"
+
+
+def place_root(schema: str, prefix: str) -> str:
+    """A run place's schema, from it or one of its custom schemas ("<place>_<custom>")."""
+    return schema[: len(prefix) + 3] if schema.startswith(prefix) else schema
 
 
 def schema_suffix(node: DbtNode, target_schema: str) -> str:
@@ -105,6 +111,8 @@ def schema_suffix(node: DbtNode, target_schema: str) -> str:
 
 def publishables(graph: DbtGraph, unique_ids: Iterable[str], place: RunPlace) -> list[Publishable]:
     """The relations of ``unique_ids`` that a run builds in ``place`` and publishes, in graph order."""
+    if not place.schema:
+        raise ValueError(f"run {place.run_id} has no place yet: claim one first (Publisher.claim)")
     wanted = set(unique_ids)
     found = []
     for uid, node in graph.nodes.items():

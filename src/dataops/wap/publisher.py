@@ -13,13 +13,13 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from dataops.wap import catalog
 from dataops.wap.catalog import Version
-from dataops.wap.place import PublishError, Publishable, Relation, RunPlace
+from dataops.wap.place import PublishError, Publishable, Relation, RunPlace, place_root, slot_schema
 from dataops.wap.sql import TABLE, PublishDialect, Session
 
 if TYPE_CHECKING:
@@ -83,6 +83,50 @@ class Publisher:
         rows = session.rows(self.dialect.relations_sql({r.schema for r in relations}))
         return {Relation(schema, name): kind for schema, name, kind in rows}
 
+    # -- places --------------------------------------------------------------------------------
+    @property
+    def slots(self) -> int:
+        """Places per pipeline: the kept versions' and two more (a run building, one abandoned)."""
+        return self.keep + 2
+
+    def find(self, place: RunPlace) -> RunPlace | None:
+        """``place`` with the schema its run holds, or None when it holds none (any more)."""
+        with self.session() as session:
+            catalog.ensure(session, self.dialect)
+            held = [c for c in catalog.claims(session, place.pipeline).values() if c.run_id == place.run_id]
+        return replace(place, schema=held[0].schema) if held else None
+
+    def claim(self, place: RunPlace) -> RunPlace:
+        """The place ``place``'s run builds in: the one it holds already, else a free slot (emptied
+        first), else the slot of the oldest older run that no kept version reads (an abandoned run)."""
+        with self.session() as session:
+            catalog.ensure(session, self.dialect)
+            with self._transaction(session):
+                self._lock(session)
+                held = catalog.claims(session, place.pipeline)
+                mine = [c.schema for c in held.values() if c.run_id == place.run_id]
+                if mine:
+                    return replace(place, schema=mine[0])
+                prefix = place.pipeline_prefix
+                kept = {place_root(s, prefix) for v in catalog.versions(session, place.pipeline) for s in v.places}
+                slots = [slot_schema(place.models_schema, place.pipeline, n) for n in range(self.slots)]
+                free = [s for s in slots if s not in kept and s not in held]
+                older = sorted((held[s].run_after, s) for s in slots
+                               if s not in kept and s in held and held[s].run_after < place.run_after)
+                if not free and not older:
+                    raise PublishError(
+                        f"run {place.run_id} of {place.pipeline} has no place to build in: all {len(slots)} are "
+                        "read by kept versions or held by newer runs. Let those finish, or lower DATAOPS_PUBLISH_KEEP."
+                    )
+                chosen = free[0] if free else older[0][1]
+                for (schema,) in session.rows(self.dialect.schemas_sql(chosen)):
+                    if place_root(schema, prefix) == chosen:
+                        session.execute(self.dialect.drop_schema(schema))
+                claimed = replace(place, schema=chosen)
+                for statement in catalog.claim(self.dialect, claimed):
+                    session.execute(statement)
+        return claimed
+
     # -- write ---------------------------------------------------------------------------------
     def prepare(self, place: RunPlace, items: Sequence[Publishable]) -> list[str]:
         """Creates the run's schemas and carries each incremental model and snapshot not yet in the
@@ -90,7 +134,6 @@ class Publisher:
         notes = []
         with self.session() as session:
             catalog.ensure(session, self.dialect)
-            catalog.register_place(session, self.dialect, place)
             for schema in sorted({i.built.schema for i in items}):
                 session.execute(self.dialect.create_schema(schema))
             carried = [i for i in items if i.carried]
@@ -125,7 +168,13 @@ class Publisher:
             catalog.ensure(session, self.dialect)
             with self._transaction(session):
                 self._lock(session)
-                catalog.register_place(session, self.dialect, place)
+                holder = catalog.claims(session, place.pipeline).get(place.schema)
+                if holder is None or holder.run_id != place.run_id:
+                    raise PublishError(
+                        f"run {place.run_id} of {place.pipeline} cannot be published: its place {place.schema} "
+                        f"was given to {'run ' + holder.run_id if holder else 'no run'} after a later version was "
+                        "published. Nothing was changed; trigger a new run."
+                    )
                 current = self._current(session, place.pipeline)
                 if current is not None and current.run_id != place.run_id and current.run_after > place.run_after:
                     raise PublishError(
@@ -220,11 +269,11 @@ class Publisher:
         """Drops the pipeline's run places that no kept version reads, except those of ``place`` and of
         runs that started after it (they may still be building)."""
         prefix = place.pipeline_prefix
-        kept = {_place_root(s, prefix) for v in catalog.versions(session, place.pipeline) for s in v.places}
+        kept = {place_root(s, prefix) for v in catalog.versions(session, place.pipeline) for s in v.places}
         kept |= catalog.places_started_after(session, place.pipeline, place.run_after) | {place.schema}
         dropped = []
         for (schema,) in session.rows(self.dialect.schemas_sql(prefix)):
-            if _place_root(schema, prefix) in kept:
+            if place_root(schema, prefix) in kept:
                 continue
             try:
                 session.execute(self.dialect.drop_schema(schema))
@@ -232,13 +281,8 @@ class Publisher:
             except Exception as exc:  # noqa: BLE001  (the publish stands; the next one tries again)
                 log.warning("could not drop the old run place %s: %s", schema, exc)
         if dropped:
-            session.execute(catalog.forget_places(dropped))
+            session.execute(catalog.forget_places([s for s in dropped if place_root(s, prefix) == s]))
         return tuple(dropped)
-
-
-def _place_root(schema: str, prefix: str) -> str:
-    """A run's schema, from it or one of its custom schemas ("<run schema>_<custom>")."""
-    return schema[: len(prefix) + 10] if schema.startswith(prefix) else schema
 
 
 def _now() -> str:

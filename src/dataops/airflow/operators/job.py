@@ -95,9 +95,10 @@ class DbtJobOperator(BaseOperator):
                 report(outcome)
         return TrackedJob(result, dict(tracker.outcomes), frozenset(expected))
 
-    def run_publish(self, context, unique_ids):
-        """The run's place and relations for ``unique_ids`` (None when the DAG publishes directly);
-        an AirflowException naming the model when the project cannot build in a place of its own."""
+    def run_publish(self, context, unique_ids, claim: bool = False):
+        """The run's place (claimed first by the run's build) and relations for ``unique_ids`` (None when
+        the DAG publishes directly); an AirflowException saying why when there is none, or naming the model
+        that cannot build in a place of its own."""
         if self.publish == "direct":
             return None
         from dataops.airflow.publishing import RunPublish
@@ -106,7 +107,7 @@ class DbtJobOperator(BaseOperator):
 
         graph = load_graph_for_task(self.graph_path, self.project_dir)
         try:
-            run = RunPublish.of(context["ti"], context["dag_run"], graph, unique_ids)
+            run = RunPublish.of(context["ti"], context["dag_run"], graph, unique_ids, claim)
             run.items()  # refuses a model that would build outside the run's place
             return run
         except DataOpsError as exc:

@@ -84,7 +84,7 @@ class DbtProducerOperator(DbtJobOperator):
             self.log.info("Building the %d of %d nodes not yet built in this run", len(todo), len(self.nodes))
             select, exclude = sorted(sel for _, sel in todo.values()), []
 
-        wap = self.run_publish(context, [uid for uid, _ in self.nodes.values()])
+        wap = self.run_publish(context, [uid for uid, _ in self.nodes.values()], claim=True)
         if wap is not None:
             wap.prepare(self.log)
         defer = wap.defer_args(self.project_dir) if wap else ()
