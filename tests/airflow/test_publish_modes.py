@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dataops.airflow.publishing import check_mode, publish_run, publishable_now
+from dataops.airflow.publishing import check_mode, publish_run, publishable_now, resolve_mode
 from dataops.dbt.graph import DbtGraph, DbtNode
+from dataops.errors import DbtError
 from dataops.wap.place import PublishError
 
 # a -> b -> c, and d on its own
@@ -67,6 +68,19 @@ def test_a_refused_publish_changes_nothing_and_says_why():
                                                     "published: run r2 ..."}
 
 
+def test_auto_gates_a_project_that_builds_under_the_profiles_schema_and_says_why_not_otherwise():
+    def graph(schema):
+        node = DbtNode("model.p.a", "a", "model", "p", ("a",), "models/a.sql", schema=schema, alias="a")
+        return DbtGraph("p", "fp", {"model.p.a": node}, {}, "analytics")
+
+    assert resolve_mode("auto", graph("analytics_marts"), ["model.p.a"]) == ("per_run", "")
+    assert resolve_mode("per_model", graph("analytics"), ["model.p.a"]) == ("per_model", "")
+    mode, why = resolve_mode("auto", graph("public"), ["model.p.a"])
+    assert mode == "direct" and why.startswith('not test-gated (publish="auto"): model a (models/a.sql) builds into')
+    with pytest.raises(DbtError, match="model a .* builds into schema public, not under the profile's schema"):
+        resolve_mode("per_run", graph("public"), ["model.p.a"])
+
+
 def test_an_unknown_mode_is_refused_by_name():
-    with pytest.raises(ValueError, match="publish='nightly'.*'per_run', 'per_model', 'direct'"):
+    with pytest.raises(ValueError, match="publish='nightly'.*'auto', 'per_run', 'per_model', 'direct'"):
         check_mode("nightly")

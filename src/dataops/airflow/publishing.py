@@ -2,7 +2,10 @@
 
 ``DbtDag(publish=...)``:
 
-- ``per_run`` (the default): the run builds into its own place and, once every
+- ``auto`` (the default): ``per_run`` when the project builds under the
+  profile's schema (``DATAOPS_MODELS_SCHEMA``, as the platform's profile
+  does), else ``direct``, which the ``dbt_build`` task's log then says, with why;
+- ``per_run``: the run builds into its own place and, once every
   model and test of the DAG has passed, all of them become production in one
   transaction (by ``dbt_build`` when its one dbt process built everything, else
   by ``dbt_done`` on a worker, after cleared tasks rebuilt what had failed);
@@ -17,13 +20,32 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-PUBLISH_MODES = ("per_run", "per_model", "direct")
+PUBLISH_MODES = ("auto", "per_run", "per_model", "direct")
 
 
 def check_mode(publish: str) -> str:
     if publish not in PUBLISH_MODES:
         raise ValueError(f"DbtDag(publish={publish!r}): use one of {', '.join(map(repr, PUBLISH_MODES))}")
     return publish
+
+
+def resolve_mode(publish: str, graph, unique_ids: Collection[str]) -> tuple[str, str]:
+    """The mode a DAG's tasks use, and why ``auto`` fell back to ``direct`` ("" otherwise): decided
+    from the compiled graph when the DAG file is parsed, no warehouse asked. An explicit test-gated
+    mode that the project cannot keep is refused (DbtError naming the model)."""
+    from dataops.errors import DbtError
+    from dataops.wap.place import PublishError, check_buildable
+
+    check_mode(publish)
+    if publish == "direct":
+        return "direct", ""
+    try:
+        check_buildable(graph, unique_ids)
+    except PublishError as exc:
+        if publish == "auto":
+            return "direct", f"not test-gated (publish=\"auto\"): {exc}"
+        raise DbtError(str(exc)) from None
+    return ("per_run" if publish == "auto" else publish), ""
 
 
 @dataclass(frozen=True)

@@ -109,6 +109,14 @@ def schema_suffix(node: DbtNode, target_schema: str) -> str:
     )
 
 
+def check_buildable(graph: DbtGraph, unique_ids: Iterable[str]) -> None:
+    """PublishError naming the first model of ``unique_ids`` that would not build in a run's place."""
+    wanted = set(unique_ids)
+    for uid, node in graph.nodes.items():
+        if uid in wanted and node.resource_type in PUBLISHED_TYPES:
+            schema_suffix(node, graph.target_schema)
+
+
 def publishables(graph: DbtGraph, unique_ids: Iterable[str], place: RunPlace) -> list[Publishable]:
     """The relations of ``unique_ids`` that a run builds in ``place`` and publishes, in graph order."""
     if not place.schema:

@@ -43,7 +43,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     target: str | None = None,
     check_fresh: bool = True,
     concurrent_builds: int = 1,
-    publish: str = "per_run",
+    publish: str = "auto",
     **dag_kwargs,
 ) -> DAG:
     """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
@@ -63,11 +63,13 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     target collide (DuckDB allows one writer; elsewhere both swap the same
     relations). Later runs queue at their ``dbt_build`` task.
 
-    ``publish`` is how the run's models reach production: ``per_run`` (the
-    default) builds and tests them in a schema of the run's own and publishes
-    them all in one atomic step when every test passed; ``per_model``
-    publishes each model once it and everything it reads passed; ``direct``
-    builds straight into production (see dataops.airflow.publishing).
+    ``publish`` is how the run's models reach production: ``per_run`` builds
+    and tests them in a schema of the run's own and publishes them all in one
+    atomic step when every test passed; ``per_model`` publishes each model
+    once it and everything it reads passed; ``direct`` builds straight into
+    production; ``auto`` (the default) is ``per_run`` for a project that
+    builds under the profile's schema, else ``direct`` (see
+    dataops.airflow.publishing).
     """
     from dataops.airflow.publishing import check_mode
 
@@ -115,12 +117,15 @@ def add_dbt_tasks(
     threads: int | None = None,
     profile: DbtProfile | None = None,
     concurrent_builds: int = 1,
-    publish: str = "per_run",
+    publish: str = "auto",
 ) -> dict[str, DbtNodeOperator]:
     """Add the dbt tasks to the DAG being defined; returns unique_id -> task."""
+    from dataops.airflow.publishing import resolve_mode
+
     chosen = select_nodes(graph, select, exclude)
     if not chosen:
         raise DbtError(f"the selection {list(select)} minus {list(exclude)} matches no dbt node")
+    publish, publish_note = resolve_mode(publish, graph, chosen)
     nodes = [node for uid, node in graph.nodes.items() if uid in chosen]  # topological order
     task_ids = task_ids_for(nodes)
 
@@ -135,6 +140,7 @@ def add_dbt_tasks(
         threads=threads,
         max_active_tis_per_dag=concurrent_builds,
         publish=publish,
+        publish_note=publish_note,
     )
     tasks: dict[str, DbtNodeOperator] = {}
     for node in nodes:

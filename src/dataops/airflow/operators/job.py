@@ -49,14 +49,14 @@ class DbtJobOperator(BaseOperator):
         project_dir: str | None = None,
         graph_path: str | None = None,
         profile: DbtProfile | None = None,
-        publish: str = "per_run",
+        publish: str = "direct",
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.project_dir = project_dir
         self.graph_path = graph_path
         self.profile = profile or DbtProfile()
-        # How the run's models reach production: dataops.airflow.publishing.
+        # How the run's models reach production (DbtDag resolves "auto"): dataops.airflow.publishing.
         self.publish = publish
 
     def run_dbt(

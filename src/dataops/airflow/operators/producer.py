@@ -44,9 +44,13 @@ class DbtProducerOperator(DbtJobOperator):
         select: Sequence[str] = (),
         exclude: Sequence[str] = (),
         threads: int | None = None,
+        publish_note: str = "",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        # Why the DAG builds straight into production (DbtDag(publish="auto") on a project that cannot
+        # build in a place of its own), logged at each run; "" otherwise.
+        self.publish_note = publish_note
         # task_id -> (unique_id, selector) for every dbt task of the DAG.
         self.nodes = dict(nodes)
         self.select = list(select)
@@ -84,6 +88,8 @@ class DbtProducerOperator(DbtJobOperator):
             self.log.info("Building the %d of %d nodes not yet built in this run", len(todo), len(self.nodes))
             select, exclude = sorted(sel for _, sel in todo.values()), []
 
+        if self.publish_note:
+            self.log.warning("%s", self.publish_note)
         wap = self.run_publish(context, [uid for uid, _ in self.nodes.values()], claim=True)
         if wap is not None:
             wap.prepare(self.log)
