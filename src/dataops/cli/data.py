@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dataops.cli import published
 from dataops.cli.options import setting_range
+from dataops.cli.published import rollback as rollback_data
+from dataops.cli.published import versions as data_versions
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
 from dataops.warehouses import registry
@@ -38,8 +39,8 @@ def data() -> None:
     of the models' data."""
 
 
-data.add_command(published.versions)
-data.add_command(published.rollback)
+data.add_command(data_versions)
+data.add_command(rollback_data)
 
 
 @data.command()
