@@ -106,3 +106,23 @@ def test_old_versions_and_abandoned_places_are_dropped_and_places_are_reused(war
     with pytest.raises(PublishError, match="was given to run run7"):
         publisher.publish(*run5)
     assert [v.run_id for v in publisher.versions(PIPELINE)] == ["run4", "run2"]
+
+
+def test_views_of_your_own_over_production_keep_working_and_columns_may_change(warehouse):
+    wh = warehouse
+    models = wh.settings.models_schema
+    publisher = Publisher(wh.settings, keep=3)
+    publisher.publish(*make_place(wh, 1))
+    wh.sql("create schema if not exists reports")
+    wh.sql(f"create view reports.total as select total from {models}.pair_b")
+    publisher.publish(*make_place(wh, 2))
+    assert wh.sql("select total from reports.total") == [(110,)]  # repointed in place: the view still reads it
+
+    # pair_a's columns change order (PostgreSQL cannot replace such a view in place): dropped and created.
+    place3, items3 = make_place(wh, 3)
+    wh.sql(f"create table {place3.schema}.pair_a_new as select id, 'x' as note, value from {place3.schema}.pair_a")
+    wh.sql(f"drop table {place3.schema}.pair_a")
+    wh.sql(f"alter table {place3.schema}.pair_a_new rename to pair_a")
+    publisher.publish(place3, items3)
+    assert wh.sql(f"select id, note, value from {models}.pair_a order by id")[:2] == [(1, "x", 3), (2, "x", 6)]
+    assert wh.sql("select total from reports.total") == [(165,)]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from dataops.wap import catalog
 from dataops.wap.catalog import Version
 from dataops.wap.place import PublishError, Publishable, Relation, RunPlace, place_root, slot_schema
-from dataops.wap.sql import TABLE, PublishDialect, Session
+from dataops.wap.sql import TABLE, VIEW, PublishDialect, Session
 
 if TYPE_CHECKING:
     from dataops.config import Settings
@@ -255,9 +255,35 @@ class Publisher:
             session.execute(self.dialect.create_schema(schema))
         for item in items:
             existing = kinds.get(item.production)
+            if existing == VIEW and self._replaced(session, item):
+                continue
             if existing:
                 session.execute(self.dialect.drop_relation(item.production, existing))
             session.execute(self.dialect.create_view(item.production, item.built))
+
+    def _replaced(self, session: Session, item: Publishable) -> bool:
+        """Repoints an existing production view in place (views others made over it keep working);
+        False when the warehouse does not, or the model's columns changed (then it is dropped and created)."""
+        statements = self.dialect.replace_view(item.production, item.built)
+        if statements is None:
+            return False
+        savepoint = self.dialect.savepoint("dataops_wap_view")
+        if savepoint is None:
+            for statement in statements:
+                session.execute(statement)
+            return True
+        mark, release, undo = savepoint
+        session.execute(mark)
+        try:
+            for statement in statements:
+                session.execute(statement)
+        except Exception as exc:  # noqa: BLE001  (the warehouse's own words; handled by dropping instead)
+            log.info("cannot replace view %s in place (%s): dropping and creating it", item.production,
+                     str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+            session.execute(undo)
+            return False
+        session.execute(release)
+        return True
 
     def _record(self, session: Session, version: Version) -> None:
         catalog.record(session, self.dialect, version)

@@ -124,6 +124,16 @@ class PublishDialect:
         """The production relation: a view of the built one (no data is copied)."""
         return f"create view {qualified(view)} as select * from {qualified(over)}"
 
+    def replace_view(self, view: Relation, over: Relation) -> list[str] | None:
+        """Statements that repoint an existing production view in place, keeping the views others made
+        over it; tried first, inside ``savepoint`` (the same columns are required: if they changed, the
+        view is dropped and created instead). None: the warehouse always drops and creates."""
+        return [f"create or replace view {qualified(view)} as select * from {qualified(over)}"]
+
+    def savepoint(self, name: str) -> tuple[str, str, str] | None:
+        """(set, release, roll back to) a savepoint; None when a failed statement cannot be undone alone."""
+        return f"savepoint {name}", f"release savepoint {name}", f"rollback to savepoint {name}"
+
     def copy_table(self, source: Relation, target: Relation) -> list[str]:
         """An incremental model's or snapshot's current rows, carried into a run's place: a full copy."""
         return [f"create table {qualified(target)} as select * from {qualified(source)}"]

@@ -29,6 +29,9 @@ class DuckDBDialect(PublishDialect):
     def lock_catalog(self) -> str | None:
         return None  # one writer process at a time, and DuckDB aborts a conflicting commit
 
+    def savepoint(self, name: str) -> tuple[str, str, str] | None:
+        return None  # none needed: DuckDB's "create or replace view" accepts any columns
+
     def schemas_sql(self, prefix: str) -> str:
         return (
             "select schema_name from duckdb_schemas() where database_name = current_database() "

@@ -33,6 +33,14 @@ class RedshiftDialect(PublishDialect):
     def create_view(self, view: Relation, over: Relation) -> str:
         return f"{super().create_view(view, over)} with no schema binding"
 
+    def replace_view(self, view: Relation, over: Relation) -> list[str] | None:
+        # Late-binding views have no dependents to keep, and CREATE OR REPLACE VIEW only accepts the
+        # same columns: drop and create, always.
+        return None
+
+    def savepoint(self, name: str) -> tuple[str, str, str] | None:
+        return None  # Redshift has no savepoints
+
     def copy_table(self, source: Relation, target: Relation) -> list[str]:
         # LIKE keeps the distribution and sort keys; ALTER TABLE APPEND would move the rows out of the
         # published version (and cannot run in a transaction block), so the rows are copied.
