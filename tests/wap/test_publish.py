@@ -25,6 +25,7 @@ def test_only_tested_data_is_published_and_a_version_comes_back_exactly(duckdb_w
     publisher.publish(run1, items)
     v1 = {m: wh.production(m) for m in MODELS}
     assert len(v1["pair_a"]) == 20 and v1["history"] == [(1, 20)]
+    assert _snapshot_rows(wh) == (20, 20)  # (rows, current rows)
 
     # Run 2 breaks pair_a: its error test fails, production keeps run 1's data, the error names both.
     wh.load_batch(60)
@@ -46,6 +47,7 @@ def test_only_tested_data_is_published_and_a_version_comes_back_exactly(duckdb_w
     v2 = {m: wh.production(m) for m in MODELS}
     assert [row[1] for row in v2["pair_a"]] == [60 * i for i in range(1, 21)]
     assert v2["history"] == [(1, 20), (60, 20)]  # carried into run 2's place, then appended to
+    assert _snapshot_rows(wh) == (40, 20)  # run 1's rows, closed, and run 2's: the snapshot's history
 
     # Run 3 is killed between its build and its publish: production is unchanged, and an older
     # run's place cannot publish over the newer version.
@@ -60,6 +62,7 @@ def test_only_tested_data_is_published_and_a_version_comes_back_exactly(duckdb_w
     restored = publisher.rollback(PIPELINE)
     assert restored.version.action == "rollback to 1"
     assert {m: wh.production(m) for m in MODELS} == v1
+    assert _snapshot_rows(wh) == (20, 20)
     listed = publisher.versions(PIPELINE)
     assert [(v.version, v.action, v.run_id) for v in listed] == [
         (3, "rollback to 1", "run1"), (2, "publish", "run2"), (1, "publish", "run1")
@@ -72,3 +75,10 @@ def test_only_tested_data_is_published_and_a_version_comes_back_exactly(duckdb_w
     notes = publisher.prepare(run4, publishables(wh.graph, wh.graph.nodes, run4))
     assert any("history" in note and run1.schema in note for note in notes)
     assert wh.sql(f"select * from {run4.schema}.history order by batch") == [(1, 20)]
+
+
+def _snapshot_rows(wh) -> tuple[int, int]:
+    (rows, current), = wh.sql(
+        f"select count(*), count(*) filter (where dbt_valid_to is null) from {wh.settings.models_schema}.pair_a_snapshot"
+    )
+    return rows, current

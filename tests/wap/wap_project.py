@@ -1,7 +1,8 @@
-"""A dbt project of three models, small enough to build in a few seconds, with what the
-write-audit-publish guarantee is about: a pair of models whose values must agree (``pair_a``'s
-sum is ``pair_b``'s total), an error-severity test and a warn-severity one on ``pair_a``, and an
-incremental model (``history``) that gains one row per batch of its source."""
+"""A dbt project of three models and a snapshot, small enough to build in a few seconds, with what
+the write-audit-publish guarantee is about: a pair of models whose values must agree (``pair_a``'s
+sum is ``pair_b``'s total), an error-severity test and a warn-severity one on ``pair_a``, an
+incremental model (``history``) that gains one row per batch of its source, and a snapshot of
+``pair_a`` (``pair_a_snapshot``) that keeps every version of each row."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ FILES = {
                           "{% if is_incremental() %}having max(batch) > (select max(batch) from {{ this }}){% endif %}",
     "tests/pair_a_small_values.sql": "{{ config(severity='warn') }}\n"
                                      "select * from {{ ref('pair_a') }} where value > 1000",
+    "snapshots/snapshots.yml": "snapshots:\n  - name: pair_a_snapshot\n    relation: ref('pair_a')\n    config:\n"
+                               "      unique_key: id\n      strategy: check\n      check_cols: [value]\n",
 }
 
 
