@@ -19,6 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dataops.config import Settings
+    from dataops.dbt.graph import DbtGraph
+    from dataops.wap.place import RunPlace
 
 PUBLISH_MODES = ("auto", "per_run", "per_model", "direct")
 
@@ -29,7 +35,7 @@ def check_mode(publish: str) -> str:
     return publish
 
 
-def resolve_mode(publish: str, graph, unique_ids: Collection[str]) -> tuple[str, str]:
+def resolve_mode(publish: str, graph: DbtGraph, unique_ids: Collection[str]) -> tuple[str, str]:
     """The mode a DAG's tasks use, and why ``auto`` fell back to ``direct`` ("" otherwise): decided
     from the compiled graph when the DAG file is parsed, no warehouse asked. An explicit test-gated
     mode that the project cannot keep is refused (DbtError naming the model)."""
@@ -52,9 +58,9 @@ def resolve_mode(publish: str, graph, unique_ids: Collection[str]) -> tuple[str,
 class RunPublish:
     """A DAG run's place and its models' relations (what its tasks build and publish)."""
 
-    settings: object
-    place: object  # dataops.wap.place.RunPlace
-    graph: object  # dataops.dbt.graph.DbtGraph
+    settings: Settings
+    place: RunPlace
+    graph: DbtGraph
     unique_ids: tuple[str, ...]
 
     @classmethod
@@ -113,7 +119,7 @@ class RunPublish:
         return self.publisher().publish(self.place, self.items(unique_ids))
 
 
-def publishable_now(graph, unique_ids: Collection[str], states: Mapping[str, str]) -> list[str]:
+def publishable_now(graph: DbtGraph, unique_ids: Collection[str], states: Mapping[str, str | None]) -> list[str]:
     """``per_model``: the nodes that succeeded and whose upstream in the DAG all succeeded too."""
     chosen = set(unique_ids)
     ok: dict[str, bool] = {}
