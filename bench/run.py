@@ -21,6 +21,10 @@ What runs, in one workspace and on one local Airflow started once (see workspace
 * TICKIT's generator and loader figures (bench_generator.py).
 * ``publish_s`` and ``publish_to_live_s``: a one-line change published, and
   the first task of a run on it, on the services stack (bench_delivery.py).
+* ``wap_overhead_tickit``: a TICKIT run with the test-gated publish (the
+  default) divided by the same DAG with ``publish="direct"``, alternated;
+  ``publish_s_200``: the publish step alone for 200 models, on DuckDB and
+  PostgreSQL (bench_publish.py).
 """
 
 from __future__ import annotations
@@ -47,9 +51,10 @@ except ImportError:  # a checkout without the package installed
 
 import bench_delivery  # noqa: E402
 import bench_generator  # noqa: E402
+import bench_publish  # noqa: E402
 import bench_slim_ci  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
-from workspace import TICKIT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
+from workspace import TICKIT_DAG, TICKIT_DIRECT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
 
 from dataops.local.harness import write_dbt_dag  # noqa: E402
 from dataops.errors import DataOpsError  # noqa: E402
@@ -106,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 ws.stop()
 
+        _step("test-gated publish: 200 models on DuckDB and PostgreSQL")
+        results |= bench_publish.run(quick=args.quick)
         _step("TICKIT generator")
         results |= bench_generator.run(quick=args.quick)
         _step("delivery: publish, and the new version live on the services stack")
@@ -172,6 +179,19 @@ def measure_runs(ws: Workspace, plan: Plan, figures: dict[str, object]) -> None:
     _step(f"TICKIT: {plan.tickit_reps} x (Airflow run, bare dbt build)")
     ours, bare = _alternate(ws, TICKIT_DAG, tickit, plan.tickit_reps)
     figures |= _ratio("tickit", ours, bare)
+
+    _step(f"TICKIT: {plan.tickit_reps} x (run with the test-gated publish, run with publish='direct')")
+    # Warm-up: a run in each of the DAG's places (the first in a place parses the project fully), and one direct.
+    for _ in range(ws.settings.publish_keep + 2):
+        airflow_run(ws, TICKIT_DAG)
+    airflow_run(ws, TICKIT_DIRECT_DAG)
+    gated, direct = [], []
+    for _ in range(plan.tickit_reps):
+        gated.append(airflow_run(ws, TICKIT_DAG))
+        direct.append(airflow_run(ws, TICKIT_DIRECT_DAG))
+    figures["wap_run_s_tickit"] = round(statistics.median(m.seconds for m in gated), 2)
+    figures["direct_run_s_tickit"] = round(statistics.median(m.seconds for m in direct), 2)
+    figures["wap_overhead_tickit"] = round(figures["wap_run_s_tickit"] / figures["direct_run_s_tickit"], 3)
 
     _step(f"N=200: {plan.n_reps} x (Airflow run, bare dbt build)")
     ours200, bare200 = _alternate(ws, synthetic_dag_id(200), syn200, plan.n_reps)
@@ -279,6 +299,14 @@ TABLES = [
         ("cosmos_over_ours_200 (target >= 5)", "cosmos_over_ours_200"),
         ("cosmos run s, N=20", "cosmos_s_20"),
         ("cosmos_over_ours_20", "cosmos_over_ours_20"),
+    ]),
+    ("Test-gated publish (write-audit-publish)", [
+        ("TICKIT run, publish per run s", "wap_run_s_tickit"),
+        ("TICKIT run, publish direct s", "direct_run_s_tickit"),
+        ("wap_overhead_tickit (target <= 1.05)", "wap_overhead_tickit"),
+        ("publish step, 200 models, DuckDB s", "publish_s_200_duckdb"),
+        ("publish step, 200 models, PostgreSQL s", "publish_s_200_postgres"),
+        ("publish_s_200 (target <= 1)", "publish_s_200"),
     ]),
     ("Delivery (bench_delivery.py)", [
         ("publish_s: dataops publish, TICKIT", "publish_s"),

@@ -23,6 +23,8 @@ from dataops.dbt.project import DbtProject
 from dataops.local.processes import free_port
 
 TICKIT_DAG = "redshift_transformations"
+# The same project without the test-gated publish (DbtDag(publish="direct")): what the guarantee costs.
+TICKIT_DIRECT_DAG = "tickit_direct"
 
 
 def synthetic_dag_id(n: int) -> str:
@@ -51,6 +53,7 @@ class Workspace:
         ws = cls(root, settings, {TICKIT_DAG: tickit})
         (root / "dags").mkdir()
         shutil.copy2(paths.dags_dir() / f"{TICKIT_DAG}.py", root / "dags")
+        write_dbt_dag(root / "dags", TICKIT_DIRECT_DAG, tickit, publish="direct")
         return ws
 
     def load_tickit(self) -> None:

@@ -115,6 +115,8 @@ class Settings(BaseSettings):
     materialization: Materialization = "table"
     scale: float = Field(1.0, gt=0, le=1000)
     seed: int = 42
+    # Test-gated publish: how many published versions of each pipeline stay restorable (dataops.wap).
+    publish_keep: int = Field(3, ge=1, le=100)
     # Where dbt runs on ECS keep their artifacts (s3://<bucket>/dbt/...).
     artifacts_bucket: str = ""
 

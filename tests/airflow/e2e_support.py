@@ -43,8 +43,23 @@ class E2EStack:
     def graph(self) -> DbtGraph:
         return DbtGraph.read(default_graph_path(self.project_dir))
 
-    def relation(self, model: str) -> str:
-        return f'"{self.settings.models_schema}"."{model}"'
+    def relation(self, model: str, schema: str | None = None) -> str:
+        return f'"{schema or self.settings.models_schema}"."{model}"'
+
+    def versions(self) -> list:
+        """The DAG's published versions, newest first (dataops.wap)."""
+        from dataops.wap.publisher import Publisher
+
+        return Publisher(self.settings).versions(DAG_ID)
+
+    def place(self, run_id: str) -> str:
+        """The schema a run builds into before it is published."""
+        from dataops.wap.place import RunPlace
+        from dataops.wap.publisher import Publisher
+
+        held = Publisher(self.settings).find(RunPlace(DAG_ID, run_id, "", "", self.settings.models_schema))
+        assert held is not None, f"run {run_id} holds no place"
+        return held.schema
 
     def run(self, timeout_s: float = 240) -> tuple[RunInfo, dict[str, TaskInfo]]:
         run_id = self.api.trigger(DAG_ID)

@@ -1,6 +1,6 @@
 """The rules a waiting dbt task follows (see decisions.py)."""
 
-from dataops.airflow.decisions import NodeView, decide_node, decide_summary
+from dataops.airflow.decisions import NodeView, decide_node, decide_publication, decide_summary
 from dataops.airflow.run_report import RunReport
 
 FIRST, SECOND = "2026-01-01T00:00:00.000000+00:00", "2026-01-01T00:05:00.000000+00:00"
@@ -102,3 +102,42 @@ def test_run_epoch_is_the_runs_start_in_utc():
     assert run_epoch(SimpleNamespace(start_date=utc)) == run_epoch(SimpleNamespace(start_date=paris))
     assert run_epoch(SimpleNamespace(start_date=utc.replace(tzinfo=None))) == run_epoch(SimpleNamespace(start_date=utc))
     assert run_epoch(None) == ""
+
+
+# --- test-gated publish: a green verdict is finished by the publish -----------------------------
+
+GREEN = decide_summary(("a",), {}, report(a=OK), ("model.p.a",), FIRST)
+WARNED = {"state": "success", "summary": "dbt: success (1 tests warned: test small_values)"}
+
+
+def _published(state, message="published version 3 of shop"):
+    r = report(final=True, a=OK)
+    r.publication = {"state": state, "message": message}
+    return r
+
+
+def test_a_green_run_waits_for_its_producers_publish_and_ends_with_it():
+    assert decide_publication(GREEN, report(a=OK), FIRST).action == "wait"
+    done = decide_publication(GREEN, _published("published"), FIRST)
+    assert (done.action, done.state) == ("finish", "success") and "published version 3" in done.message
+    failed = decide_publication(GREEN, _published("failed", "publish failed, production is unchanged: x"), FIRST)
+    assert (failed.action, failed.state, failed.message) == ("finish", "failed", "publish failed, production is unchanged: x")
+
+
+def test_a_cleared_run_publishes_on_a_worker():
+    # The report is from the run's first start (its tasks were cleared), or dbt_build published nothing.
+    assert decide_publication(GREEN, report(epoch=FIRST, final=True, a=OK), SECOND).action == "publish"
+    assert decide_publication(GREEN, report(final=True, a=OK), FIRST).action == "publish"
+    assert decide_publication(GREEN, _published("held"), FIRST).action == "publish"
+
+
+def test_a_red_verdict_publishes_nothing_and_names_the_failing_test():
+    failing = {"state": "failed", "summary": "dbt reported failures: test accepted_range_b_percentile"}
+    red = decide_summary(("b",), {}, report(b=failing), ("model.p.b",), FIRST)
+    assert decide_publication(red, _published("held"), FIRST) == red
+    assert "model.p.b (failed: dbt reported failures: test accepted_range_b_percentile)" in red.message
+
+
+def test_warned_tests_are_in_the_runs_verdict():
+    verdict = decide_summary(("a",), {}, report(a=WARNED), ("model.p.a",), FIRST)
+    assert verdict.state == "success" and "warnings: model.p.a (dbt: success (1 tests warned" in verdict.message

@@ -43,6 +43,12 @@ def test_a_run_shows_one_task_per_model_with_its_own_state_and_duration(e2e_stac
             assert rows > 0, f"{node.name} is empty on {e2e_stack.target}"
     assert len(set(dbt_times.values())) > 1, "every model reports the same dbt time"
 
+    # Published in one step when every test passed: production's models are views over the run's place.
+    current = e2e_stack.versions()[0]
+    assert (current.run_id, current.action, current.code_version) == (info.run_id, "publish", "working tree")
+    assert {r.built.schema for r in current.relations} == {e2e_stack.place(info.run_id)}
+    assert {r.unique_id for r in current.relations} == {u for u, n in graph.nodes.items() if n.resource_type == "model"}
+
     # A model task's log ends (before Airflow's own closing lines) with dbt's timing of the
     # model. The triggerer writes a trigger's log on its own time, and Airflow 3.3's can drop a
     # trigger's last records when it reads its log channel late (apache/airflow#66158): the
@@ -98,16 +104,23 @@ def test_the_demo_runs_redshift_transformations_and_a_rerun_replaces_the_tables(
 # --- a broken model on a live Airflow, then Airflow's usual clear ----------
 
 BROKEN_MODEL = "models/marts/percentile_sales_model.sql"
-UNRELATED_UID = "model.tickit.top_buyer_data_model"
-SYNTAX_ERROR_SQL = "select eventid,, total_price from {{ ref('all_gross_sales_model') }}\n"
+# Compiles and builds, but its accepted_range test (1 to 1000) fails on every row.
+BAD_DATA_SQL = (
+    "select eventid, total_price, 1000 + ntile(1000) over (order by total_price desc, eventid) as percentile\n"
+    "from {{ ref('all_gross_sales_model') }}\n"
+)
+FAILING_TEST = "accepted_range_percentile_sales_model_percentile"
 
 
-def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_that_branch(e2e_stack: E2EStack):
+def test_a_model_failing_its_test_publishes_nothing_and_clearing_only_failed_rebuilds_and_publishes(e2e_stack: E2EStack):
     s = e2e_stack
     graph = s.graph()
     task_ids = task_ids_for(graph.nodes.values())
     broken_task, follows_task = task_ids[BROKEN_UID], task_ids[FOLLOWS_UID]
-    with s.model_edited(BROKEN_MODEL, SYNTAX_ERROR_SQL):
+    published_before = s.versions()[0]
+    rows_before = s.query(f"select * from {s.relation('percentile_sales_model')} order by eventid")
+
+    with s.model_edited(BROKEN_MODEL, BAD_DATA_SQL):
         info, tasks = s.run()
 
     assert info.state == "failed"
@@ -118,17 +131,21 @@ def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_
     others = set(task_ids.values()) - {broken_task, follows_task}
     assert {t: tasks[t].state for t in others} == dict.fromkeys(others, "success")
 
+    # Production kept the last good data; the bad rows are only in the run's place.
+    assert s.versions()[0] == published_before
+    assert s.query(f"select * from {s.relation('percentile_sales_model')} order by eventid") == rows_before
+    (bad,) = s.query(f"select min(percentile) from {s.relation('percentile_sales_model', s.place(info.run_id))}")[0]
+    assert bad > 1000
+    # The run's error names the model and its failing test; the model's log has dbt's failure, once, as an error.
+    done_log = s.api.log(DAG_ID, info.run_id, SUMMARY_TASK_ID, tasks[SUMMARY_TASK_ID].try_number)
+    assert BROKEN_UID in done_log and FAILING_TEST in done_log, done_log[-2000:]
     broken_log = s.api.log_records(DAG_ID, info.run_id, broken_task, tasks[broken_task].try_number)
-    parser_error = [(level, text) for level, text in broken_log if 'Parser Error: syntax error at or near ","' in text]
-    assert [level for level, _ in parser_error] == ["error"], broken_log[-30:]
+    failure = [level for level, text in broken_log if text.startswith("Failure in test") and FAILING_TEST in text]
+    assert failure == ["error"], broken_log[-30:]
     follows_log = s.api.log_records(DAG_ID, info.run_id, follows_task, tasks[follows_task].try_number)
     assert any(text.startswith("upstream_failed: ") for _, text in follows_log), follows_log[-30:]
 
-    # Evidence in the warehouse: a rebuilt model exists again, an untouched one stays gone.
-    for uid in (BROKEN_UID, FOLLOWS_UID, UNRELATED_UID):
-        s.execute(f"drop table if exists {s.relation(graph.nodes[uid].name)}")
     before = set(s.run_results(info.run_id))
-
     cleared, rerun = s.rerun_cleared(info.run_id, [broken_task], only_failed=True)
 
     assert set(cleared) == {broken_task, follows_task, SUMMARY_TASK_ID}
@@ -149,14 +166,14 @@ def test_a_broken_model_fails_its_branch_and_clearing_only_failed_rebuilds_only_
     }
     assert built == {BROKEN_UID, FOLLOWS_UID}, retry_results.keys()
     assert all(r["status"] in {"success", "pass"} for v in retry_results.values() for r in v["results"])
-    for uid in (BROKEN_UID, FOLLOWS_UID):
-        (rows,) = s.query(f"select count(*) from {s.relation(graph.nodes[uid].name)}")[0]
-        assert rows > 0
-    unrelated = graph.nodes[UNRELATED_UID].name
-    assert not s.query(
-        f"select 1 from information_schema.tables where table_schema = '{s.settings.models_schema}' "
-        f"and table_name = '{unrelated}'"
-    ), f"{unrelated} was rebuilt by the retry"
+
+    # The fixed run is published by dbt_done, whole: the rebuilt models and those its first build made.
+    current = s.versions()[0]
+    assert (current.run_id, current.version) == (info.run_id, published_before.version + 1)
+    assert {r.built.schema for r in current.relations} == {s.place(info.run_id)}
+    assert s.query(f"select * from {s.relation('percentile_sales_model')} order by eventid") == rows_before
+    done_log = s.api.log(DAG_ID, info.run_id, SUMMARY_TASK_ID, done.try_number)
+    assert f"published version {current.version} of {DAG_ID}" in done_log, done_log[-2000:]
 
 
 def _states(tasks) -> dict[str, str | None]:

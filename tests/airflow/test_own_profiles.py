@@ -147,7 +147,9 @@ def test_a_project_without_profiles_runs_with_the_platforms(tmp_path, monkeypatc
     monkeypatch.setenv("DATAOPS_DUCKDB_PATH", str(tmp_path / "platform.duckdb"))
     assert "profile dataops, its default target, from the platform's profiles" in compile_with_cli(project)
     build_dag(DbtDag(dag_id="shop", project_dir=project, schedule=None))
-    assert _relations(tmp_path / "platform.duckdb")["customer_totals"] == "BASE TABLE"
+    # The platform's profile builds under DATAOPS_MODELS_SCHEMA: the run is test-gated, and production
+    # is a view of the run's table, published once the tests passed.
+    assert _relations(tmp_path / "platform.duckdb")["customer_totals"] == "VIEW"
 
 
 @pytest.mark.services

@@ -104,3 +104,17 @@ def test_an_error_only_run_results_had_is_added_once(graph):
     failed = tracker.outcomes[BROKEN]
     assert [line for line in failed.log if "nonsense_col" in line] == failed.errors
     assert len(failed.errors) == 1
+
+
+def test_a_warning_test_leaves_its_model_successful_and_says_so(graph):
+    run_results = json.loads((DATA / "tickit_broken_run_results.json").read_text())
+    owner = "model.tickit.all_gross_sales_model"
+    test_uid = next(t for t in graph.nodes[owner].tests if "unique" in t)
+    for result in run_results["results"]:
+        if result["unique_id"] == test_uid:
+            result["status"] = "warn"
+    tracker = OutcomeTracker(graph)
+    tracker.finish(run_results)
+    outcome = tracker.outcomes[owner]
+    assert outcome.state == "success"
+    assert "(1 tests warned: test unique_all_gross_sales_model_eventid)" in outcome.summary

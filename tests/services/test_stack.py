@@ -61,8 +61,18 @@ def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
         assert model in relations, f"model {model} is not in {MODELS_SCHEMA}; found {sorted(relations)}"
         assert relations[model].rows > 0, f"{MODELS_SCHEMA}.{model} is empty"
     stack.baseline.update(relations)
+    # Published in one step after the tests: production reads exactly what the run built in its place.
+    place = snapshot(stack.pg_conninfo, _place(stack, run_id))
+    assert {m: place[m].checksum for m in models} == {m: relations[m].checksum for m in models}
     _each_model_task_has_dbts_outcome_and_time(stack, run_id)
     print(f"run {run_id}: tasks {sorted(airflow.task_states(DAG, run_id))}")
+
+
+def _place(stack: Stack, run_id: str) -> str:
+    """The schema the run built in (test-gated publish: dataops.wap)."""
+    with psycopg.connect(stack.pg_conninfo, autocommit=True) as conn:
+        (schema,) = conn.execute("select schema_name from dataops_wap.places where run_id = %s", [run_id]).fetchone()
+    return schema
 
 
 def _each_model_task_has_dbts_outcome_and_time(stack: Stack, run_id: str) -> None:
@@ -262,12 +272,12 @@ def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow
     with project_changed(stack, airflow, test_file, "-- every row fails\nselect * from {{ ref('all_gross_sales_model') }}\n"):
         run_id, logs = _failed_run(stack, airflow)
     assert "fails_on_purpose" in logs, logs[-3000:]
-    after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
-    # What depends on the tested model was not built (the same relation, not a rebuilt one).
-    for downstream in ("percentile_sales_model", "top_sales_99.9_percentile_model"):
-        assert after[downstream] == before[downstream], f"{downstream} was rebuilt after its upstream's test failed"
-    # The unrelated branch was built.
-    assert after["top_buyers_by_quantity_model"].oid != before["top_buyers_by_quantity_model"].oid
+    # Test-gated publish: production is exactly as before, every model (nothing was published).
+    assert snapshot(stack.pg_conninfo, MODELS_SCHEMA) == before
+    # In the run's own place, the unrelated branch was built, and what depends on the tested model was not.
+    place = snapshot(stack.pg_conninfo, _place(stack, run_id))
+    assert "top_buyers_by_quantity_model" in place and "all_gross_sales_model" in place
+    assert not {"percentile_sales_model", "top_sales_99.9_percentile_model"} & set(place), sorted(place)
     tasks = airflow.task_states(DAG, run_id)
     for downstream in ("percentile_sales_model", "top_sales_99.9_percentile_model"):
         task = tasks.get(task_id_of(downstream))

@@ -19,7 +19,8 @@ from dataops.airflow.run_report import NOT_BUILT_STATES, TERMINAL_TASK_STATES, R
 @dataclass(frozen=True)
 class Decision:
     # "wait", "finish" (end the task in `state`: success, failed or
-    # upstream_failed), or "rebuild" (resume on a worker and build this node alone).
+    # upstream_failed), "rebuild" (resume on a worker and build this node alone),
+    # or "publish" (the run's last task: resume on a worker and publish the run).
     action: str
     state: str = ""
     message: str = ""
@@ -79,6 +80,36 @@ def _after_upstream(view: NodeView, states: dict[str, str | None]) -> Decision:
     return Decision("rebuild")
 
 
+def _why(uid: str, outcome: dict | None) -> str:
+    """"model.p.x (failed: dbt reported failures: test not_null_x_id)": the node, and the test that failed."""
+    if not outcome:
+        return f"{uid} (not reported)"
+    state = outcome.get("state", "not reported")
+    return f"{uid} ({state}: {outcome['summary']})" if state == "failed" and outcome.get("summary") else f"{uid} ({state})"
+
+
+def decide_publication(verdict: Decision, report: RunReport | None, run_epoch: str | None) -> Decision:
+    """A test-gated run's last verdict: a green run is finished by its publish.
+
+    The producer's report for this start of the run says whether its dbt_build
+    published (``publication``); when it has not (some tasks were cleared and
+    rebuilt, or the report is from an earlier start), the run's last task
+    publishes on a worker. A red verdict stands: nothing is published.
+    """
+    if verdict.action != "finish" or verdict.state != "success":
+        return verdict
+    if report is None or report.run_epoch != run_epoch:
+        return Decision("publish", message=verdict.message)
+    publication = report.publication
+    if publication is None:
+        return Decision("publish", message=verdict.message) if report.final else WAIT
+    if publication.get("state") == "published":
+        return Decision("finish", "success", f"{verdict.message}; {publication.get('message', 'published')}")
+    if publication.get("state") == "held":
+        return Decision("publish", message=verdict.message)  # the producer saw a failure the tasks no longer show
+    return Decision("finish", "failed", publication.get("message") or "the publish failed")
+
+
 def decide_summary(
     task_ids: tuple[str, ...],
     states: dict[str, str | None],
@@ -100,8 +131,10 @@ def decide_summary(
         outcomes = report.nodes
         bad = sorted(uid for uid in unique_ids if (outcomes.get(uid) or {}).get("state") != "success")
         if not bad:
-            return Decision("finish", "success", f"all {len(unique_ids)} dbt nodes succeeded")
-        shown = ", ".join(f"{uid} ({(outcomes.get(uid) or {}).get('state', 'not reported')})" for uid in bad[:20])
+            warned = [f"{uid} ({outcomes[uid]['summary']})" for uid in unique_ids if "warned" in outcomes[uid].get("summary", "")]
+            shown = f"; warnings: {', '.join(warned)}" if warned else ""
+            return Decision("finish", "success", f"all {len(unique_ids)} dbt nodes succeeded{shown}")
+        shown = ", ".join(_why(uid, outcomes.get(uid)) for uid in bad[:20])
         return Decision("finish", "failed", f"{len(bad)} dbt nodes did not succeed: {shown}")
     if any(states.get(t) not in TERMINAL_TASK_STATES for t in task_ids):
         return WAIT

@@ -43,6 +43,9 @@ class RunReport:
     returncode: int | None = None
     error: str | None = None
     nodes: dict[str, dict] = field(default_factory=dict)
+    # Test-gated publish (dataops.airflow.publishing), set with ``final``: {"state": "published", "held"
+    # or "failed", "message": ...}; None when the DAG publishes directly or dbt could not run.
+    publication: dict | None = None
 
     def to_json(self) -> dict:
         return {
@@ -52,6 +55,7 @@ class RunReport:
             "returncode": self.returncode,
             "error": self.error,
             "nodes": self.nodes,
+            "publication": self.publication,
         }
 
     @classmethod
@@ -65,4 +69,5 @@ class RunReport:
             returncode=data.get("returncode"),
             error=data.get("error"),
             nodes=dict(data.get("nodes") or {}),
+            publication=data.get("publication") if isinstance(data.get("publication"), dict) else None,
         )

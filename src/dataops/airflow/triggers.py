@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent, TriggerEvent
 
-from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_summary
+from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_publication, decide_summary
 from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
 log = logging.getLogger(__name__)
@@ -216,10 +216,12 @@ class DbtSummaryTrigger(_RunTrigger):
         producer_task_id: str,
         unique_ids: list[str] | tuple[str, ...] = (),
         poll_interval: float = DEFAULT_POLL_INTERVAL,
+        publish: str = "direct",
     ):
         super().__init__(producer_task_id, poll_interval)
         self.task_ids = tuple(task_ids)
         self.unique_ids = tuple(unique_ids)
+        self.publish = publish
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -229,6 +231,7 @@ class DbtSummaryTrigger(_RunTrigger):
                 "producer_task_id": self.producer_task_id,
                 "unique_ids": list(self.unique_ids),
                 "poll_interval": self.poll_interval,
+                "publish": self.publish,
             },
         )
 
@@ -236,10 +239,14 @@ class DbtSummaryTrigger(_RunTrigger):
         epoch = self._run_epoch()
 
         def decide(s):
-            return decide_summary(self.task_ids, s.states, s.report, self.unique_ids, epoch)
+            verdict = decide_summary(self.task_ids, s.states, s.report, self.unique_ids, epoch)
+            return verdict if self.publish == "direct" else decide_publication(verdict, s.report, epoch)
 
         async for decision in self._decisions(decide):
-            if self._ti().try_number > 1:
+            if decision.action == "publish":
+                self.log.info("Every dbt task succeeded; publishing the run's place on a worker")
+                yield TriggerEvent({"action": "publish", "message": decision.message})
+            elif self._ti().try_number > 1:
                 # A later try (the run was cleared): ending it here would keep the
                 # earlier try's end date (Airflow 3.3's TaskInstance.set_state keeps
                 # an end_date it finds, and clearing leaves it), so the UI would show

@@ -80,7 +80,7 @@ def run_ci(settings: Settings, options: CiOptions = CiOptions(), progress: Progr
             progress(f"changes: {_names(report.changed)}")
 
             report.steps.append(_lint(options, project.project_dir, changes, settings.target, progress))
-            report.steps.append(_dags(options, project.project_dir, changes.manifest_path, progress))
+            report.steps.append(_dags(options, project.project_dir, changes.manifest_path, schema, progress))
 
             progress("build: dbt build " + ("--select state:modified+ --defer" if state.found else "(everything)"))
             run = slim_build(runner, target_path, state.state_dir, on_event=_build_progress(progress))
@@ -105,15 +105,16 @@ def _lint(options: CiOptions, project_dir: Path, changes, target: str, progress:
     return Step("lint", PASSED if result.passed else FAILED, result.seconds, summary, problems)
 
 
-def _dags(options: CiOptions, project_dir: Path, manifest_path: Path, progress: Progress) -> Step:
+def _dags(options: CiOptions, project_dir: Path, manifest_path: Path, schema: str, progress: Progress) -> Step:
     dags_dir = options.dags_dir or project_dir.parent / "dags"
     if not options.dags:
         return Step("dags", SKIPPED, 0.0, "not asked (--no-dags)")
     if not dags_dir.is_dir():
         return Step("dags", SKIPPED, 0.0, f"no DAG folder ({dags_dir})")
     progress(f"dags: importing {dags_dir}")
-    # The DAG files read the project's graph artifact: the one of the project as changed.
-    graph = graph_from_manifest(json.loads(Path(manifest_path).read_text()), project_fingerprint(project_dir))
+    # The DAG files read the project's graph artifact: the one of the project as changed (compiled
+    # under the CI run's schema, which the graph records as its target schema).
+    graph = graph_from_manifest(json.loads(Path(manifest_path).read_text()), project_fingerprint(project_dir), schema)
     graph.write(default_graph_path(project_dir))
     check = check_dags(dags_dir, project_dir, _shown(dags_dir))
     n_dags = sum(len(ids) for ids in check.dags.values())

@@ -1,4 +1,5 @@
-"""``dataops data``: generate the TICKIT sample files and load them into a warehouse."""
+"""``dataops data``: generate the TICKIT sample files and load them into a warehouse; list and roll
+back the published versions of the models' data (``versions``, ``rollback``: cli/published.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from dataops.cli.options import setting_range
+from dataops.cli.published import rollback as rollback_data
+from dataops.cli.published import versions as data_versions
 from dataops.config import load_settings
 from dataops.tickit.progress import Progress as ProgressCallback
 from dataops.warehouses import registry
@@ -32,7 +35,12 @@ class TargetChoice(click.Choice):
 @click.group()
 def data() -> None:
     """Generate and load the TICKIT sample database (users, venue, category,
-    date, event, listing, sales)."""
+    date, event, listing, sales); list and roll back the published versions
+    of the models' data."""
+
+
+data.add_command(data_versions)
+data.add_command(rollback_data)
 
 
 @data.command()

@@ -247,10 +247,13 @@ class OutcomeTracker:
             state, summary = "skipped", "dbt skipped this node: something it depends on failed"
         else:
             skipped_tests = [m for m in members if statuses.get(m) in _SKIPPED and m != owner]
+            warned = [m for m in members if statuses.get(m) == "warn" and m != owner]
             state = "success"
             summary = f"dbt: {own_status or 'tests passed'}"
             if skipped_tests:
                 summary += f" ({len(skipped_tests)} tests skipped)"
+            if warned:
+                summary += f" ({len(warned)} tests warned: {', '.join(_short(m) for m in warned)})"
         times = [self.progress[m] for m in members if m in self.progress]
         started = min((t.started_at for t in times if t.started_at), default=p.started_at)
         finished = max((t.finished_at for t in times if t.finished_at), default=p.finished_at)

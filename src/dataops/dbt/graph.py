@@ -36,6 +36,9 @@ class DbtNode:
     tests: tuple[str, ...] = ()
     # For sources: "<source_name>.<table>".
     source_name: str = ""
+    # Where dbt builds it, as compiled (models, seeds, snapshots): its schema and relation name.
+    schema: str = ""
+    alias: str = ""
 
     @property
     def selector(self) -> str:
@@ -59,6 +62,8 @@ class DbtNode:
         }
         if self.source_name:
             data["source_name"] = self.source_name
+        if self.alias:
+            data["schema"], data["alias"] = self.schema, self.alias
         return data
 
     @classmethod
@@ -75,6 +80,8 @@ class DbtNode:
             depends_on=tuple(d.get("depends_on", ())),
             tests=tuple(d.get("tests", ())),
             source_name=d.get("source_name", ""),
+            schema=d.get("schema", ""),
+            alias=d.get("alias", ""),
         )
 
 
@@ -89,6 +96,9 @@ class DbtGraph:
     nodes: dict[str, DbtNode]
     # test unique_id -> the task node it is attached to
     test_owner: dict[str, str]
+    # The profile's schema when it was compiled (DATAOPS_MODELS_SCHEMA), "" if unknown:
+    # a node's schema is this one or "<this>_<custom>" when dbt's default naming applies.
+    target_schema: str = ""
 
     def __post_init__(self):
         missing = {d for n in self.nodes.values() for d in n.depends_on} - self.nodes.keys()
@@ -108,6 +118,7 @@ class DbtGraph:
             "project_name": self.project_name,
             "fingerprint": self.fingerprint,
             "nodes": [n.to_json() for n in self.nodes.values()],
+            "target_schema": self.target_schema,
         }
 
     @classmethod
@@ -124,7 +135,7 @@ class DbtGraph:
             nodes[node.unique_id] = node
             for test in node.tests:
                 owners[test] = node.unique_id
-        return cls(data["project_name"], data["fingerprint"], nodes, owners)
+        return cls(data["project_name"], data["fingerprint"], nodes, owners, data.get("target_schema", ""))
 
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

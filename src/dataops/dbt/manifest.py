@@ -43,13 +43,14 @@ def compile_project(project, target_path: Path | None = None) -> CompiledProject
     if not run.succeeded:
         raise DbtError(f"{project.project_dir} ({project.profile.describe()}): {describe_failure(run)}")
     manifest_path = target / "manifest.json"
-    graph = graph_from_manifest(json.loads(manifest_path.read_text()), fingerprint)
+    target_schema = project.env.get("DATAOPS_MODELS_SCHEMA", "")
+    graph = graph_from_manifest(json.loads(manifest_path.read_text()), fingerprint, target_schema)
     graph_path = target / GRAPH_FILE
     graph.write(graph_path)
     return CompiledProject(manifest_path, graph_path, graph, run.deprecations)
 
 
-def graph_from_manifest(manifest: dict, fingerprint: str) -> DbtGraph:
+def graph_from_manifest(manifest: dict, fingerprint: str, target_schema: str = "") -> DbtGraph:
     raw_nodes: dict[str, dict] = {**manifest.get("nodes", {}), **manifest.get("sources", {})}
     project_name = manifest.get("metadata", {}).get("project_name") or _guess_project(raw_nodes)
 
@@ -99,9 +100,11 @@ def graph_from_manifest(manifest: dict, fingerprint: str) -> DbtGraph:
             depends_on=tuple(sorted(d for d in deps[uid] if d in keep)),
             tests=tuple(sorted(tests[uid])),
             source_name=f"{raw['source_name']}.{raw['name']}" if raw["resource_type"] == "source" else "",
+            schema=str(raw.get("schema") or "").lower() if uid in runnable else "",
+            alias=str(raw.get("alias") or raw["name"]) if uid in runnable else "",
         )
     owners = {t: uid for uid, node in nodes.items() for t in node.tests}
-    return DbtGraph(project_name, fingerprint, nodes, owners)
+    return DbtGraph(project_name, fingerprint, nodes, owners, target_schema.lower())
 
 
 class _Resolver:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from dataops.config import Settings
     from dataops.tickit.loaders import Loader
+    from dataops.wap.sql import PublishDialect
 
 # A query's column names and rows.
 Rows = tuple[list[str], list[tuple]]
@@ -52,11 +53,24 @@ class Warehouse:
     execute: Callable[[Settings, str], None] | None = None
     # The DATAOPS_MATERIALIZATION values its dbt adapter supports.
     materializations: frozenset[str] = frozenset({"table", "view"})
+    # "module:NAME" of its write-audit-publish SQL (a dataops.wap.sql.PublishDialect); None: no test-gated publish.
+    publish_dialect: str | None = None
 
     def where(self, settings: Settings) -> str:
         """Where the models are, e.g. "PostgreSQL database wh at db:5432, schema analytics"."""
         place = self.location(settings) if self.location else self.title
         return f"{place}, schema {settings.models_schema}"
+
+    def publish_sql(self) -> PublishDialect:
+        if self.publish_dialect is None:
+            from dataops.errors import ConfigError
+
+            raise ConfigError(
+                f"{self.title} has no test-gated publish: build with DbtDag(publish=\"direct\") "
+                "(models straight into production, tested afterwards)."
+            )
+        module, _, name = self.publish_dialect.partition(":")
+        return getattr(import_module(module), name)
 
     def make_loader(self, settings: Settings) -> Loader:
         module, _, name = self.loader.partition(":")

@@ -44,4 +44,5 @@ WAREHOUSE = Warehouse(
     query=query,
     location=location,
     execute=execute,
+    publish_dialect="dataops.wap.dialects.duckdb:DIALECT",
 )

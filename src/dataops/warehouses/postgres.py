@@ -73,5 +73,6 @@ WAREHOUSE = Warehouse(
     query=query,
     location=location,
     execute=execute,
+    publish_dialect="dataops.wap.dialects.postgres:DIALECT",
     materializations=frozenset({"table", "view", "materialized_view"}),
 )

@@ -182,5 +182,6 @@ WAREHOUSE = Warehouse(
     query=query,
     location=location,
     execute=execute,
+    publish_dialect="dataops.wap.dialects.redshift:DIALECT",
     materializations=frozenset({"table", "view", "materialized_view"}),
 )

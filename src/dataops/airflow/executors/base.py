@@ -79,6 +79,8 @@ class DbtJob:
     project_dir: str | None = None
     profile: DbtProfile = field(default_factory=DbtProfile)
     bundle: BundleRef | None = None
+    # The schema dbt builds into instead of the settings' (the run's place: dataops.wap), or None.
+    models_schema: str | None = None
 
 
 @dataclass(frozen=True)

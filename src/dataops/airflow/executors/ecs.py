@@ -154,8 +154,10 @@ class EcsDbtExecutor(DbtExecutor):
         return ["--log-format", "json", "--no-use-colors", inv.command, *profile.args(), *selection_args(inv)]
 
     def container_environment(self, job: DbtJob) -> list[dict[str, str]]:
-        """Where the artifacts go and, for a DAG from a published bundle, the run's version."""
+        """Where the artifacts go, the run's place and, for a DAG from a published bundle, the run's version."""
         env = {ARTIFACTS_URI_VARIABLE: self.artifacts_uri(job)}
+        if job.models_schema:
+            env["DATAOPS_MODELS_SCHEMA"] = job.models_schema  # the run's place (dataops.wap)
         if job.bundle:
             env[BUNDLE_VERSION_VARIABLE] = job.bundle.version
             env[BUNDLE_STORE_VARIABLE] = job.bundle.store

@@ -56,7 +56,8 @@ class LocalDbtExecutor(DbtExecutor):
 
     def run(self, job: DbtJob, on_event: EventHandler) -> JobResult:
         project_dir = Path(job.project_dir) if job.project_dir else None
-        project = DbtProject.from_settings(self.settings, project_dir, job.profile)
+        settings = self.settings.model_copy(update={"models_schema": job.models_schema}) if job.models_schema else self.settings
+        project = DbtProject.from_settings(settings, project_dir, job.profile)
         target = self.target_path(job)
         record = self.process_record(job.task)
         stop_earlier_dbt(record, job.task)

@@ -43,6 +43,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     target: str | None = None,
     check_fresh: bool = True,
     concurrent_builds: int = 1,
+    publish: str = "auto",
     **dag_kwargs,
 ) -> DAG:
     """A DAG for the nodes of one dbt project picked by ``select``/``exclude``.
@@ -61,7 +62,18 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
     time: one by default, because two builds of the same models on the same
     target collide (DuckDB allows one writer; elsewhere both swap the same
     relations). Later runs queue at their ``dbt_build`` task.
+
+    ``publish`` is how the run's models reach production: ``per_run`` builds
+    and tests them in a schema of the run's own and publishes them all in one
+    atomic step when every test passed; ``per_model`` publishes each model
+    once it and everything it reads passed; ``direct`` builds straight into
+    production; ``auto`` (the default) is ``per_run`` for a project that
+    builds under the profile's schema, else ``direct`` (see
+    dataops.airflow.publishing).
     """
+    from dataops.airflow.publishing import check_mode
+
+    check_mode(publish)
     project = Path(project_dir) if project_dir else default_project_dir(_caller_file())
     graph_file = Path(graph_path) if graph_path else project / "target" / "dataops_graph.json"
     graph = load_graph(graph_file, project if check_fresh else None)
@@ -76,6 +88,7 @@ def DbtDag(  # noqa: N802  (reads like the DAG it builds)
             threads=threads,
             profile=DbtProfile(profiles_dir, profile, target),
             concurrent_builds=concurrent_builds,
+            publish=publish,
         )
     return dag
 
@@ -104,11 +117,15 @@ def add_dbt_tasks(
     threads: int | None = None,
     profile: DbtProfile | None = None,
     concurrent_builds: int = 1,
+    publish: str = "auto",
 ) -> dict[str, DbtNodeOperator]:
     """Add the dbt tasks to the DAG being defined; returns unique_id -> task."""
+    from dataops.airflow.publishing import resolve_mode
+
     chosen = select_nodes(graph, select, exclude)
     if not chosen:
         raise DbtError(f"the selection {list(select)} minus {list(exclude)} matches no dbt node")
+    publish, publish_note = resolve_mode(publish, graph, chosen)
     nodes = [node for uid, node in graph.nodes.items() if uid in chosen]  # topological order
     task_ids = task_ids_for(nodes)
 
@@ -122,6 +139,8 @@ def add_dbt_tasks(
         profile=profile,
         threads=threads,
         max_active_tis_per_dag=concurrent_builds,
+        publish=publish,
+        publish_note=publish_note,
     )
     tasks: dict[str, DbtNodeOperator] = {}
     for node in nodes:
@@ -135,6 +154,7 @@ def add_dbt_tasks(
             project_dir=project_dir,
             graph_path=graph_path,
             profile=profile,
+            publish=publish,
             doc_md=_doc(node),
         )
         _link(task, upstream or [producer])
@@ -147,6 +167,10 @@ def add_dbt_tasks(
         node_task_ids=[t.task_id for t in tasks.values()],
         node_unique_ids=list(tasks),
         producer_task_id=PRODUCER_TASK_ID,
+        project_dir=project_dir,
+        graph_path=graph_path,
+        profile=profile,
+        publish=publish,
     )
     _link(summary, leaves)
     return tasks

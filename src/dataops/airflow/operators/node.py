@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowSkipException
 from airflow.triggers.base import StartTriggerArgs
 
@@ -96,7 +95,11 @@ class DbtNodeOperator(DbtJobOperator):
         from dataops.dbt.runner import DbtInvocation
 
         ti = context["ti"]
-        job = self.run_dbt(ti, DbtInvocation(select=(self.selector,)), {self.unique_id})
+        wap = self.run_publish(context, [self.unique_id])
+        if wap is not None:
+            wap.prepare(self.log)  # the same place as the run's first build
+        invocation = DbtInvocation(select=(self.selector,), extra_args=wap.defer_args(self.project_dir) if wap else ())
+        job = self.run_dbt(ti, invocation, {self.unique_id}, models_schema=wap.place.schema if wap else None)
         outcome = job.outcomes.get(self.unique_id)
         if outcome is None:
             raise AirflowException(
@@ -118,13 +121,16 @@ class DbtNodeOperator(DbtJobOperator):
         return None
 
 
-class DbtSummaryOperator(BaseOperator):
-    """The run's last task: fails when any dbt task did not succeed.
+class DbtSummaryOperator(DbtJobOperator):
+    """The run's last task: fails when any dbt task did not succeed, and publishes.
 
     Airflow decides a run's state from its leaf tasks; a failed model whose
     downstream tasks were skipped would otherwise leave a "successful" run.
     Its trigger ends the first try; a later try (after a clear) comes back
-    here with the verdict (see ``DbtSummaryTrigger``).
+    here with the verdict (see ``DbtSummaryTrigger``). With a test-gated
+    publish its verdict is the publish's: ``dbt_build`` publishes when its
+    dbt built everything; otherwise (the failed tasks were cleared and
+    rebuilt) the trigger resumes this task on a worker, which publishes.
     """
 
     ui_color = "#e8e8e8"
@@ -137,6 +143,7 @@ class DbtSummaryOperator(BaseOperator):
         # A retry would give the same verdict; the run is retried by clearing.
         kwargs.setdefault("retries", 0)
         super().__init__(**kwargs)
+        self.node_uids = dict(zip(node_task_ids, node_unique_ids, strict=True))
         self.start_trigger_args = StartTriggerArgs(
             trigger_cls=_SUMMARY_TRIGGER,
             next_method="execute_complete",
@@ -144,6 +151,7 @@ class DbtSummaryOperator(BaseOperator):
                 "task_ids": list(node_task_ids),
                 "unique_ids": list(node_unique_ids),
                 "producer_task_id": producer_task_id,
+                "publish": self.publish,
             },
             next_kwargs=None,
             timeout=None,
@@ -156,10 +164,28 @@ class DbtSummaryOperator(BaseOperator):
         decision = decide_summary(tuple(self.start_trigger_args.trigger_kwargs["task_ids"]), states.get(context["ti"].run_id, {}))
         if decision.state != "success":
             raise AirflowException(decision.message or "dbt tasks still running")
+        if self.publish != "direct":
+            self.publish_run(context)
 
     def execute_complete(self, context, event=None):
-        if not (isinstance(event, dict) and event.get("action") == "finish"):
+        action = event.get("action") if isinstance(event, dict) else None
+        if action == "publish":
+            self.log.info("%s", event.get("message") or "every dbt task succeeded")
+            return self.publish_run(context)
+        if action != "finish":
             raise AirflowException(f"unexpected event: {event!r}")
         if event.get("state") != "success":
             raise AirflowException(event.get("message") or "some dbt tasks did not succeed")
         self.log.info("%s", event.get("message"))
+
+    def publish_run(self, context):
+        """Publishes the run's place (what rebuilt tasks left there); fails naming why it could not."""
+        from dataops.airflow.publishing import publish_run
+
+        ti = context["ti"]
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+        wap = self.run_publish(context, list(self.node_uids.values()))
+        node_states = {uid: states.get(tid) for tid, uid in self.node_uids.items()}
+        publication = publish_run(wap, self.publish, node_states, self.log)
+        if publication["state"] != "published" or any(state != "success" for state in node_states.values()):
+            raise AirflowException(publication["message"])

@@ -44,9 +44,13 @@ class DbtProducerOperator(DbtJobOperator):
         select: Sequence[str] = (),
         exclude: Sequence[str] = (),
         threads: int | None = None,
+        publish_note: str = "",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        # Why the DAG builds straight into production (DbtDag(publish="auto") on a project that cannot
+        # build in a place of its own), logged at each run; "" otherwise.
+        self.publish_note = publish_note
         # task_id -> (unique_id, selector) for every dbt task of the DAG.
         self.nodes = dict(nodes)
         self.select = list(select)
@@ -69,6 +73,7 @@ class DbtProducerOperator(DbtJobOperator):
             publisher.stop()
 
     def _build(self, ti, context, publisher: _ReportPublisher):
+        from dataops.airflow.publishing import publish_run
         from dataops.dbt.runner import DbtInvocation
 
         states = _task_states(ti, context)
@@ -83,7 +88,14 @@ class DbtProducerOperator(DbtJobOperator):
             self.log.info("Building the %d of %d nodes not yet built in this run", len(todo), len(self.nodes))
             select, exclude = sorted(sel for _, sel in todo.values()), []
 
-        invocation = DbtInvocation(select=tuple(select), exclude=tuple(exclude), threads=self.threads)
+        if self.publish_note:
+            self.log.warning("%s", self.publish_note)
+        wap = self.run_publish(context, [uid for uid, _ in self.nodes.values()], claim=True)
+        if wap is not None:
+            wap.prepare(self.log)
+        defer = wap.defer_args(self.project_dir) if wap else ()
+        place = wap.place.schema if wap else None
+        invocation = DbtInvocation(select=tuple(select), exclude=tuple(exclude), threads=self.threads, extra_args=defer)
         publisher.start()
         expected = {uid for uid, _ in todo.values()}
         selectors = dict(todo.values())
@@ -99,7 +111,8 @@ class DbtProducerOperator(DbtJobOperator):
                     return
                 publisher.add(outcome.unique_id, outcome.to_json())
 
-            job = self.run_dbt(ti, invocation, expected=expected, on_outcome=on_outcome, rerun=rerun)
+            job = self.run_dbt(ti, invocation, expected=expected, on_outcome=on_outcome, rerun=rerun,
+                               models_schema=place)
             outcomes.update(job.outcomes)
             again = _transient_rerun(job, held) if held else set()
             if not again:
@@ -115,7 +128,8 @@ class DbtProducerOperator(DbtJobOperator):
                 _first_line(job.outcomes[dropped[0]].failures),
             )
             expected = again
-            invocation = DbtInvocation(select=tuple(sorted(selectors[uid] for uid in again)), threads=self.threads)
+            invocation = DbtInvocation(select=tuple(sorted(selectors[uid] for uid in again)), threads=self.threads,
+                                       extra_args=defer)
 
         result, reported = job.result, len(outcomes)
         failed = sorted(uid for uid, outcome in outcomes.items() if outcome.state == "failed")
@@ -124,7 +138,12 @@ class DbtProducerOperator(DbtJobOperator):
             missing = f"{len(job.missing)} of {len(job.expected)} nodes"
             what = "could not run" if not reported else f"ended without reporting {missing}"
             error = f"dbt {what} (exit code {result.returncode}):\n{result.failure_reason()}"
-        publisher.finish(result.returncode, error)
+        publication = None
+        if wap is not None and reported:
+            node_states = {uid: outcomes[uid].state if uid in outcomes else states.get(tid)
+                           for tid, (uid, _) in self.nodes.items()}
+            publication = publish_run(wap, self.publish, node_states, self.log)
+        publisher.finish(result.returncode, error, publication)
         self.log.info(
             "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s%s",
             invocation.command,
@@ -204,11 +223,12 @@ class _ReportPublisher:
         if self.thread.is_alive():
             self.thread.join()
 
-    def finish(self, returncode: int, error: str | None) -> None:
+    def finish(self, returncode: int, error: str | None, publication: dict | None = None) -> None:
         with self.lock:
             self.report.final = True
             self.report.returncode = returncode
             self.report.error = error
+            self.report.publication = publication
             self.dirty = True
         self._flush()
 

@@ -1,0 +1,1 @@
+"""One publish dialect per warehouse, named by its ``Warehouse.publish_dialect`` in the registry."""
