@@ -46,9 +46,12 @@ def bare_dbt_build(ws, project_dir: Path) -> Measured:
     """``dbt build`` of the whole project as one process, into the workspace's warehouse.
 
     It keeps one target folder across repetitions, so from the second run on
-    dbt reuses its partial parse, as our runs do through their parse cache.
+    dbt reuses its partial parse, as our runs do through their parse cache. It
+    builds into a schema of its own: the DAGs' runs publish views into the
+    models schema, over which dbt would refuse to build a seed's table.
     """
-    project = DbtProject.from_settings(ws.settings, project_dir)
+    settings = ws.settings.model_copy(update={"models_schema": f"bare_{project_dir.name}"})
+    project = DbtProject.from_settings(settings, project_dir)
     target = ws.root / "bare" / project_dir.name
     runner = DbtRunner(project)
     stack = [ws.airflow_pid] if ws.airflow is not None else []

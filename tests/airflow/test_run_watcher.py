@@ -47,10 +47,10 @@ def _watch(monkeypatch, reports: list[RunReport | None]) -> tuple[list[float], l
     return sleeps, published
 
 
-def test_polls_slow_down_while_nothing_changes_and_speed_up_at_the_first_change(monkeypatch):
+def test_polls_slow_down_until_dbt_reports_a_node_then_keep_the_poll_interval(monkeypatch):
     started = RunReport(run_epoch="e", try_number=1)
     one_done = RunReport(run_epoch="e", try_number=1, nodes={"model.a": {"state": "success"}})
     sleeps, published = _watch(monkeypatch, [None, None, None, None, started, started, one_done, one_done])
-    assert sleeps == [0.25, 0.5, 1.0, 1.0, 0.25, 0.5, 0.25, 0.5]
+    assert sleeps == [0.25, 0.5, 1.0, 1.0, 1.0, 1.0, 0.25, 0.25]
     # The triggers decide again only on a new snapshot: three distinct ones, not eight polls.
     assert published == [1, 2, 3]

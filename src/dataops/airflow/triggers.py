@@ -25,10 +25,10 @@ log = logging.getLogger(__name__)
 
 # Two small API calls per run and poll, shared by all of the run's triggers.
 DEFAULT_POLL_INTERVAL = 0.25
-# While nothing changes (dbt_build waiting for a worker, parsing, or on a long
-# model) the polls slow down, doubling up to this; the first change brings
-# them back to the poll interval. Each poll costs the triggerer and the API
-# server: a run of the TICKIT DAG spent most of its Airflow CPU on them.
+# Until dbt_build reports its first node (waiting for a worker, starting dbt,
+# parsing) the polls slow down, doubling up to this; from the first report on
+# they keep the poll interval, so the end of a run is seen at once. Each poll
+# costs the triggerer and the API server.
 MAX_IDLE_POLL_INTERVAL = 1.0
 
 
@@ -75,7 +75,7 @@ class _RunWatcher:
             return self.snapshot
 
     async def _poll(self) -> None:
-        version, interval, seen = 0, self.interval, None
+        version, interval, seen = 0, self.interval / 2, None
         while True:
             try:
                 report, states = await asyncio.gather(self._report(), self._states())
@@ -90,12 +90,13 @@ class _RunWatcher:
             if (report, states) != seen:
                 seen = (report, states)
                 version += 1
-                interval = self.interval
                 async with self.changed:
                     self.snapshot = _Snapshot(report, states, version)
                     self.changed.notify_all()
-            else:
+            if report is None or not report.nodes:
                 interval = min(interval * 2, max(MAX_IDLE_POLL_INTERVAL, self.interval))
+            else:
+                interval = self.interval
             await asyncio.sleep(interval)
 
     async def _report(self) -> RunReport | None:
