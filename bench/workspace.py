@@ -123,7 +123,13 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode
 project = Path({str(project)!r})
 dag = DbtDag(
     dag_id={dag_id!r},
-    project_config=ProjectConfig(dbt_project_path=project, manifest_path=project / "target" / "manifest.json"),
+    project_config=ProjectConfig(
+        dbt_project_path=project,
+        manifest_path=project / "target" / "manifest.json",
+        # A schema of its own: our DAG's runs publish views into the models schema,
+        # over which dbt refuses to build a seed's table.
+        env_vars={{"DATAOPS_MODELS_SCHEMA": {dag_id.replace("-", "_")!r}}},
+    ),
     profile_config=ProfileConfig(
         profile_name="synthetic", target_name="duckdb", profiles_yml_filepath=project / "profiles.yml"
     ),
