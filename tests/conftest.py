@@ -186,15 +186,30 @@ def pytest_collection_modifyitems(config, items):
     once). The longest, the services stacks' two files, must not be the last
     to start: they are the suite's tail; the end-to-end Airflow's file comes next.
     """
-    first = ("tests/services/test_stack.py", "tests/services/test_stack_faults.py", "tests/airflow/test_e2e.py")
-
     def order(item) -> int:
         path = item.nodeid.split("::")[0]
-        if path in first:
-            return first.index(path)
-        return len(first) + (0 if item.get_closest_marker("slow") else 1)
+        if path in LONGEST_FILES:
+            return LONGEST_FILES.index(path)
+        return len(LONGEST_FILES) + (0 if item.get_closest_marker("slow") else 1)
 
     items.sort(key=order)
+
+
+# The files whose local Airflow the suite waits for longest: its critical path.
+LONGEST_FILES = ("tests/services/test_stack.py", "tests/services/test_stack_faults.py", "tests/airflow/test_e2e.py")
+_niced = False
+
+
+def pytest_runtest_setup(item):
+    """Side by side (pytest-xdist), a worker leaves the CPU to the longest files once it
+    runs any other: the suite is CPU-bound, and the others fill the cores the longest
+    leave idle while they wait on Airflow. One-way, so no privilege is needed."""
+    global _niced
+    if _niced or not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    if item.nodeid.split("::")[0] not in LONGEST_FILES:
+        os.nice(10)
+        _niced = True
 
 
 def pytest_sessionfinish(session, exitstatus):
