@@ -98,6 +98,27 @@ class E2EStack:
             graph_file.write_bytes(old_graph)
             model.write_text(old_sql)
 
+    def log_records(
+        self, run_id: str, task_id: str, try_number: int,
+        until: Callable[[list[tuple[str, str]]], bool] = lambda records: True, timeout_s: float = 20,
+    ) -> list[tuple[str, str]]:
+        """A task try's log records, read again until ``until`` holds or ``timeout_s`` passed: the
+        triggerer writes a trigger's records on its own time, and Airflow 3.3's can drop its last
+        ones (apache/airflow#66158), so a task can end before its log does."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            records = self.api.log_records(DAG_ID, run_id, task_id, try_number)
+            if until(records) or time.monotonic() > deadline:
+                return records
+            time.sleep(0.5)
+
+    def log(self, run_id: str, task_id: str, try_number: int, *wanted: str, timeout_s: float = 20) -> str:
+        """A task try's log as text, read again until it has every ``wanted`` text (see log_records)."""
+        records = self.log_records(
+            run_id, task_id, try_number, lambda r: all(w in "\n".join(t for _, t in r) for w in wanted), timeout_s
+        )
+        return "\n".join(text for _, text in records)
+
     def run_results(self, run_id: str) -> dict[str, dict]:
         """run_results.json of every dbt process of this run, by "<task_id>.<try>"."""
         folder = Path(self.settings.state_dir) / "runs" / DAG_ID / safe_name(run_id)

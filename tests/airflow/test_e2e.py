@@ -137,12 +137,16 @@ def test_a_model_failing_its_test_publishes_nothing_and_clearing_only_failed_reb
     (bad,) = s.query(f"select min(percentile) from {s.relation('percentile_sales_model', s.place(info.run_id))}")[0]
     assert bad > 1000
     # The run's error names the model and its failing test; the model's log has dbt's failure, once, as an error.
-    done_log = s.api.log(DAG_ID, info.run_id, SUMMARY_TASK_ID, tasks[SUMMARY_TASK_ID].try_number)
+    done_log = s.log(info.run_id, SUMMARY_TASK_ID, tasks[SUMMARY_TASK_ID].try_number, BROKEN_UID, FAILING_TEST)
     assert BROKEN_UID in done_log and FAILING_TEST in done_log, done_log[-2000:]
-    broken_log = s.api.log_records(DAG_ID, info.run_id, broken_task, tasks[broken_task].try_number)
-    failure = [level for level, text in broken_log if text.startswith("Failure in test") and FAILING_TEST in text]
+    def failures(records):
+        return [level for level, text in records if text.startswith("Failure in test") and FAILING_TEST in text]
+
+    broken_log = s.log_records(info.run_id, broken_task, tasks[broken_task].try_number, failures)
+    failure = failures(broken_log)
     assert failure == ["error"], broken_log[-30:]
-    follows_log = s.api.log_records(DAG_ID, info.run_id, follows_task, tasks[follows_task].try_number)
+    follows_log = s.log_records(info.run_id, follows_task, tasks[follows_task].try_number,
+                                lambda records: any(text.startswith("upstream_failed: ") for _, text in records))
     assert any(text.startswith("upstream_failed: ") for _, text in follows_log), follows_log[-30:]
 
     before = set(s.run_results(info.run_id))
@@ -172,7 +176,7 @@ def test_a_model_failing_its_test_publishes_nothing_and_clearing_only_failed_reb
     assert (current.run_id, current.version) == (info.run_id, published_before.version + 1)
     assert {r.built.schema for r in current.relations} == {s.place(info.run_id)}
     assert s.query(f"select * from {s.relation('percentile_sales_model')} order by eventid") == rows_before
-    done_log = s.api.log(DAG_ID, info.run_id, SUMMARY_TASK_ID, done.try_number)
+    done_log = s.log(info.run_id, SUMMARY_TASK_ID, done.try_number, f"published version {current.version} of {DAG_ID}")
     assert f"published version {current.version} of {DAG_ID}" in done_log, done_log[-2000:]
 
 

@@ -29,7 +29,7 @@ class FakeRun:
     published: list = field(default_factory=list)
     refuse: str = ""
 
-    def publish(self, unique_ids):
+    def publish(self, unique_ids, cleanup=True):
         if self.refuse:
             raise PublishError(self.refuse)
         self.published.append(sorted(unique_ids))

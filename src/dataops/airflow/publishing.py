@@ -115,8 +115,20 @@ class RunPublish:
         log.info("building into the run's place, schema %s; production is unchanged until it is published",
                  self.place.schema)
 
-    def publish(self, unique_ids: Collection[str] | None = None):
-        return self.publisher().publish(self.place, self.items(unique_ids))
+    def publish(self, unique_ids: Collection[str] | None = None, cleanup: bool = True):
+        return self.publisher().publish(self.place, self.items(unique_ids), cleanup=cleanup)
+
+    def cleanup(self, log) -> None:
+        """Drops the old run places a publish left (what ``publish(cleanup=False)`` did not); a failure
+        is only logged: the publish stands, and the next one tries again."""
+        try:
+            dropped = self.publisher().cleanup(self.place)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not drop the old run places of %s (the next publish tries again): %s",
+                        self.place.pipeline, exc)
+            return
+        if dropped:
+            log.info("dropped %d old run place(s): %s", len(dropped), ", ".join(dropped))
 
 
 def publishable_now(graph: DbtGraph, unique_ids: Collection[str], states: Mapping[str, str | None]) -> list[str]:
@@ -134,9 +146,10 @@ def publishable_now(graph: DbtGraph, unique_ids: Collection[str], states: Mappin
     return [uid for uid in graph.nodes if uid in chosen and passed(uid)]
 
 
-def publish_run(wap, mode: str, node_states: dict, log) -> dict:
+def publish_run(wap, mode: str, node_states: dict, log, cleanup: bool = True) -> dict:
     """Publishes what ``mode`` allows of a run whose nodes ended in ``node_states`` (unique_id -> state);
-    the publication the run's report and ``dbt_done`` give."""
+    the publication the run's report and ``dbt_done`` give. ``cleanup=False`` leaves the old run places
+    for the caller's ``wap.cleanup(log)``, once the publication is reported."""
     from dataops.errors import DataOpsError
 
     failed = sorted(uid for uid, state in node_states.items() if state != "success")
@@ -148,7 +161,7 @@ def publish_run(wap, mode: str, node_states: dict, log) -> dict:
         log.warning("%s", message)
         return {"state": "held", "message": message}
     try:
-        published = wap.publish(ready)
+        published = wap.publish(ready, cleanup=cleanup)
     except DataOpsError as exc:
         log.error("publish failed, production is unchanged: %s", exc)
         return {"state": "failed", "message": f"publish failed, production is unchanged: {exc}"}

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent, TriggerEvent
 
+from dataops.airflow import triggerer_wake
 from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_publication, decide_summary
 from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
 
@@ -135,6 +136,7 @@ class _RunTrigger(BaseTrigger):
 
     async def _decisions(self, decide) -> AsyncIterator[Decision]:
         ti = self._ti()
+        triggerer_wake.install()
         async with _RunWatcher.listen(ti.dag_id, ti.run_id, self.producer_task_id, self.poll_interval) as w:
             seen = 0
             while True:
@@ -142,6 +144,8 @@ class _RunTrigger(BaseTrigger):
                 seen = snapshot.version
                 decision = decide(snapshot)
                 if decision.action != "wait":
+                    # The event leaves as soon as this trigger has finished, not at the runner's next loop.
+                    triggerer_wake.wake_when_done()
                     yield decision
                     return
 

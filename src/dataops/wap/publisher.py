@@ -160,9 +160,10 @@ class Publisher:
         return notes
 
     # -- publish -------------------------------------------------------------------------------
-    def publish(self, place: RunPlace, items: Sequence[Publishable]) -> Published:
+    def publish(self, place: RunPlace, items: Sequence[Publishable], cleanup: bool = True) -> Published:
         """Makes ``items`` production in one transaction; PublishError (nothing changed) when the run is
-        older than the published one or its place lacks a relation."""
+        older than the published one or its place lacks a relation. Then drops the run places no kept
+        version reads, unless ``cleanup`` is False (the caller calls :meth:`cleanup` when it suits it)."""
         started = time.monotonic()
         with self.session() as session:
             catalog.ensure(session, self.dialect)
@@ -188,8 +189,14 @@ class Publisher:
                     catalog.merged(current.relations if current else (), items),
                 )
                 self._record(session, version)
-            dropped = self._cleanup(session, place)
+            dropped = self._cleanup(session, place) if cleanup else ()
         return Published(version, dropped, time.monotonic() - started)
+
+    def cleanup(self, place: RunPlace) -> tuple[str, ...]:
+        """Drops the run places no kept version reads (see :meth:`_cleanup`); returns the dropped schemas."""
+        with self.session() as session:
+            catalog.ensure(session, self.dialect)
+            return self._cleanup(session, place)
 
     def rollback(self, pipeline: str, to_version: int | None = None) -> Published:
         """Production back to ``to_version`` (default: the one before the current), in one transaction."""

@@ -142,8 +142,11 @@ class DbtProducerOperator(DbtJobOperator):
         if wap is not None and reported:
             node_states = {uid: outcomes[uid].state if uid in outcomes else states.get(tid)
                            for tid, (uid, _) in self.nodes.items()}
-            publication = publish_run(wap, self.publish, node_states, self.log)
+            # The old run places are dropped once the publication is reported: dbt_done ends with it.
+            publication = publish_run(wap, self.publish, node_states, self.log, cleanup=False)
         publisher.finish(result.returncode, error, publication)
+        if publication is not None and publication["state"] == "published":
+            wap.cleanup(self.log)
         self.log.info(
             "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s%s",
             invocation.command,
