@@ -26,7 +26,7 @@ from dataops import paths
 # The helper modules beside this file are imported by name.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from airflow_api import Airflow  # noqa: E402
+from dataops.local.api import AirflowApi  # noqa: E402
 from stack_runs import DAG  # noqa: E402
 from stack_support import SCALE, Broker, Stack, free_port, run_dataops  # noqa: E402
 
@@ -128,10 +128,10 @@ def stack(postgres_server, broker, redis_url, tmp_path_factory) -> Iterator[Stac
 
 
 @pytest.fixture(scope="module")
-def airflow(stack: Stack) -> Airflow:
+def airflow(stack: Stack) -> AirflowApi:
     """The stack's REST API, with the DAGs as the stack serves them (nothing unpaused here)."""
-    api = Airflow(stack.url, "admin", stack.password)
-    api.wait_for_dag(DAG)
+    api = AirflowApi(stack.url, "admin", stack.password)
+    api.wait_for_dag(DAG, unpause=False)
     return api
 
 

@@ -4,7 +4,6 @@ finding and killing the stack's processes, changing the project copy."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import tempfile
@@ -16,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_api import Airflow
 from dataops import paths
+from dataops.local.api import AirflowApi
 from stack_support import Stack
 
 DAG = "redshift_transformations"
@@ -26,28 +25,32 @@ TICKIT_SCHEMA = "tickit"
 RUN_TIMEOUT_S = 420
 
 
-def model_names(project_dir: Path) -> list[str]:
-    return sorted(p.stem for p in (project_dir / "models").rglob("*.sql"))
+def model_task_ids(project_dir: Path) -> dict[str, str]:
+    """Each model's name -> its task id, as the DAG factory names it (dataops.airflow.naming)."""
+    from dataops.airflow.naming import task_ids_for
+    from dataops.dbt.graph import DbtGraph
+    from dataops.dbt.manifest import default_graph_path
+
+    graph = DbtGraph.read(default_graph_path(project_dir))
+    ids = task_ids_for(graph.nodes.values())
+    return {node.name: ids[uid] for uid, node in graph.nodes.items() if node.resource_type == "model"}
 
 
-def task_id_of(model: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", model)
-
-
-def run_dag(airflow: Airflow, timeout_s: float = RUN_TIMEOUT_S) -> tuple[str, str]:
+def run_dag(airflow: AirflowApi, timeout_s: float = RUN_TIMEOUT_S) -> tuple[str, str]:
     run_id = airflow.trigger(DAG)
-    return run_id, airflow.wait_for_run(DAG, run_id, timeout_s)
+    return run_id, airflow.wait_for_run(DAG, run_id, timeout_s).state
 
 
-def assert_run_succeeded(airflow: Airflow, run_id: str, state: str, models: list[str]) -> None:
-    tasks = airflow.task_states(DAG, run_id)
-    assert state == "success", f"run {run_id} ended {state}; tasks: {tasks}\n{airflow.failed_logs(DAG, run_id)[-4000:]}"
+def assert_run_succeeded(airflow: AirflowApi, run_id: str, state: str, model_tasks: list[str]) -> None:
+    tasks = airflow.tasks(DAG, run_id)
+    assert state == "success", (
+        f"run {run_id} ended {state}; tasks: {tasks}\n{airflow.run_logs(DAG, run_id, only_failed=True)[-4000:]}"
+    )
     assert tasks, f"run {run_id} has no task instances"
     not_ok = {t.task_id: t.state for t in tasks.values() if t.state != "success"}
     assert not not_ok, f"tasks of {run_id} not successful: {not_ok}"
-    model_tasks = [task_id_of(m) for m in models if task_id_of(m) in tasks]
-    for task_id in model_tasks:
-        assert tasks[task_id].state == "success", (task_id, tasks[task_id])
+    missing = sorted(set(model_tasks) - set(tasks))
+    assert not missing, f"run {run_id} has no task for these models: {missing}"
 
 
 def require_baseline(stack: Stack) -> None:
@@ -65,8 +68,8 @@ def wait_for(check, timeout_s: float, what: str, interval_s: float = 0.1):
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-def task_state(airflow: Airflow, run_id: str, task_id: str):
-    return airflow.task_states(DAG, run_id).get(task_id)
+def task_state(airflow: AirflowApi, run_id: str, task_id: str):
+    return airflow.tasks(DAG, run_id).get(task_id)
 
 
 def dbt_pids(stack_id: str) -> list[int]:
@@ -142,7 +145,7 @@ def edited(path: Path, new_text: str) -> Iterator[None]:
 
 
 @contextmanager
-def project_changed(stack: Stack, airflow: Airflow, path: Path, new_text: str) -> Iterator[None]:
+def project_changed(stack: Stack, airflow: AirflowApi, path: Path, new_text: str) -> Iterator[None]:
     """The project copy with ``path`` changed, its graph recompiled and the DAG
     parsed again from it. Afterwards the file and the artifacts compiled from it
     are put back as they were (the project is as before, so they are current)
@@ -161,7 +164,7 @@ def project_changed(stack: Stack, airflow: Airflow, path: Path, new_text: str) -
         shutil.rmtree(saved, ignore_errors=True)
 
 
-def recompile(stack: Stack, airflow: Airflow) -> None:
+def recompile(stack: Stack, airflow: AirflowApi) -> None:
     """Recompiles the project copy and waits for a clean parse of the DAG made after it."""
     from dataops.local.services.provision import compile_dbt_project
 
@@ -169,7 +172,7 @@ def recompile(stack: Stack, airflow: Airflow) -> None:
     wait_for_new_parse(airflow, datetime.now(timezone.utc))
 
 
-def wait_for_new_parse(airflow: Airflow, since: datetime) -> None:
+def wait_for_new_parse(airflow: AirflowApi, since: datetime) -> None:
     """Waits for a clean parse of the DAG after ``since`` (its graph changed)."""
     # The DAG file is unchanged, only its graph is new: mark the file changed so the DAG
     # processor parses it at once rather than at its min_file_process_interval.

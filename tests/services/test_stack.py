@@ -25,13 +25,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from airflow_api import Airflow
 from dataops.local.api import AirflowApi
 from dataops.local.run_failure import describe as describe_failed_run
 from dataops.local.run_failure import read_failed_run
 from stack_runs import (
-    DAG, MODELS_SCHEMA, TICKIT_SCHEMA, assert_run_succeeded, edited, model_names, project_changed, require_baseline,
-    run_dag, task_id_of, task_state, wait_for,
+    DAG, MODELS_SCHEMA, TICKIT_SCHEMA, assert_run_succeeded, edited, model_task_ids, project_changed, require_baseline,
+    run_dag, task_state, wait_for,
 )
 from stack_support import Stack, run_dataops
 from warehouse_reader import snapshot
@@ -40,7 +39,7 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 
-def test_dags_are_served_ready_to_trigger_and_start_no_run_by_themselves(stack: Stack, airflow: Airflow):
+def test_dags_are_served_ready_to_trigger_and_start_no_run_by_themselves(stack: Stack, airflow: AirflowApi):
     """A new user triggers a run at once, without unpausing first (the next
     test's run proves it: nothing here unpauses), and no scheduled run appears
     that nobody asked for; `up` said as much."""
@@ -49,13 +48,13 @@ def test_dags_are_served_ready_to_trigger_and_start_no_run_by_themselves(stack: 
     for dag_id in (DAG, "example_dag"):
         assert not airflow.dags.get_dag(dag_id).is_paused, f"{dag_id} is paused as served"
     time.sleep(5)  # a few more scheduler loops: an unpaused @daily DAG would have had its run created by now
-    assert airflow.runs_of(DAG) == [], [r.dag_run_id for r in airflow.runs_of(DAG)]
+    assert airflow.runs(DAG) == [], [r.run_id for r in airflow.runs(DAG)]
 
 
-def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
-    models = model_names(stack.project_dir)
+def test_end_to_end_run_builds_every_model(stack: Stack, airflow: AirflowApi):
+    models = model_task_ids(stack.project_dir)
     run_id, state = run_dag(airflow)
-    assert_run_succeeded(airflow, run_id, state, models)
+    assert_run_succeeded(airflow, run_id, state, list(models.values()))
     relations = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     for model in models:
         assert model in relations, f"model {model} is not in {MODELS_SCHEMA}; found {sorted(relations)}"
@@ -65,7 +64,7 @@ def test_end_to_end_run_builds_every_model(stack: Stack, airflow: Airflow):
     place = snapshot(stack.pg_conninfo, _place(stack, run_id))
     assert {m: place[m].checksum for m in models} == {m: relations[m].checksum for m in models}
     _each_model_task_has_dbts_outcome_and_time(stack, run_id)
-    print(f"run {run_id}: tasks {sorted(airflow.task_states(DAG, run_id))}")
+    print(f"run {run_id}: tasks {sorted(airflow.tasks(DAG, run_id))}")
 
 
 def _place(stack: Stack, run_id: str) -> str:
@@ -124,13 +123,13 @@ def _assert_unchanged(stack: Stack, names: list[str], before: dict, schema: str 
         assert after.get(name) == before[name], f"{schema}.{name} changed: {before[name]} -> {after.get(name)}"
 
 
-def _failed_run(stack: Stack, airflow: Airflow) -> tuple[str, str]:
+def _failed_run(stack: Stack, airflow: AirflowApi) -> tuple[str, str]:
     run_id, state = run_dag(airflow)
     assert state == "failed", f"run {run_id} should have failed, ended {state}"
     return run_id, airflow.run_logs(DAG, run_id)
 
 
-def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
+def test_broken_model_sql_names_the_model(stack: Stack, airflow: AirflowApi):
     require_baseline(stack)
     model = stack.project_dir / "models" / "marts" / "top_buyers_by_quantity_model.sql"
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
@@ -140,8 +139,8 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
     _verdict_follows_dbt_promptly(stack, airflow, run_id)
     # What `dataops demo` prints for a failed run: dbt's own error for the model, read from the run's XComs.
     message = describe_failed_run(
-        read_failed_run(AirflowApi(stack.url, "admin", stack.password), DAG, run_id, "failed",
-                        {t: s.state for t, s in airflow.task_states(DAG, run_id).items()}),
+        read_failed_run(airflow, DAG, run_id, "failed",
+                        {t: s.state for t, s in airflow.tasks(DAG, run_id).items()}),
         stack.logs_dir,
     )
     assert "  model top_buyers_by_quantity_model:" in message and "syntax error" in message, message
@@ -154,7 +153,7 @@ def test_broken_model_sql_names_the_model(stack: Stack, airflow: Airflow):
 VERDICT_WITHIN_S = 10.0
 
 
-def _verdict_follows_dbt_promptly(stack: Stack, airflow: Airflow, run_id: str) -> None:
+def _verdict_follows_dbt_promptly(stack: Stack, airflow: AirflowApi, run_id: str) -> None:
     """The run ends failed within VERDICT_WITHIN_S of dbt's last node: dbt_done
     does not retry (a retry could only repeat the verdict, holding the DAG's
     one active-run slot meanwhile)."""
@@ -163,19 +162,19 @@ def _verdict_follows_dbt_promptly(stack: Stack, airflow: Airflow, run_id: str) -
     from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID
     from dataops.airflow.run_report import RESULTS_KEY
 
-    report = AirflowApi(stack.url, "admin", stack.password).xcom(DAG, run_id, PRODUCER_TASK_ID, RESULTS_KEY)
+    report = airflow.xcom(DAG, run_id, PRODUCER_TASK_ID, RESULTS_KEY)
     finished = [datetime.fromisoformat(str(o["finished_at"]).replace("Z", "+00:00"))
                 for o in (report or {}).get("nodes", {}).values() if o.get("finished_at")]
     assert finished, f"dbt_build's report has no node with a finish time: {report}"
     last_node = max(f if f.tzinfo else f.replace(tzinfo=timezone.utc) for f in finished)
-    ended = airflow.runs.get_dag_run(DAG, run_id).end_date
+    ended = airflow.run(DAG, run_id).end_date
     lag = (ended - last_node).total_seconds()
     print(f"run {run_id} ended failed {lag:.1f}s after dbt's last node")
     assert lag <= VERDICT_WITHIN_S, f"the run ended {lag:.1f}s after dbt's last node (at most {VERDICT_WITHIN_S:.0f}s)"
     assert task_state(airflow, run_id, SUMMARY_TASK_ID).try_number <= 1, "dbt_done was retried"
 
 
-def test_missing_source_table_names_the_table(stack: Stack, airflow: Airflow):
+def test_missing_source_table_names_the_table(stack: Stack, airflow: AirflowApi):
     require_baseline(stack)
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     with psycopg.connect(stack.pg_conninfo, autocommit=True) as conn:
@@ -190,7 +189,7 @@ def test_missing_source_table_names_the_table(stack: Stack, airflow: Airflow):
     assert {n: (r.rows, r.checksum) for n, r in after.items()} == {n: (r.rows, r.checksum) for n, r in before.items()}
 
 
-def test_wrong_warehouse_credentials_name_the_user(stack: Stack, airflow: Airflow):
+def test_wrong_warehouse_credentials_name_the_user(stack: Stack, airflow: AirflowApi):
     """The server trusts loopback connections (no password is checked), so the
     wrong credentials are a user that does not exist with a wrong password."""
     require_baseline(stack)
@@ -208,7 +207,7 @@ def test_wrong_warehouse_credentials_name_the_user(stack: Stack, airflow: Airflo
     _assert_unchanged(stack, list(before), before)
 
 
-def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, airflow: Airflow):
+def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, airflow: AirflowApi):
     broken = stack.extra_dags / "broken_dag.py"
     good = stack.extra_dags / "scratch_ok.py"
     good.write_text(textwrap.dedent("""\
@@ -229,10 +228,10 @@ def test_dag_file_with_syntax_error_is_reported_and_others_run(stack: Stack, air
 
     error = wait_for(broken_reported, 120, "the import error of broken_dag.py", interval_s=2)
     assert "SyntaxError" in error.stack_trace and "line 3" in error.stack_trace, error.stack_trace
-    airflow.wait_for_dag("scratch_ok", timeout_s=120)
+    airflow.wait_for_dag("scratch_ok", timeout_s=120, unpause=False)
     # A DAG file added while the stack runs is served unpaused too.
     run_id = airflow.trigger("scratch_ok")
-    assert airflow.wait_for_run("scratch_ok", run_id, 180) == "success"
+    assert airflow.wait_for_run("scratch_ok", run_id, 180).state == "success"
     # The DAGs of the other folder are untouched by the broken file.
     other_errors = [e.filename for e in airflow.import_errors.get_import_errors(limit=100).import_errors
                     if not e.filename.endswith("broken_dag.py")]
@@ -265,7 +264,7 @@ def test_corrupt_tickit_file_names_file_and_line(stack: Stack, tmp_path):
     assert snapshot(stack.pg_conninfo, MODELS_SCHEMA) == models_before
 
 
-def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow: Airflow):
+def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow: AirflowApi):
     require_baseline(stack)
     test_file = stack.project_dir / "tests" / "fails_on_purpose.sql"
     before = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
@@ -278,9 +277,10 @@ def test_failing_data_test_stops_what_depends_on_the_model(stack: Stack, airflow
     place = snapshot(stack.pg_conninfo, _place(stack, run_id))
     assert "top_buyers_by_quantity_model" in place and "all_gross_sales_model" in place
     assert not {"percentile_sales_model", "top_sales_99.9_percentile_model"} & set(place), sorted(place)
-    tasks = airflow.task_states(DAG, run_id)
+    tasks = airflow.tasks(DAG, run_id)
+    task_ids = model_task_ids(stack.project_dir)
     for downstream in ("percentile_sales_model", "top_sales_99.9_percentile_model"):
-        task = tasks.get(task_id_of(downstream))
+        task = tasks.get(task_ids[downstream])
         if task is not None:
             assert task.state != "success", f"{downstream}'s task succeeded though its upstream's test failed"
 
@@ -312,25 +312,25 @@ class HealthProbe(threading.Thread):
 QUEUED_RUNS = 2
 
 
-def test_queued_runs_all_succeed_without_duplicates(stack: Stack, airflow: Airflow):
+def test_queued_runs_all_succeed_without_duplicates(stack: Stack, airflow: AirflowApi):
     """Runs triggered faster than they finish queue (one build at a time), all
     succeed, and leave each model exactly as one run would: no duplicated
     rows. The API answers its health check all along. Two runs show the
     queue (the second waits for the first) as well as twenty did, in a small
     part of the time."""
     require_baseline(stack)
-    models = model_names(stack.project_dir)
+    models = model_task_ids(stack.project_dir)
     probe = HealthProbe(stack.url)
     probe.start()
     try:
         run_ids = [airflow.trigger(DAG) for _ in range(QUEUED_RUNS)]
-        states = {run_id: airflow.wait_for_run(DAG, run_id, 1800) for run_id in run_ids}
+        states = {run_id: airflow.wait_for_run(DAG, run_id, 1800).state for run_id in run_ids}
     finally:
         probe.stop.set()
         probe.join(15)
     assert all(s == "success" for s in states.values()), states
     for run_id in run_ids:
-        assert_run_succeeded(airflow, run_id, states[run_id], models)
+        assert_run_succeeded(airflow, run_id, states[run_id], list(models.values()))
     after = snapshot(stack.pg_conninfo, MODELS_SCHEMA)
     for model in models:
         b, a = stack.baseline[model], after[model]
@@ -344,18 +344,18 @@ def test_queued_runs_all_succeed_without_duplicates(stack: Stack, airflow: Airfl
 # --- The UI in a real browser ----------------------------------------------------
 
 
-def test_browser_sees_the_latest_run_successful(stack: Stack, airflow: Airflow):
+def test_browser_sees_the_latest_run_successful(stack: Stack, airflow: AirflowApi):
     from browser import CHROMIUM_ARGS, ensure_chromium
     from playwright.sync_api import sync_playwright
 
     chromium = ensure_chromium()
-    runs = sorted(airflow.runs_of(DAG), key=lambda r: r.run_after)
-    if not runs or str(runs[-1].state.value) != "success":
+    runs = sorted(airflow.runs(DAG), key=lambda r: r.run_after)
+    if not runs or runs[-1].state != "success":
         run_id, state = run_dag(airflow)
         assert state == "success"
     else:
-        run_id = runs[-1].dag_run_id
-    tasks = sorted(airflow.task_states(DAG, run_id))
+        run_id = runs[-1].run_id
+    tasks = sorted(airflow.tasks(DAG, run_id))
     from dataops import paths
 
     artifacts = Path(os.environ.get("DATAOPS_TEST_ARTIFACTS") or paths.repo_root() / ".dataops" / "test-artifacts")

@@ -25,6 +25,7 @@ class RunInfo:
     end_date: datetime | None
     # The published bundle version the run reads (None for DAGs read from a folder).
     bundle_version: str | None = None
+    run_after: datetime | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -55,15 +56,19 @@ class AirflowApi:
         self.task_instances = client.TaskInstanceApi(self._api_client)
         self.dags = client.DAGApi(self._api_client)
         self.xcoms = client.XComApi(self._api_client)
+        self.import_errors = client.ImportErrorApi(self._api_client)
 
-    def wait_for_dag(self, dag_id: str, timeout_s: float = 120) -> None:
-        """Until the DAG processor has parsed and serialized the DAG; unpause it."""
+    def wait_for_dag(self, dag_id: str, timeout_s: float = 120, unpause: bool = True) -> None:
+        """Until the DAG processor has parsed and serialized the DAG; unpause it (unless ``unpause=False``)."""
         import airflow_client.client as client
 
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                self.dags.patch_dag(dag_id, client.DAGPatchBody(is_paused=False))
+                if unpause:
+                    self.dags.patch_dag(dag_id, client.DAGPatchBody(is_paused=False))
+                else:
+                    self.dags.get_dag(dag_id)
                 return
             except client.exceptions.NotFoundException:
                 if time.monotonic() > deadline:
@@ -77,19 +82,17 @@ class AirflowApi:
         return self.dag_runs.trigger_dag_run(dag_id, body).dag_run_id
 
     def run(self, dag_id: str, run_id: str) -> RunInfo:
-        r = self.dag_runs.get_dag_run(dag_id, run_id)
-        return RunInfo(
-            r.dag_run_id, str(getattr(r.state, "value", r.state)), r.start_date, r.end_date, r.bundle_version
-        )
+        return _run_info(self.dag_runs.get_dag_run(dag_id, run_id))
+
+    def runs(self, dag_id: str) -> list[RunInfo]:
+        """The DAG's runs (the last thousand)."""
+        return [_run_info(r) for r in self.dag_runs.get_dag_runs(dag_id, limit=1000).dag_runs]
 
     def unfinished_runs(self) -> list[RunInfo]:
         """The queued and running runs of every DAG."""
         runs = []
         for state in ("queued", "running"):
-            page = self.dag_runs.get_dag_runs("~", state=[state], limit=1000)
-            runs += [
-                RunInfo(r.dag_run_id, state, r.start_date, r.end_date, r.bundle_version) for r in page.dag_runs
-            ]
+            runs += [_run_info(r) for r in self.dag_runs.get_dag_runs("~", state=[state], limit=1000).dag_runs]
         return runs
 
     def dag_bundle_version(self, dag_id: str) -> str | None:
@@ -159,6 +162,15 @@ class AirflowApi:
                 records.append(("", str(item)))
         return records
 
+    def run_logs(self, dag_id: str, run_id: str, only_failed: bool = False) -> str:
+        """The logs of a run's tasks (of its failed ones only if asked), failed ones first, one after the other."""
+        tasks = sorted(self.tasks(dag_id, run_id).values(), key=lambda t: (t.state != "failed", t.task_id))
+        return "\n".join(
+            f"--- {t.task_id} ({t.state})\n" + self.log(dag_id, run_id, t.task_id, max(t.try_number, 1))
+            for t in tasks
+            if t.state == "failed" or not only_failed
+        )
+
     def clear(
         self, dag_id: str, run_id: str, task_ids: list[str], downstream: bool = True, only_failed: bool = False
     ) -> list[str]:
@@ -175,6 +187,13 @@ class AirflowApi:
         )
         result = self.task_instances.post_clear_task_instances(dag_id, body)
         return sorted(ti.task_id for ti in result.task_instances)
+
+
+def _run_info(r) -> RunInfo:
+    return RunInfo(
+        r.dag_run_id, str(getattr(r.state, "value", r.state)), r.start_date, r.end_date, r.bundle_version,
+        getattr(r, "run_after", None),
+    )
 
 
 def access_token(base_url: str, username: str, password: str) -> str:
