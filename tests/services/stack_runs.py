@@ -83,7 +83,7 @@ def dbt_pids(stack_id: str) -> list[int]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if any(part.endswith(b"/dbt") for part in cmdline[:2]):
+        if any(part.endswith(b"/dbt") for part in cmdline[:4]):  # dbt, or python -c FAST_EXIT dbt (dataops.dbt.launch)
             found.append(pid)
     return found
 

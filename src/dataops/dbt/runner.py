@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataops.dbt.events import LogLineReader, failure_reason
+from dataops.dbt.launch import dbt_command
 from dataops.dbt.project import DbtProject
 from dataops.dbt.results import RunResults
 from dataops.errors import DbtError
@@ -103,6 +104,7 @@ class DbtRunner:
         self.project = project
 
     def argv(self, inv: DbtInvocation, target_path: Path) -> list[str]:
+        """dbt's command line as a user would type it (``dbt ...``)."""
         p = self.project
         args = [str(p.dbt_bin), "--log-format", "json", "--no-use-colors", inv.command]
         args += ["--project-dir", str(p.project_dir), *p.profile.args()]
@@ -126,6 +128,7 @@ class DbtRunner:
 
         argv = self.argv(inv, target_path)
         log.info("running %s", " ".join(argv))
+        argv = [*dbt_command(self.project.dbt_bin), *argv[1:]]  # see dataops.dbt.launch
         reader = LogLineReader(on_event, log)
         started = time.monotonic()
         with subprocess.Popen(
