@@ -9,6 +9,7 @@ import dataops
 from dataops.config import Settings
 from dataops.delivery.bundle import (
     ARTIFACTS,
+    CATALOG_FILE,
     DAGS,
     DBT,
     INFO_FILE,
@@ -34,7 +35,7 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
     root = work / "bundle"
     progress(f"archive: {ANALYTICS}/{DAGS} and {ANALYTICS}/{DBT} at commit {commit.short}")
     export_tree(repo, commit, (DAGS, DBT), root)
-    progress("compile: dbt parse")
+    progress("compile: dbt parse, dbt docs generate")
     dbt_version = _compile(root / DBT, commit, settings)
     progress("check DAGs: importing each DAG file")
     check_dag_files(root / DAGS, root / DBT, commit)
@@ -67,7 +68,7 @@ def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
         shutil.rmtree(project_dir / generated, ignore_errors=True)
     project = DbtProject.from_settings(settings, project_dir)
     try:
-        compiled = compile_project(project)
+        compiled = compile_project(project, docs=True)
     except DbtError as exc:
         raise DeliveryError(
             f"commit {commit.short}: the dbt project {ANALYTICS}/{DBT} does not compile: {_parse_failure(exc)}. "
@@ -77,6 +78,7 @@ def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
     for entry in target.iterdir():
         if entry.name not in ARTIFACTS:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    normalize_manifest(target / CATALOG_FILE)
     manifest = normalize_manifest(compiled.manifest_path)
     return str((manifest.get("metadata") or {}).get("dbt_version", ""))
 

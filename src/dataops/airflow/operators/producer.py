@@ -59,7 +59,7 @@ class DbtProducerOperator(DbtJobOperator):
 
     def execute(self, context):
         ti, dag_run = context["ti"], context["dag_run"]
-        report = RunReport(run_epoch=run_epoch(dag_run), try_number=ti.try_number)
+        report = RunReport(run_epoch=run_epoch(dag_run), try_number=ti.try_number, project_dir=self.project_dir)
         ti.xcom_push(RESULTS_KEY, report.to_json())
         publisher = _ReportPublisher(ti, report, self.log)
         try:
@@ -143,6 +143,9 @@ class DbtProducerOperator(DbtJobOperator):
             node_states = {uid: outcomes[uid].state if uid in outcomes else states.get(tid)
                            for tid, (uid, _) in self.nodes.items()}
             publication = publish_run(wap, self.publish, node_states, self.log)
+        for uid, outcome in outcomes.items():
+            # Once more, with what run_results.json added (rows affected): the run's history reads this report.
+            publisher.add(uid, outcome.to_json())
         publisher.finish(result.returncode, error, publication)
         self.log.info(
             "dbt %s exited %s in %.1fs: %d nodes reported, %d failed%s%s",
