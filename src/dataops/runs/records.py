@@ -209,8 +209,14 @@ class RunRecord:
         }
 
 
+def _started(outcome: Mapping) -> datetime | None:
+    times = [parse_time(outcome.get("started_at"))]
+    times += [parse_time(m.get("started_at")) for m in outcome.get("members") or () if isinstance(m, Mapping)]
+    return min((t for t in times if t is not None), default=None)
+
+
 def _later(a: Mapping, b: Mapping) -> bool:
-    a_start, b_start = parse_time(a.get("started_at")), parse_time(b.get("started_at"))
+    a_start, b_start = _started(a), _started(b)
     return a_start is not None and (b_start is None or a_start > b_start)
 
 
