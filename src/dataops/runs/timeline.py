@@ -6,7 +6,8 @@ critical path is the chain of task nodes that decided when the run ended: from
 the node that finished last, back through the dependency that finished last,
 to a node that waited for none. A node dbt skipped (something upstream failed)
 has no times of its own: its bar is a mark at the end of the failure that
-stopped it.
+stopped it. A model's bar has its task's outcome (failed when one of its tests
+failed); each test's bar its own.
 """
 
 from __future__ import annotations
@@ -61,9 +62,11 @@ def timeline(record: RunRecord, slowest: int = SLOWEST) -> dict:
 
     bars = []
     for uid, node in sorted(nodes.items(), key=lambda item: (item[1].started_at is None, item[1].started_at or 0, item[0])):
-        blocker = _blocker(node, nodes) if node.state in {"skipped", "failed"} and not node.started_at else None
+        blocker = _blocker(node, nodes) if node.state == "skipped" else None
         for member in node.members:
             bar = member.to_json()
+            if member.unique_id == uid and node.state in {"failed", "skipped"}:
+                bar["outcome"] = node.state  # built, but its test failed: the model's task failed
             bar.update(
                 node=uid,
                 node_name=node.name,
@@ -71,9 +74,10 @@ def timeline(record: RunRecord, slowest: int = SLOWEST) -> dict:
                 start_s=offset(member.started_at),
                 end_s=offset(member.finished_at),
             )
-            if member.started_at is None and blocker is not None:
-                bar["start_s"] = bar["end_s"] = offset(blocker.finished_at)
+            if blocker is not None:
                 bar["skipped_because"] = blocker.unique_id
+                if member.started_at is None:
+                    bar["start_s"] = bar["end_s"] = offset(blocker.finished_at)
             bars.append(bar)
         if not node.members:
             # dbt skipped a node and said nothing of its tests: one mark for the node.
