@@ -86,7 +86,7 @@ def timeline_page(data: dict, links: dict[str, str] | None = None) -> str:
         for i, s in enumerate(data["slowest"], 1))
     failed = "".join(f"<li class='failed'>{escape(uid)}</li>" for uid in data["failed"])
     skipped = "".join(f"<li>{escape(uid)}</li>" for uid in data["skipped"])
-    path = " → ".join(escape(uid.split(".")[-1]) for uid in data["critical_path"])
+    path = " → ".join(escape(name) for name in data["critical_path_names"])
     link_html = " · ".join(f"<a href='{escape(href)}'>{escape(text)}</a>" for text, href in (links or {}).items())
     body = (
         f"<h1>dbt timeline of {escape(data['dag_id'])} / {escape(data['run_id'])}</h1>"
@@ -98,8 +98,9 @@ def timeline_page(data: dict, links: dict[str, str] | None = None) -> str:
         f"<h2>Slowest models</h2><table id='slowest'>{slow}</table>"
         + (f"<h2>Failed</h2><ul id='failed'>{failed}</ul>" if failed else "")
         + (f"<h2>Skipped (not built: something upstream failed)</h2><ul id='skipped'>{skipped}</ul>" if skipped else "")
-        + "<p class='meta'>Times are dbt's own (run_results.json). Airflow's Gantt for these tasks starts every "
-          "model task with the run: the model tasks wait in the triggerer from the start.</p>"
+        + "<p class='meta'>Times are dbt's own: each node's start and end as dbt reported them, its status and "
+          "execution time as in run_results.json. Airflow's Gantt starts every model task with the run: the model "
+          "tasks wait in the triggerer from the start.</p>"
     )
     return _page(f"dbt timeline {data['run_id']}", body)
 

@@ -43,6 +43,9 @@ def plot_history(data: dict, path: Path) -> Path:
         ax.tick_params(labelsize=7)
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", color="#eee")
+    from matplotlib.ticker import MaxNLocator
+
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     axes[-1, 0].set_xlabel("run (oldest to latest); red x: failed or skipped", fontsize=8)
     fig.suptitle(f"dbt duration per model, {data['dag_id']}, last {len(data['runs'])} runs", fontsize=11)
     fig.tight_layout()

@@ -101,6 +101,7 @@ def timeline(record: RunRecord, slowest: int = SLOWEST) -> dict:
         "error": record.error,
         "bars": bars,
         "critical_path": path,
+        "critical_path_names": [nodes[uid].name for uid in path],
         "slowest": [{"unique_id": n.unique_id, "name": n.name, "execution_time": n.duration, "state": n.state}
                     for n in ranked],
         "failed": sorted(uid for uid, n in nodes.items() if n.state == "failed"),
