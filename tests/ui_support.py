@@ -23,15 +23,15 @@ def artifacts_dir() -> Path:
 
 
 @contextmanager
-def signed_in(url: str, user: str, password: str) -> Iterator[object]:
-    """A Playwright page signed in to Airflow's UI at ``url``."""
+def signed_in(url: str, user: str, password: str, height: int = 1000) -> Iterator[object]:
+    """A Playwright page signed in to Airflow's UI at ``url`` (a plugin's frame is as tall as the window)."""
     from playwright.sync_api import sync_playwright
 
     chromium = ensure_chromium()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page = browser.new_page(viewport={"width": 1500, "height": height})
             page.set_default_timeout(60_000)
             page.goto(f"{url}/")
             page.fill("input[name=username]", user)

@@ -243,16 +243,16 @@ def _check_history_and_pages(s: E2EStack, failed_run: str) -> None:
     assert all(p["state"] == "success" and p["duration"] > 0 for p in broken["points"][:-1]), broken
 
     artifacts = artifacts_dir()
-    plot = artifacts / "dbt-history-cli.png"
     user, password = s.airflow.admin()
-    result = CliRunner().invoke(main, ["runs", DAG_ID, "--runs", "10", "--plot", str(plot), "--url", s.api.base_url,
+    # (--plot's PNG is tests/runs' to check: matplotlib's import would cost this critical-path file seconds.)
+    result = CliRunner().invoke(main, ["runs", DAG_ID, "--runs", "10", "--url", s.api.base_url,
                                        "--user", user, "--password", password])
     assert result.exit_code == 0, result.output
-    assert "percentile_sales_model" in result.output and f"wrote {plot}" in result.output, result.output
-    assert plot.read_bytes()[:4] == b"\x89PNG"
+    (line,) = [line for line in result.output.splitlines() if line.startswith("percentile_sales_model ")]
+    assert line.split()[3] == "failed" and line.endswith(" x"), result.output
 
     run_path = f"/dags/{DAG_ID}/runs/{quote(failed_run, safe='')}"
-    with signed_in(s.api.base_url, user, password) as page:
+    with signed_in(s.api.base_url, user, password, height=1500) as page:
         frame = plugin_frame(page, f"{s.api.base_url}{run_path}/plugin/dbt-timeline", "dbt timeline of")
         assert frame.locator(f"rect[data-unique-id='{BROKEN_UID}'][data-outcome='failed']").count() == 1
         assert frame.locator(f"rect[data-unique-id='{FOLLOWS_UID}'][data-outcome='skipped']").count() == 1
@@ -267,20 +267,11 @@ def _check_history_and_pages(s: E2EStack, failed_run: str) -> None:
         page.screenshot(path=str(artifacts / "dbt-history.png"), full_page=True)
 
         frame = plugin_frame(page, f"{s.api.base_url}{run_path}/plugin/dbt-docs-run", "documentation for your dbt project")
-        assert "tickit" in frame.inner_text("body")
-        # A model's page of the site (dbt's own route), with the SQL the run built.
-        docs = f"{s.api.base_url}/dataops/docs/{DAG_ID}/{quote(failed_run, safe='')}/"
-        page.goto(f"{docs}#!/model/{BROKEN_UID}")
-        page.wait_for_function("() => document.body.innerText.includes('ntile(1000)')")
+        # The failed model's page of the site (dbt's own route, in the frame), with its SQL and description.
+        frame.evaluate(f"location.hash = '#!/model/{BROKEN_UID}'")
+        frame.wait_for_function("() => document.body.innerText.includes('ntile(1000)')")
         page.screenshot(path=str(artifacts / "dbt-docs.png"), full_page=True)
-
-        # The pages on their own, whole (README's pictures: docs/images/, scripts/readme_images.py).
-        for name, path in (("dbt-timeline-page.png", f"/dataops/timeline/{DAG_ID}/{quote(failed_run, safe='')}"),
-                           ("dbt-history-page.png", f"/dataops/history/{DAG_ID}")):
-            page.goto(f"{s.api.base_url}{path}")
-            page.wait_for_selector("svg")
-            page.screenshot(path=str(artifacts / name), full_page=True)
-    for name in ("dbt-timeline.png", "dbt-history.png", "dbt-docs.png", "dbt-timeline-page.png", "dbt-history-page.png"):
+    for name in ("dbt-timeline.png", "dbt-history.png", "dbt-docs.png"):
         assert (artifacts / name).stat().st_size > 20_000, name
 
 

@@ -45,7 +45,7 @@ def timeline_page(data: dict, links: dict[str, str] | None = None) -> str:
     """``data`` from dataops.runs.timeline.timeline."""
     bars = data["bars"]
     total = max([b["end_s"] or 0 for b in bars] + [data.get("elapsed_s") or 0, 0.001])
-    label_w, chart_w, row_h = 330, 760, 18
+    label_w, chart_w, row_h = 330, 640, 18
     height = row_h * len(bars) + 30
     rows = []
     for i, bar in enumerate(bars):
