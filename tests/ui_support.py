@@ -51,3 +51,16 @@ def plugin_frame(page, ui_path: str, title: str):
     frame = frame_element.content_frame()
     frame.wait_for_function("text => document.body && document.body.innerText.includes(text)", arg=title)
     return frame
+
+
+def plugin_tab(page, tab: str, src_part: str, title: str, link: str | None = None):
+    """Clicks the UI's ``tab`` (after ``link``, when given, e.g. the DAG's breadcrumb), in the page
+    as it is (the UI routes without reloading), and returns the plugin frame whose address holds
+    ``src_part``, once ``title`` shows in it."""
+    if link is not None:
+        page.get_by_role("link", name=link, exact=True).first.click()
+    page.get_by_role("link", name=tab, exact=True).first.click()
+    handle = page.wait_for_selector(f"iframe[src*='{src_part}']")
+    frame = handle.content_frame()
+    frame.wait_for_function("text => document.body && document.body.innerText.includes(text)", arg=title)
+    return frame

@@ -234,7 +234,7 @@ def _check_history_and_pages(s: E2EStack, failed_run: str) -> None:
     from click.testing import CliRunner
 
     from dataops.cli.main import main
-    from ui_support import artifacts_dir, plugin_frame, signed_in
+    from ui_support import artifacts_dir, plugin_frame, plugin_tab, signed_in
 
     history = _plugin(s, f"/dataops/api/history/{DAG_ID}?runs=10")
     assert len(history["runs"]) >= 2 and history["runs"][-1]["run_id"] == failed_run, history["runs"]
@@ -261,16 +261,17 @@ def _check_history_and_pages(s: E2EStack, failed_run: str) -> None:
         assert "percentile_sales_model" in frame.inner_text("#failed")
         page.screenshot(path=str(artifacts / "dbt-timeline.png"), full_page=True)
 
-        frame = plugin_frame(page, f"{s.api.base_url}/dags/{DAG_ID}/plugin/dbt-history", "dbt model history of")
-        assert frame.locator(f"g.point[data-state='failed'][data-unique-id='{BROKEN_UID}']").count() == 1
-        assert frame.locator("circle.point").count() >= len(history["models"])
-        page.screenshot(path=str(artifacts / "dbt-history.png"), full_page=True)
-
-        frame = plugin_frame(page, f"{s.api.base_url}{run_path}/plugin/dbt-docs-run", "documentation for your dbt project")
+        # The other tabs as a user reaches them: clicked, the UI routing without a reload.
+        frame = plugin_tab(page, "dbt docs", "/dataops/docs/", "documentation for your dbt project")
         # The failed model's page of the site (dbt's own route, in the frame), with its SQL and description.
         frame.evaluate(f"location.hash = '#!/model/{BROKEN_UID}'")
         frame.wait_for_function("() => document.body.innerText.includes('ntile(1000)')")
         page.screenshot(path=str(artifacts / "dbt-docs.png"), full_page=True)
+
+        frame = plugin_tab(page, "dbt history", "/dataops/history/", "dbt model history of", link=DAG_ID)
+        assert frame.locator(f"g.point[data-state='failed'][data-unique-id='{BROKEN_UID}']").count() == 1
+        assert frame.locator("circle.point").count() >= len(history["models"])
+        page.screenshot(path=str(artifacts / "dbt-history.png"), full_page=True)
     for name in ("dbt-timeline.png", "dbt-history.png", "dbt-docs.png"):
         assert (artifacts / name).stat().st_size > 20_000, name
 
