@@ -36,3 +36,9 @@ def dags_dir() -> Path:
 def state_dir() -> Path:
     """Local, git-ignored state: sample data, the DuckDB file, Airflow's home."""
     return repo_root() / ".dataops"
+
+
+def plugins_folder() -> Path:
+    """Airflow's plugins folder of the platform (the platform's plugin), inside the package: the Airflow
+    image copies the same folder to /opt/airflow/plugins."""
+    return Path(__file__).resolve().parent / "airflow" / "ui" / "plugins_folder"

@@ -33,6 +33,10 @@ OTHER_NAMES = frozenset({
     "DATAOPS_BUNDLE_VERSION",
     # The test suite's screenshots folder.
     "DATAOPS_TEST_ARTIFACTS",
+    # The Airflow plugin's cache of published versions' dbt docs sites (dataops.airflow.ui.docs_site),
+    # and `dataops runs --password` for an Airflow named with --url.
+    "DATAOPS_DOCS_CACHE",
+    "DATAOPS_AIRFLOW_PASSWORD",
     # On AWS (set by the CDK app): the metadata database's rotating password (dataops.aws.metadata_db),
     # the broker the Celery URLs and the queue-depth metrics are built from, and the sign-in provider
     # (infra/images/airflow: connection-url, queue-metrics, webserver_config.py).

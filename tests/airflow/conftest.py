@@ -23,6 +23,7 @@ from e2e_support import SCALE, E2EStack, copy_project, prepare_dags_folder  # no
 def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     from dataops import paths
     from dataops.config import load_settings
+    from dataops.dbt.docs import generate_docs
     from dataops.dbt.manifest import ensure_compiled
     from dataops.dbt.project import DbtProject
     from dataops.local.harness import LocalAirflow, pycache_env
@@ -44,6 +45,10 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     loaded = loading.submit(load_tickit)
     loading.shutdown(wait=False)
     ensure_compiled(DbtProject.from_settings(settings))
+    # dbt's docs site (the plugin's "dbt docs"), built while Airflow starts, as `dataops up` builds it.
+    docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
+    docs_built = docs.submit(generate_docs, DbtProject.from_settings(settings), project_dir / "target")
+    docs.shutdown(wait=False)
     bundles, s3_env = _bundle_bucket(aws_endpoint)
     airflow = LocalAirflow(
         home_dir=root / "airflow",
@@ -59,6 +64,7 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         api = airflow.api()
         api.wait_for_dag("redshift_transformations")
         loaded.result()
+        docs_built.result()
         yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles)
     finally:
         airflow.stop()

@@ -6,13 +6,17 @@ downstream). The tests share one Airflow per warehouse (conftest.py)."""
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID, task_ids_for
 from e2e_support import DAG_ID, E2EStack
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ui_support.py
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +46,7 @@ def test_a_run_shows_one_task_per_model_with_its_own_state_and_duration(e2e_stac
             (rows,) = e2e_stack.query(f"select count(*) from {e2e_stack.relation(node.name)}")[0]
             assert rows > 0, f"{node.name} is empty on {e2e_stack.target}"
     assert len(set(dbt_times.values())) > 1, "every model reports the same dbt time"
+    _check_timeline_against_run_results(e2e_stack, info.run_id)
 
     # Published in one step when every test passed: production's models are views over the run's place.
     current = e2e_stack.versions()[0]
@@ -149,6 +154,16 @@ def test_a_model_failing_its_test_publishes_nothing_and_clearing_only_failed_reb
                                 lambda records: any(text.startswith("upstream_failed: ") for _, text in records))
     assert any(text.startswith("upstream_failed: ") for _, text in follows_log), follows_log[-30:]
 
+    # dbt's view of the failed run (the plugin's API): the model failed by its test, what follows it skipped.
+    timeline = _plugin(s, f"/dataops/api/timeline/{DAG_ID}/{quote(info.run_id, safe='')}")
+    bars = {bar["unique_id"]: bar for bar in timeline["bars"]}
+    assert (bars[BROKEN_UID]["outcome"], bars[FOLLOWS_UID]["outcome"]) == ("failed", "skipped"), timeline
+    assert [b["outcome"] for uid, b in bars.items() if FAILING_TEST in uid] == ["failed"]
+    assert bars[FOLLOWS_UID]["skipped_because"] == BROKEN_UID
+    assert (timeline["failed"], timeline["skipped"]) == ([BROKEN_UID], [FOLLOWS_UID])
+    _check_timeline_against_run_results(s, info.run_id)
+    _check_history_and_pages(s, info.run_id)
+
     before = set(s.run_results(info.run_id))
     cleared, rerun = s.rerun_cleared(info.run_id, [broken_task], only_failed=True)
 
@@ -178,6 +193,91 @@ def test_a_model_failing_its_test_publishes_nothing_and_clearing_only_failed_reb
     assert s.query(f"select * from {s.relation('percentile_sales_model')} order by eventid") == rows_before
     done_log = s.log(info.run_id, SUMMARY_TASK_ID, done.try_number, f"published version {current.version} of {DAG_ID}")
     assert f"published version {current.version} of {DAG_ID}" in done_log, done_log[-2000:]
+    # The timeline shows the run as it ended: the rebuilt models' own dbt times.
+    timeline = _plugin(s, f"/dataops/api/timeline/{DAG_ID}/{quote(info.run_id, safe='')}")
+    bars = {bar["unique_id"]: bar for bar in timeline["bars"]}
+    assert (bars[BROKEN_UID]["outcome"], bars[FOLLOWS_UID]["outcome"], timeline["failed"]) == ("success", "success", [])
+
+
+def _plugin(s: E2EStack, path: str):
+    return s.api.plugin_json(path)
+
+
+def _check_timeline_against_run_results(s: E2EStack, run_id: str) -> None:
+    """The plugin's timeline of a run holds dbt's own record of every node it ran: run_results.json's
+    status and execution time, and times within dbt's timing of the node."""
+    timeline = _plugin(s, f"/dataops/api/timeline/{DAG_ID}/{quote(run_id, safe='')}")
+    bars = {bar["unique_id"]: bar for bar in timeline["bars"]}
+    (results,) = [r for key, r in s.run_results(run_id).items() if key.startswith(f"{PRODUCER_TASK_ID}.")]
+    assert {r["unique_id"] for r in results["results"]} <= set(bars)
+    for result in results["results"]:
+        bar = bars[result["unique_id"]]
+        assert bar["status"] == result["status"], (bar, result)
+        assert abs(bar["execution_time"] - result["execution_time"]) < 0.002, (bar, result)
+        if result["status"] == "skipped":
+            continue
+        timing = {t["name"]: t for t in result["timing"]}
+        # dbt's node_info times bracket its compile and execute timings (its thread picks the node up first).
+        first = min(_time(t["started_at"]) for t in timing.values())
+        assert 0 <= first - _time(bar["started_at"]) < 2, (bar, timing)
+        assert 0 <= _time(bar["finished_at"]) - _time(timing["execute"]["completed_at"]) < 2, (bar, timing)
+        assert bar["end_s"] >= bar["start_s"] >= 0
+    assert timeline["critical_path"] and timeline["slowest"]
+
+
+def _time(value: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _check_history_and_pages(s: E2EStack, failed_run: str) -> None:
+    """The history of the DAG's runs so far (every earlier test's run and this failed one), through the
+    plugin's API, `dataops runs` and, in Chromium, the UI's views of the plugin: the timeline, the
+    history plot and the docs site, with screenshots."""
+    from click.testing import CliRunner
+
+    from dataops.cli.main import main
+    from ui_support import artifacts_dir, plugin_frame, plugin_tab, signed_in
+
+    history = _plugin(s, f"/dataops/api/history/{DAG_ID}?runs=10")
+    assert len(history["runs"]) >= 2 and history["runs"][-1]["run_id"] == failed_run, history["runs"]
+    broken = next(m for m in history["models"] if m["unique_id"] == BROKEN_UID)
+    assert [p["state"] for p in broken["points"]][-1] == "failed"
+    assert all(p["state"] == "success" and p["duration"] > 0 for p in broken["points"][:-1]), broken
+
+    artifacts = artifacts_dir()
+    user, password = s.airflow.admin()
+    # (--plot's PNG is tests/runs' to check: matplotlib's import would cost this critical-path file seconds.)
+    result = CliRunner().invoke(main, ["runs", DAG_ID, "--runs", "10", "--url", s.api.base_url,
+                                       "--user", user, "--password", password])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.output.splitlines() if line.startswith("percentile_sales_model ")]
+    assert line.split()[3] == "failed" and line.endswith(" x"), result.output
+
+    run_path = f"/dags/{DAG_ID}/runs/{quote(failed_run, safe='')}"
+    with signed_in(s.api.base_url, user, password, height=1500) as page:
+        frame = plugin_frame(page, f"{s.api.base_url}{run_path}/plugin/dbt-timeline", "dbt timeline of")
+        assert frame.locator(f"rect[data-unique-id='{BROKEN_UID}'][data-outcome='failed']").count() == 1
+        assert frame.locator(f"rect[data-unique-id='{FOLLOWS_UID}'][data-outcome='skipped']").count() == 1
+        assert frame.locator("rect.bar[data-outcome='success']").count() >= 5
+        assert frame.locator("rect.bar[data-critical='true']").count() >= 1
+        assert "percentile_sales_model" in frame.inner_text("#failed")
+        page.screenshot(path=str(artifacts / "dbt-timeline.png"), full_page=True)
+
+        # The other tabs as a user reaches them: clicked, the UI routing without a reload.
+        frame = plugin_tab(page, "dbt docs", "/dataops/docs/", "documentation for your dbt project")
+        # The failed model's page of the site (dbt's own route, in the frame), with its SQL and description.
+        frame.evaluate(f"location.hash = '#!/model/{BROKEN_UID}'")
+        frame.wait_for_function("() => document.body.innerText.includes('ntile(1000)')")
+        page.screenshot(path=str(artifacts / "dbt-docs.png"), full_page=True)
+
+        frame = plugin_tab(page, "dbt history", "/dataops/history/", "dbt model history of", link=DAG_ID)
+        assert frame.locator(f"g.point[data-state='failed'][data-unique-id='{BROKEN_UID}']").count() == 1
+        assert frame.locator("circle.point").count() >= len(history["models"])
+        page.screenshot(path=str(artifacts / "dbt-history.png"), full_page=True)
+    for name in ("dbt-timeline.png", "dbt-history.png", "dbt-docs.png"):
+        assert (artifacts / name).stat().st_size > 20_000, name
 
 
 def _states(tasks) -> dict[str, str | None]:
@@ -277,6 +377,11 @@ def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_sta
     assert info.state == "success", tasks
     assert info.bundle_version == second.version
     assert s.query(f"select code_version from {s.relation('pinned_reader')}") == [("v2",)]
+
+    # "dbt docs" of each run is the site of the version it ran, read from the bundle store (S3 here).
+    for run_id, sql in ((pinned_run, "select 'v1'"), (info.run_id, "select 'v2'")):
+        manifest = _plugin(s, f"/dataops/docs/{PUBLISHED_DAG}/{quote(run_id, safe='')}/manifest.json")
+        assert manifest["nodes"]["model.pinned.pinned_code_version"]["raw_code"].startswith(sql), run_id
 
 
 def _run(s: E2EStack, dag_id: str):

@@ -8,6 +8,7 @@ The arrows a reader should be able to trust:
     cli  ->  delivery  ------------>  dbt  ->  core
     airflow  ->  delivery  (the DAG bundle reads published versions)
     cli  ->  ci  ->  delivery, dbt, warehouses, core
+    cli, airflow  ->  runs (a run's dbt timeline, the models' history: plain data)  ->  core
 
 Every ``import`` counts, including those inside functions (lazy imports
 still tie the modules together); only ``if TYPE_CHECKING:`` blocks are
@@ -25,7 +26,8 @@ SRC = Path(dataops.__file__).parent
 
 # package -> the packages it must never import.
 FORBIDDEN = {
-    "core": {"dbt", "airflow", "local", "cli", "tickit", "delivery", "wap"},
+    "core": {"dbt", "airflow", "local", "cli", "tickit", "delivery", "wap", "runs"},
+    "runs": {"dbt", "airflow", "local", "cli", "tickit", "delivery", "wap", "ci", "warehouses"},
     "warehouses": {"dbt", "airflow", "local", "cli", "delivery", "wap"},
     "tickit": {"dbt", "airflow", "local", "cli", "delivery", "wap"},
     "dbt": {"airflow", "local", "cli", "tickit", "delivery", "wap"},

@@ -30,8 +30,11 @@ from .conftest import MODEL, UNCOMMITTED, git
 def test_a_bundle_holds_the_dags_the_project_its_artifacts_and_its_info(built_first, analytics_repo):
     files = bundle_files(built_first.root)
     assert {"dags/example_dag.py", "dags/redshift_transformations.py", "dbt/dbt_project.yml"} <= set(files)
-    # Of dbt's target/ only the two artifacts; nothing else dbt writes.
-    assert [f for f in files if f.startswith("dbt/target/")] == ["dbt/target/dataops_graph.json", "dbt/target/manifest.json"]
+    # Of dbt's target/ only the graph, the manifest and dbt's docs site; nothing else dbt writes.
+    assert [f for f in files if f.startswith("dbt/target/")] == [
+        "dbt/target/catalog.json", "dbt/target/dataops_graph.json", "dbt/target/index.html", "dbt/target/manifest.json"]
+    catalog = json.loads((built_first.root / "dbt/target/catalog.json").read_text())
+    assert catalog["metadata"]["generated_at"] == "2000-01-01T00:00:00Z" and catalog["nodes"] == {}  # reproducible, empty
     info = BundleInfo.from_json(json.loads((built_first.root / INFO_FILE).read_text()))
     assert info == built_first.info
     assert info.commit == analytics_repo.first

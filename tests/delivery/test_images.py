@@ -66,6 +66,23 @@ def test_airflow_image_holds_the_platform_and_no_analytics_code():
     assert not [p for p in placed if p.startswith("/opt/airflow/dags")]
 
 
+def test_the_airflow_image_installs_the_platforms_plugin_from_the_folder_the_local_stacks_load():
+    """One plugin, dataops.airflow.ui.plugin, through Airflow's plugins folder: the image copies the
+    package's plugins folder to /opt/airflow/plugins (Airflow's default there), and every local Airflow
+    (embedded and services stacks, the tests') is given that same folder."""
+    from dataops import paths
+    from dataops.local.airflow_env import DagSource, airflow_env
+
+    placed = image_files(AIRFLOW_DOCKERFILE, REPO)
+    plugins = {path: source for path, source in placed.items() if path.startswith("/opt/airflow/plugins/")}
+    assert plugins == {"/opt/airflow/plugins/dataops_plugin.py": "src/dataops/airflow/ui/plugins_folder/dataops_plugin.py"}
+    assert paths.plugins_folder() == (REPO / "src/dataops/airflow/ui/plugins_folder").resolve()
+    env = airflow_env({}, home=Path("/h"), dags=DagSource(), api_port=1, passwords_file=Path("/p"),
+                      state_dir=Path("/s"), dbt_env={})
+    assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(paths.plugins_folder())
+    assert sorted(p.name for p in paths.plugins_folder().iterdir() if p.suffix == ".py") == ["dataops_plugin.py"]
+
+
 def test_the_tests_airflow_loads_only_the_plugins_and_policies_the_image_installs():
     """Every Airflow process the tests start loads the entry-point plugins and cluster
     policies of the environment's packages: they must be the image's (requirements/
@@ -176,7 +193,13 @@ from airflow.dag_processing.dagbag import BundleDagBag
 dags_dir = sys.argv[3]
 bag = BundleDagBag(dag_folder=dags_dir, bundle_path=dags_dir)
 import dataops
+from airflow import plugins_manager
+plugins, plugin_errors = plugins_manager._get_plugins()
+from dataops.airflow.ui.app import app  # what the API server mounts on the first request
 report = {
+    "plugins": {p.name: sorted(v["url_route"] for v in p.external_views) for p in plugins},
+    "plugin_errors": {str(k): str(v) for k, v in plugin_errors.items()},
+    "plugin_routes": sorted(r.path for r in app.routes),
     "dataops": os.path.realpath(dataops.__file__),
     "errors": dict(bag.import_errors),
     "dags": {dag.dag_id: sorted({str(getattr(t, "project_dir", None)) for t in dag.tasks
@@ -238,6 +261,7 @@ def test_airflow_image_imports_every_dag_of_a_published_bundle(image_roots, publ
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(bundle / "dags"),
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{airflow_home}/airflow.db",
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(root / "opt/airflow/plugins"),  # the image's (Airflow's default there)
     )
     done = subprocess.run(
         [str(REPO / ".venv/bin/python"), "-I", "-c", DAGBAG, str(root / PACKAGE_SRC), json.dumps(checkouts()),
@@ -249,6 +273,11 @@ def test_airflow_image_imports_every_dag_of_a_published_bundle(image_roots, publ
     report = json.loads(lines[-1][len(MARKER):])
     assert report["dataops"].startswith(os.path.realpath(root / PACKAGE_SRC) + os.sep)
     assert report["errors"] == {}
+    # The platform's plugin loads from the image's plugins folder, with its views and its app's pages.
+    assert report["plugin_errors"] == {}
+    assert report["plugins"] == {"dataops": ["dbt-docs", "dbt-docs-run", "dbt-history", "dbt-timeline"]}
+    assert {"/timeline/{dag_id}/{run_id}", "/api/history/{dag_id}", "/docs/{dag_id}/{run_id}/{name}"} <= set(
+        report["plugin_routes"])
     assert set(report["dags"]) == BUNDLE_DAGS
     project_dirs = report["dags"]["redshift_transformations"]
     assert project_dirs and all(

@@ -378,6 +378,17 @@ def test_browser_sees_the_latest_run_successful(stack: Stack, airflow: AirflowAp
             for task_id in tasks[:3]:
                 page.get_by_text(task_id).first.wait_for()
             page.screenshot(path=str(screenshot), full_page=True)
+            # The platform's plugin on this stack: the run's dbt timeline tab, and its dbt docs tab.
+            page.goto(f"{stack.url}/dags/{DAG}/runs/{run_id}/plugin/dbt-timeline")
+            frame = page.wait_for_selector("iframe").content_frame()
+            frame.wait_for_selector("svg#timeline")
+            models = frame.locator("rect.bar[data-unique-id^='model.']")
+            assert models.count() >= 5 and frame.locator("rect.bar[data-outcome='success']").count() == \
+                frame.locator("rect.bar").count()
+            page.screenshot(path=str(artifacts / f"{DAG}-services-dbt-timeline.png"), full_page=True)
+            page.goto(f"{stack.url}/dags/{DAG}/runs/{run_id}/plugin/dbt-docs-run")
+            frame = page.wait_for_selector("iframe").content_frame()
+            frame.wait_for_function("() => document.body.innerText.includes('documentation for your dbt project')")
         finally:
             browser.close()
     assert screenshot.stat().st_size > 10_000

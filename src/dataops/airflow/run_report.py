@@ -46,6 +46,8 @@ class RunReport:
     # Test-gated publish (dataops.airflow.publishing), set with ``final``: {"state": "published", "held"
     # or "failed", "message": ...}; None when the DAG publishes directly or dbt could not run.
     publication: dict | None = None
+    # The dbt project the run built, as the worker saw it: where a local stack's "dbt docs" are.
+    project_dir: str | None = None
 
     def to_json(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class RunReport:
             "error": self.error,
             "nodes": self.nodes,
             "publication": self.publication,
+            "project_dir": self.project_dir,
         }
 
     @classmethod
@@ -70,4 +73,5 @@ class RunReport:
             error=data.get("error"),
             nodes=dict(data.get("nodes") or {}),
             publication=data.get("publication") if isinstance(data.get("publication"), dict) else None,
+            project_dir=data.get("project_dir"),
         )

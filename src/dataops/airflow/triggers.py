@@ -203,7 +203,8 @@ class DbtNodeTrigger(_RunTrigger):
             # Last, so the log's final line gives dbt's own time: the task's
             # Airflow duration starts with the run (trigger rule "always").
             self.log.info(
-                "dbt %s: %.2fs execution time (started %s, finished %s); the task's duration counts from the run's start",
+                "dbt %s: %.2fs execution time (started %s, finished %s); the task's duration counts from the "
+                "run's start: dbt's own times of every model are on the run's \"dbt timeline\" tab",
                 decision.state,
                 outcome.get("execution_time") or 0.0,
                 outcome.get("started_at"),

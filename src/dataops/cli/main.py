@@ -31,6 +31,7 @@ COMMANDS = {
     "versions": "dataops.cli.delivery:versions",
     "rollback": "dataops.cli.delivery:rollback",
     "ci": "dataops.cli.ci:ci",
+    "runs": "dataops.cli.runs:runs",
 }
 
 

@@ -112,6 +112,20 @@ class NodeProgress:
     finished_at: str | None = None
     execution_time: float | None = None
     error: str | None = None
+    # What the adapter reported (adapter_response.rows_affected); None where it says nothing.
+    rows_affected: int | None = None
+
+
+def rows_affected(adapter_response) -> int | None:
+    """``adapter_response.rows_affected`` when the adapter gives a count (dbt-duckdb gives none, -1 is none)."""
+    if not isinstance(adapter_response, dict):
+        return None
+    value = adapter_response.get("rows_affected")
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        return None
+    return count if count >= 0 else None
 
 
 @dataclass
@@ -129,9 +143,15 @@ class TaskOutcome:
     errors: list[str] = field(default_factory=list)
     # dbt's message for each failed member (the node, its tests), "" when it gave none; not published.
     failures: list[str] = field(default_factory=list)
+    # dbt's own record of each member (the node and its tests): unique_id, status, started_at,
+    # finished_at, execution_time, rows_affected; the timeline and the history read them.
+    members: list[dict] = field(default_factory=list)
+    # The task nodes this one depends on (the graph's edges): the timeline's critical path.
+    depends_on: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
+            "unique_id": self.unique_id,
             "state": self.state,
             "summary": self.summary,
             "started_at": self.started_at,
@@ -139,6 +159,8 @@ class TaskOutcome:
             "execution_time": round(self.execution_time, 3),
             "log": self.log,
             "errors": self.errors,
+            "members": self.members,
+            "depends_on": self.depends_on,
         }
 
 
@@ -181,6 +203,9 @@ class OutcomeTracker:
         progress.finished_at = node_info.get("node_finished_at") or progress.finished_at
         if "execution_time" in data:
             progress.execution_time = float(data["execution_time"] or 0)
+        run_result = data.get("run_result")
+        if isinstance(run_result, dict) and rows_affected(run_result.get("adapter_response")) is not None:
+            progress.rows_affected = rows_affected(run_result.get("adapter_response"))
         if info.get("name") == "RunResultError" and msg:
             progress.error = msg
         if msg:
@@ -202,10 +227,15 @@ class OutcomeTracker:
             progress.execution_time = float(result.get("execution_time") or progress.execution_time or 0)
             if str(result.get("status")) in _FAILED and result.get("message") and not progress.error:
                 progress.error = clean(str(result["message"]))
+            if progress.rows_affected is None:
+                progress.rows_affected = rows_affected(result.get("adapter_response"))
             for timing in result.get("timing") or ():
                 if timing.get("name") == "execute":
                     progress.started_at = progress.started_at or timing.get("started_at")
                     progress.finished_at = progress.finished_at or timing.get("completed_at")
+        for outcome in self.outcomes.values():
+            # Settled from events: run_results.json adds what events lack (rows affected).
+            outcome.members = self._records([m["unique_id"] for m in outcome.members])
         final = []
         for owner in sorted(self.expected):
             final += self._settle(owner, end_of_run=True)
@@ -259,7 +289,24 @@ class OutcomeTracker:
         finished = max((t.finished_at for t in times if t.finished_at), default=p.finished_at)
         total = sum(t.execution_time or 0.0 for t in times)
         failures = [self.progress[m].error or "" for m in failed]
-        return TaskOutcome(owner, state, summary, started, finished, total, log, errors, failures)
+        records = self._records(members)
+        depends_on = list(self.graph.nodes[owner].depends_on)
+        return TaskOutcome(owner, state, summary, started, finished, total, log, errors, failures, records, depends_on)
+
+
+    def _records(self, members: list[str]) -> list[dict]:
+        return [
+            {
+                "unique_id": m,
+                "status": self.progress[m].status,
+                "started_at": self.progress[m].started_at,
+                "finished_at": self.progress[m].finished_at,
+                "execution_time": round(self.progress[m].execution_time or 0.0, 3),
+                "rows_affected": self.progress[m].rows_affected,
+            }
+            for m in members
+            if m in self.progress
+        ]
 
 
 def _short(unique_id: str) -> str:

@@ -33,8 +33,9 @@ def default_graph_path(project_dir: Path) -> Path:
     return Path(project_dir) / "target" / GRAPH_FILE
 
 
-def compile_project(project, target_path: Path | None = None) -> CompiledProject:
-    """Run ``dbt parse`` on ``project`` (a DbtProject) and write the graph artifact."""
+def compile_project(project, target_path: Path | None = None, docs: bool = False) -> CompiledProject:
+    """Run ``dbt parse`` on ``project`` (a DbtProject) and write the graph artifact; with ``docs``,
+    dbt's documentation site too (dataops.dbt.docs)."""
     from dataops.dbt.runner import DbtInvocation, DbtRunner, describe_failure
 
     target = Path(target_path or Path(project.project_dir) / "target")
@@ -47,6 +48,10 @@ def compile_project(project, target_path: Path | None = None) -> CompiledProject
     graph = graph_from_manifest(json.loads(manifest_path.read_text()), fingerprint, target_schema)
     graph_path = target / GRAPH_FILE
     graph.write(graph_path)
+    if docs:
+        from dataops.dbt.docs import generate_docs
+
+        generate_docs(project, target)
     return CompiledProject(manifest_path, graph_path, graph, run.deprecations)
 
 
@@ -151,13 +156,19 @@ def _guess_project(raw_nodes: dict[str, dict]) -> str:
     return ""
 
 
-def ensure_compiled(project) -> bool:
-    """Compile ``project`` unless its graph artifact matches the files; True if it compiled."""
+def ensure_compiled(project, docs: bool = False) -> bool:
+    """Compile ``project`` unless its graph artifact matches the files; True if it compiled.
+    With ``docs``, dbt's documentation site is built too when it compiles or the site is missing."""
     graph_path = default_graph_path(project.project_dir)
     try:
         fresh = DbtGraph.read(graph_path).fingerprint == project_fingerprint(project.project_dir)
     except (DbtError, OSError, ValueError, KeyError):  # missing, unreadable or of another format
         fresh = False
     if not fresh:
-        compile_project(project)
+        compile_project(project, docs=docs)
+    elif docs:
+        from dataops.dbt.docs import generate_docs, has_docs
+
+        if not has_docs(graph_path.parent):
+            generate_docs(project, graph_path.parent)
     return not fresh

@@ -106,7 +106,8 @@ class DbtRunner:
     def argv(self, inv: DbtInvocation, target_path: Path) -> list[str]:
         """dbt's command line as a user would type it (``dbt ...``)."""
         p = self.project
-        args = [str(p.dbt_bin), "--log-format", "json", "--no-use-colors", inv.command]
+        # A command of two words ("docs generate") is two arguments.
+        args = [str(p.dbt_bin), "--log-format", "json", "--no-use-colors", *inv.command.split()]
         args += ["--project-dir", str(p.project_dir), *p.profile.args()]
         args += ["--target-path", str(target_path), "--log-path", str(target_path)]
         args += selection_args(inv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,8 @@ import dataops
 from dataops.config import Settings
 from dataops.delivery.bundle import (
     ARTIFACTS,
+    CATALOG_FILE,
+    MANIFEST_FILE,
     DAGS,
     DBT,
     INFO_FILE,
@@ -25,6 +28,13 @@ from dataops.delivery.git import ANALYTICS, Commit, export_tree
 from dataops.errors import DbtError
 
 
+def generate_docs(project, target: Path) -> None:
+    # dbt's runner is loaded only to build (as in _compile).
+    from dataops.dbt.docs import generate_docs as generate
+
+    generate(project, target)
+
+
 def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, progress: Progress) -> BuiltBundle:
     """Builds the bundle of ``commit`` in ``work``: archive, compile, check the DAG files, pack.
 
@@ -35,9 +45,20 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
     progress(f"archive: {ANALYTICS}/{DAGS} and {ANALYTICS}/{DBT} at commit {commit.short}")
     export_tree(repo, commit, (DAGS, DBT), root)
     progress("compile: dbt parse")
-    dbt_version = _compile(root / DBT, commit, settings)
-    progress("check DAGs: importing each DAG file")
-    check_dag_files(root / DAGS, root / DBT, commit)
+    project = _compile(root / DBT, commit, settings)
+    # dbt's docs site (dataops.dbt.docs) is built while the DAG files are checked: both only read the parse.
+    progress("check DAGs: importing each DAG file (and dbt docs generate)")
+    docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
+    site = docs.submit(generate_docs, project, root / DBT / "target")
+    docs.shutdown(wait=False)
+    try:
+        check_dag_files(root / DAGS, root / DBT, commit)
+    finally:
+        try:
+            site.result()
+        except DbtError as exc:
+            raise DeliveryError(f"commit {commit.short}: {exc}. Nothing was published.") from None
+    dbt_version = _keep_artifacts(root / DBT / "target")
     info = BundleInfo(
         digest=content_digest(root),
         commit=commit.sha,
@@ -53,8 +74,8 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
     return BuiltBundle(root, archive, info)
 
 
-def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
-    """Runs ``dbt parse`` in the bundle; keeps only the artifacts; returns dbt's version."""
+def _compile(project_dir: Path, commit: Commit, settings: Settings):
+    """Runs ``dbt parse`` in the bundle; returns the project (a DbtProject)."""
     # dbt's runner is loaded only to build: reading bundles (dataops.delivery.store) does not need it.
     from dataops.dbt.manifest import compile_project
     from dataops.dbt.project import DbtProject
@@ -67,17 +88,22 @@ def _compile(project_dir: Path, commit: Commit, settings: Settings) -> str:
         shutil.rmtree(project_dir / generated, ignore_errors=True)
     project = DbtProject.from_settings(settings, project_dir)
     try:
-        compiled = compile_project(project)
+        compile_project(project)
     except DbtError as exc:
         raise DeliveryError(
             f"commit {commit.short}: the dbt project {ANALYTICS}/{DBT} does not compile: {_parse_failure(exc)}. "
             "Fix it and commit again; nothing was published."
         ) from None
-    target = compiled.manifest_path.parent
+    return project
+
+
+def _keep_artifacts(target: Path) -> str:
+    """Keeps only the bundle's artifacts in dbt's target, made reproducible; returns dbt's version."""
     for entry in target.iterdir():
         if entry.name not in ARTIFACTS:
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-    manifest = normalize_manifest(compiled.manifest_path)
+    normalize_manifest(target / CATALOG_FILE)
+    manifest = normalize_manifest(target / MANIFEST_FILE)
     return str((manifest.get("metadata") or {}).get("dbt_version", ""))
 
 

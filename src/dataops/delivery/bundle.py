@@ -46,7 +46,10 @@ DAGS = "dags"
 DBT = "dbt"
 MANIFEST_FILE = "manifest.json"
 # What a bundle keeps of dbt's target/ folder.
-ARTIFACTS = (MANIFEST_FILE, GRAPH_FILE)
+CATALOG_FILE = "catalog.json"
+DOCS_PAGE = "index.html"
+# What a bundle's dbt/target keeps: the graph the DAGs read, and dbt's docs site (dataops.dbt.docs).
+ARTIFACTS = (MANIFEST_FILE, GRAPH_FILE, CATALOG_FILE, DOCS_PAGE)
 SOURCE_MTIME = 946684800  # 2000-01-01T00:00:00Z
 ARTIFACT_MTIME = SOURCE_MTIME + 60
 _FIXED_TIME = "2000-01-01T00:00:00Z"
@@ -124,7 +127,7 @@ def content_digest(root: Path) -> str:
 
 
 def normalize_manifest(path: Path) -> dict:
-    """Fixes the times and the invocation id dbt writes into ``manifest.json``; returns it."""
+    """Fixes the times and the invocation id dbt writes into ``manifest.json`` (or ``catalog.json``); returns it."""
     manifest = json.loads(path.read_text())
     metadata = manifest.get("metadata") or {}
     for key in ("generated_at", "invocation_started_at", "run_started_at"):

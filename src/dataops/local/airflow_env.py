@@ -96,6 +96,8 @@ def airflow_env(
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(dags.bundles()),
         # Each stack keeps its bundles' copies in its own home (Airflow's default is one folder per machine).
         "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(home / "dag-bundles"),
+        # The platform's plugin (dbt timeline, history and docs), from the folder the image installs it from.
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(paths.plugins_folder()),
         "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords_file),

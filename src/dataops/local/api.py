@@ -50,6 +50,7 @@ class AirflowApi:
 
         self.base_url = base_url.rstrip("/")
         token = access_token(self.base_url, username, password)
+        self._token = token
         config = client.Configuration(host=self.base_url, access_token=token)
         self._api_client = client.ApiClient(config)
         self.dag_runs = client.DagRunApi(self._api_client)
@@ -187,6 +188,18 @@ class AirflowApi:
         )
         result = self.task_instances.post_clear_task_instances(dag_id, body)
         return sorted(ti.task_id for ti in result.task_instances)
+
+    def plugin_json(self, path: str) -> object:
+        """GET one of the platform plugin's JSON routes (``/dataops/api/...``), with this client's token."""
+        import urllib.error
+
+        request = urllib.request.Request(f"{self.base_url}{path}", headers={"Authorization": f"Bearer {self._token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")[:500]
+            raise DataOpsError(f"GET {self.base_url}{path}: HTTP {exc.code}: {detail}") from None
 
 
 def _run_info(r) -> RunInfo:

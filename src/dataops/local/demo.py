@@ -44,10 +44,10 @@ class Timings:
 
 def compile_project(settings: Settings) -> None:
     """Compile the dbt project's graph, which the DAG files read (``dataops dbt manifest``),
-    unless the project is unchanged since the last compile."""
+    and its docs site, unless the project is unchanged since the last compile."""
     from dataops.dbt.manifest import ensure_compiled
 
-    ensure_compiled(DbtProject.from_settings(settings))
+    ensure_compiled(DbtProject.from_settings(settings), docs=True)
 
 
 @dataclass(frozen=True)

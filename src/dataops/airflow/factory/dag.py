@@ -191,7 +191,9 @@ def _link(task: BaseOperator, upstream: Sequence[BaseOperator]) -> None:
 
 def _doc(node) -> str:
     tests = f"{len(node.tests)} tests" if node.tests else "no tests"
-    return f"dbt {node.resource_type} `{node.unique_id}` ({node.path}), {tests}."
+    return (f"dbt {node.resource_type} `{node.unique_id}` ({node.path}), {tests}. This task waits from the start "
+            "of the run, so its Airflow duration does too: dbt's own start, end and time for it are the last line "
+            "of its log and on the run's \"dbt timeline\" tab.")
 
 
 def default_project_dir(dag_file: str | None) -> Path:

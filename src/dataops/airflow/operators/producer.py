@@ -59,7 +59,7 @@ class DbtProducerOperator(DbtJobOperator):
 
     def execute(self, context):
         ti, dag_run = context["ti"], context["dag_run"]
-        report = RunReport(run_epoch=run_epoch(dag_run), try_number=ti.try_number)
+        report = RunReport(run_epoch=run_epoch(dag_run), try_number=ti.try_number, project_dir=self.project_dir)
         ti.xcom_push(RESULTS_KEY, report.to_json())
         publisher = _ReportPublisher(ti, report, self.log)
         try:
@@ -144,6 +144,9 @@ class DbtProducerOperator(DbtJobOperator):
                            for tid, (uid, _) in self.nodes.items()}
             # The old run places are dropped once the publication is reported: dbt_done ends with it.
             publication = publish_run(wap, self.publish, node_states, self.log, cleanup=False)
+        for uid, outcome in outcomes.items():
+            # Once more, with what run_results.json added (rows affected): the run's history reads this report.
+            publisher.add(uid, outcome.to_json())
         publisher.finish(result.returncode, error, publication)
         if publication is not None and publication["state"] == "published":
             wap.cleanup(self.log)

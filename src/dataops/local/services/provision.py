@@ -3,6 +3,8 @@ Airflow's schema. Each step does nothing when its work is already done."""
 
 from __future__ import annotations
 
+import concurrent.futures
+
 import subprocess
 import sys
 from collections.abc import Callable
@@ -70,6 +72,16 @@ def compile_dbt_project(settings: Settings) -> None:
     compile_project(project)
 
 
+def generate_dbt_docs(settings: Settings) -> None:
+    """dbt's documentation site beside the compiled graph (dataops.dbt.docs), for the plugin's "dbt docs"."""
+    from dataops.dbt import DbtProject
+    from dataops.dbt.docs import generate_docs
+    from dataops.dbt.manifest import default_graph_path
+
+    project = DbtProject.from_settings(settings)
+    generate_docs(project, default_graph_path(project.project_dir).parent)
+
+
 def migrate_airflow(config: ServicesConfig, env: dict[str, str]) -> None:
     config.airflow_home.mkdir(parents=True, exist_ok=True)
     log_file = config.log_file("migrate")
@@ -99,5 +111,10 @@ def provision(config: ServicesConfig, settings: Settings, env: dict[str, str], a
         load_tickit(warehouse)
     announce("compiling the dbt project")
     compile_dbt_project(warehouse)
+    # dbt's docs site (the Airflow UI's "dbt docs") is built while Airflow's database migrates.
+    docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
+    site = docs.submit(generate_dbt_docs, warehouse)
+    docs.shutdown(wait=False)
     announce(f"migrating Airflow's metadata database {config.metadata_db!r}")
     migrate_airflow(config, env)
+    site.result()
