@@ -35,6 +35,22 @@ PUBLISHED_BUNDLE_NAME = "analytics"
 # one small read of a local file or S3 object.
 PUBLISHED_REFRESH_S = 2
 
+# Airflow imports this from <home>/config in each of its processes (as the image's does).
+LOCAL_SETTINGS = (
+    '"""Airflow local settings of a dataops stack (written by dataops.local.airflow_env)."""\n\n'
+    "import dataops.airflow.local_settings  # noqa: F401  (the platform's fixes to Airflow)\n\n"
+    "__all__: list[str] = []\n"
+)
+
+
+def write_local_settings(home: Path) -> Path:
+    """The stack's ``airflow_local_settings.py``, in Airflow's home (rewritten when it differs)."""
+    path = home / "config" / "airflow_local_settings.py"
+    if not path.is_file() or path.read_text() != LOCAL_SETTINGS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(LOCAL_SETTINGS)
+    return path
+
 
 @dataclass(frozen=True)
 class DagSource:
