@@ -107,10 +107,13 @@ def runner_module():
     return triggerer_job_runner
 
 
-def test_the_pinned_airflow_is_the_one_the_fix_was_written_for():
+def test_the_pinned_airflow_is_the_one_the_fixes_were_written_for():
     """Fails, naming each function, when an Airflow upgrade changes code the fix relies on:
     read the new code, adapt dataops.airflow.triggerer_workloads (and its patch), update RELIES_ON."""
+    from dataops.airflow import triggerer_comms
+
     assert triggerer_workloads.changed_internals() == []
+    assert triggerer_comms.changed_internals() == []
 
 
 def test_each_model_tasks_workload_carries_its_own_task_whatever_the_dags_size(runner_module):
@@ -178,7 +181,8 @@ def test_every_airflow_process_of_a_stack_loads_the_fix(tmp_path):
     probe = (
         "import sys; sys.path.append(sys.argv[1]); import airflow_local_settings\n"
         "from airflow.jobs import triggerer_job_runner as t\n"
-        "print(getattr(t.TriggerRunnerSupervisor._create_workload, '__dataops_one_task_workload__', False))\n"
+        "print(getattr(t.TriggerRunnerSupervisor._create_workload, '__dataops_one_task_workload__', False),"
+        " getattr(t.TriggerRunnerSupervisor.send_msg, '__dataops_draining_send__', False))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe, str(path.parent)], capture_output=True, text=True, timeout=120)
-    assert done.stdout.strip() == "True", done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True True", done.stdout[-2000:] + done.stderr[-2000:]

@@ -26,27 +26,23 @@ Every Airflow process of the platform imports ``dataops.airflow.local_settings``
 only the triggerer does. :func:`install` checks that the pinned Airflow's code
 it relies on is the code it was written against (:data:`RELIES_ON`); when it
 is not, it logs why and leaves Airflow as it is (correct, only slower), and
-``tests/airflow/test_triggerer_workloads.py`` fails, naming what changed.
+``tests/airflow/test_triggerer_workloads.py`` fails, naming what changed
+(see dataops.airflow.patching).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.abc
-import importlib.util
-import inspect
 import logging
-import sys
 import threading
 from collections import OrderedDict
-from typing import Any
+
+from dataops.airflow import patching
 
 log = logging.getLogger(__name__)
 
 TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
-PINNED_AIRFLOW = "3.3.2"
 # sha256 of the source of each Airflow function this module relies on, as of
-# PINNED_AIRFLOW: what _create_workload does with its dag_bag (the two lookups
+# the pinned Airflow (dataops.airflow.patching): what _create_workload does with its dag_bag (the two lookups
 # and .dag / .data of what they return), what the runner does with dag_data,
 # and the serialized DAG's layout that one_task_dag_data prunes.
 RELIES_ON = {
@@ -68,36 +64,9 @@ _CACHED_VERSIONS = 8
 _PATCHED = "__dataops_one_task_workload__"
 
 
-def source_digest(qualified: str) -> str:
-    """sha256 of the source of ``module:Class.attr`` (a property's getter for a property)."""
-    module_name, _, path = qualified.partition(":")
-    obj: Any = importlib.import_module(module_name)
-    for part in path.split("."):
-        obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
-    if isinstance(obj, property):
-        obj = obj.fget
-    if isinstance(obj, (classmethod, staticmethod)):
-        obj = obj.__func__
-    return hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()
-
-
 def changed_internals() -> list[str]:
     """What differs from the Airflow this fix was written for: empty when it applies."""
-    from importlib.metadata import version
-
-    changed = []
-    installed = version("apache-airflow-core")
-    if installed != PINNED_AIRFLOW:
-        changed.append(f"apache-airflow-core is {installed}, not {PINNED_AIRFLOW}")
-    for qualified, digest in RELIES_ON.items():
-        try:
-            actual = source_digest(qualified)
-        except (ImportError, AttributeError, OSError, TypeError) as err:
-            changed.append(f"{qualified} cannot be read ({err})")
-            continue
-        if actual != digest:
-            changed.append(f"{qualified} changed (sha256 {actual[:12]}, expected {digest[:12]})")
-    return changed
+    return patching.changed(RELIES_ON)
 
 
 def one_task_dag_data(data: dict, task_id: str) -> dict | None:
@@ -214,14 +183,10 @@ def patch(module) -> bool:
     supervisor = module.TriggerRunnerSupervisor
     if getattr(supervisor._create_workload, _PATCHED, False):
         return True
-    changed = changed_internals()
-    if changed:
-        log.warning(
-            "Not applying dataops's one-task triggerer workloads: the installed Airflow is not the one it was "
-            "written for (%s). Triggers of start_from_trigger tasks keep Airflow's whole-DAG workloads, whose "
-            "cost grows with the square of a DAG's size; update dataops.airflow.triggerer_workloads.",
-            "; ".join(changed),
-        )
+    found = changed_internals()
+    if found:
+        patching.refuse(__name__, found, "Triggers of start_from_trigger tasks keep Airflow's whole-DAG workloads, "
+                        "whose cost grows with the square of a DAG's size.")
         return False
     original = supervisor._create_workload
 
@@ -234,39 +199,10 @@ def patch(module) -> bool:
     _create_workload.__wrapped__ = original
     setattr(_create_workload, _PATCHED, True)
     supervisor._create_workload = _create_workload
+    log.info("dataops: the triggerer's workloads of start_from_trigger tasks carry their own task (%s)", __name__)
     return True
-
-
-class _PatchOnImport(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Patches the triggerer's module right after it is first imported."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname != TRIGGERER_MODULE:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            sys.meta_path.insert(0, self)
-        if spec is None or spec.loader is None:
-            return None
-        self._loader = spec.loader
-        spec.loader = self
-        return spec
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        patch(module)
 
 
 def install() -> None:
     """Apply the fix in this process: now if the triggerer's module is loaded, else when it is."""
-    if TRIGGERER_MODULE in sys.modules:
-        patch(sys.modules[TRIGGERER_MODULE])
-    elif not any(isinstance(finder, _PatchOnImport) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PatchOnImport())
+    patching.on_import(TRIGGERER_MODULE, patch)

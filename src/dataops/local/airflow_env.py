@@ -25,6 +25,13 @@ TUNING_DEFAULTS = {
     # How often the DAG processor sees whether a bundle is due for a refresh (Airflow: 5 s).
     "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    # Every model task of a run waits in the triggerer (start_from_trigger): one DAG of
+    # 2,000 models holds 2,000 triggers at once (Airflow: 1,000), each a small coroutine
+    # (dataops.airflow.triggerer_workloads). One triggerer takes them all within a loop or
+    # two rather than 50 a loop (a second each): Airflow's small default spreads triggers
+    # over several triggerers, which a local stack does not have.
+    "AIRFLOW__TRIGGERER__CAPACITY": "5000",
+    "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "1000",
 }
 
 
