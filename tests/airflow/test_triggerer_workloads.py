@@ -47,13 +47,24 @@ class _Model:
 
 
 class _DagBag:
+    """DBDagBag's answers for one DAG version; counts the loads of its whole row."""
+
     def __init__(self, model: _Model):
-        self.model = model
+        self.model, self.loads = model, 0
+
+    @staticmethod
+    def _version_from_dag_run(dag_run, *, session):
+        return dag_run.version_id
+
+    def _current_dag_hash(self, version_id, session):
+        return self.model.dag_hash
 
     def get_serialized_dag_model_for_run(self, dag_run, *, session):
+        self.loads += 1
         return self.model
 
     def get_serialized_dag_model(self, version_id, session):
+        self.loads += 1
         return self.model
 
 
@@ -80,15 +91,15 @@ def _trigger(dag_id: str, task_id: str, version_id) -> SimpleNamespace:
         queue="default", priority_weight=1, dag_version_id=version_id, trigger_timeout=None, parent_context_carrier={},
         context_carrier={},
     )
-    ti.get_dagrun = lambda session: SimpleNamespace(dag_run_data=run)
+    ti.get_dagrun = lambda session: SimpleNamespace(dag_run_data=run, version_id=version_id)
     return SimpleNamespace(id=1, classpath="dataops.airflow.triggers.DbtNodeTrigger", encrypted_kwargs="",
                            task_instance=ti)
 
 
-def _workloads(model: _Model, task_ids: list[str], create):
+def _workloads(model: _Model, task_ids: list[str], create, dag_bag: _DagBag | None = None):
     supervisor = SimpleNamespace(job=SimpleNamespace(id=1), id=1, logger_cache={})
-    dag_id = model.data["dag"]["dag_id"]
-    return [create(supervisor, _trigger(dag_id, t, model.dag_version_id), _DagBag(model), lambda ti: "log", None)
+    dag_id, dag_bag = model.data["dag"]["dag_id"], dag_bag or _DagBag(model)
+    return [create(supervisor, _trigger(dag_id, t, model.dag_version_id), dag_bag, lambda ti: "log", None)
             for t in task_ids]
 
 
@@ -119,22 +130,23 @@ def test_the_pinned_airflow_is_the_one_the_fixes_were_written_for():
 def test_each_model_tasks_workload_carries_its_own_task_whatever_the_dags_size(runner_module):
     create = runner_module.TriggerRunnerSupervisor._create_workload
     original = create.__wrapped__
-    sizes, airflows, deserialized = {}, {}, {}
+    sizes, airflows, deserialized, loads = {}, {}, {}, {}
     for n in (50, 1000):
         model, task_ids = _serialized(n)
         picked = task_ids[:: max(1, n // 50)][:50]
-        workloads = _workloads(model, picked, create)
+        dag_bag = _DagBag(model)
+        workloads = _workloads(model, picked, create, dag_bag)
         assert all(w.dag_data is not None for w in workloads)
         sizes[n] = max(_bytes(w) for w in workloads)
-        deserialized[n] = model.deserialized
+        deserialized[n], loads[n] = model.deserialized, dag_bag.loads
         airflows[n] = _bytes(_workloads(model, picked[:1], original)[0])
 
     # Airflow's own workload carries the whole DAG: 20 times the tasks, more than 10 times the bytes.
     assert airflows[1000] > 10 * airflows[50], airflows
     # Ours: the same few kilobytes at 50 and at 1,000 models (task ids are as long in both).
     assert sizes[1000] <= sizes[50] + 64 and sizes[1000] < 4096, sizes
-    # The supervisor deserializes each DAG version once, not once per trigger.
-    assert deserialized == {50: 1, 1000: 1}
+    # The supervisor loads and deserializes each DAG version once, not once per trigger.
+    assert deserialized == {50: 1, 1000: 1} and loads == {50: 1, 1000: 1}
 
 
 def test_the_runner_builds_the_same_task_from_the_one_task_workload(runner_module):

@@ -42,9 +42,11 @@ log = logging.getLogger(__name__)
 
 TRIGGERER_MODULE = "airflow.jobs.triggerer_job_runner"
 # sha256 of the source of each Airflow function this module relies on, as of
-# the pinned Airflow (dataops.airflow.patching): what _create_workload does with its dag_bag (the two lookups
-# and .dag / .data of what they return), what the runner does with dag_data,
-# and the serialized DAG's layout that one_task_dag_data prunes.
+# the pinned Airflow (dataops.airflow.patching): what _create_workload does
+# with its dag_bag (the two lookups, and only .dag and .data of what they
+# return), how DBDagBag resolves a run's version and checks a version's hash,
+# what the runner does with dag_data, and the serialized DAG's layout that
+# one_task_dag_data prunes.
 RELIES_ON = {
     "airflow.jobs.triggerer_job_runner:TriggerRunnerSupervisor._create_workload": "3cc2cff157f57a8084226ca9171d68568be5a018d70b8a14739dc24ad5287cce",
     "airflow.jobs.triggerer_job_runner:TriggerRunner.create_runtime_ti": "af65ff8b8d100ff63424f82ad4bf92d4b5e5c8e1f9082486892b8615949aa192",
@@ -53,6 +55,8 @@ RELIES_ON = {
     "airflow.serialization.serialized_objects:OperatorSerialization.set_task_dag_references": "a65d38f6dee6c902beca685e701d83c5b7cc243356654e8fea0b05aa93f2af32",
     "airflow.models.dagbag:DBDagBag.get_serialized_dag_model_for_run": "6dd0e4ace35badd97648b65373a4ff36c9c324493ca032e23e34528bdaffaaa0",
     "airflow.models.dagbag:DBDagBag.get_serialized_dag_model": "5427cf251b137338663bcf0a09a3f67cf4b5d822a54e67622e972ac2fcb3d2a6",
+    "airflow.models.dagbag:DBDagBag._version_from_dag_run": "61890cc6412233e02fce6db885bc40d4e6866446334295aa0b5f0b6794707a8d",
+    "airflow.models.dagbag:DBDagBag._current_dag_hash": "1023e67476932d87d2ceba58cd2ba85df39ae4193e4dfe38bce79715b7584917",
 }
 # Keys of a serialized DAG whose size grows with its number of tasks; a
 # one-task DAG needs none of them (without "task_group" the task joins the
@@ -107,29 +111,35 @@ class _TaskIndex:
 
 
 class _Version:
-    __slots__ = ("dag", "index")
+    """One DAG version as the triggerer needs it: deserialized once, and split by task."""
 
-    def __init__(self, dag, index: _TaskIndex | None):
-        self.dag, self.index = dag, index
+    __slots__ = ("dag", "data", "index")
+
+    def __init__(self, dag, data: dict, index: _TaskIndex | None):
+        self.dag, self.data, self.index = dag, data, index
 
 
 class _VersionCache:
-    """Deserialized DAG versions and their task indexes, by (dag_version_id, dag_hash)."""
+    """DAG versions by (dag_version_id, dag_hash): a version rewritten in place gets a new hash."""
 
     def __init__(self, size: int = _CACHED_VERSIONS):
         self.size = size
         self.entries: OrderedDict[tuple[str, str], _Version] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, model) -> _Version:
-        key = (str(model.dag_version_id), str(model.dag_hash))
+    def get(self, version_id, dag_hash) -> _Version | None:
+        key = (str(version_id), str(dag_hash))
         with self.lock:
-            if key in self.entries:
+            version = self.entries.get(key)
+            if version is not None:
                 self.entries.move_to_end(key)
-                return self.entries[key]
-        version = _Version(model.dag, _TaskIndex.build(model.data))
+            return version
+
+    def add(self, model) -> _Version:
+        data = model.data
+        version = _Version(model.dag, data, _TaskIndex.build(data))
         with self.lock:
-            self.entries[key] = version
+            self.entries[(str(model.dag_version_id), str(model.dag_hash))] = version
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
         return version
@@ -139,40 +149,49 @@ _versions = _VersionCache()
 
 
 class _OneTaskModel:
-    """A SerializedDagModel as _create_workload reads it: ``dag`` cached, ``data`` of one task."""
+    """A SerializedDagModel as _create_workload reads it: ``dag`` (deserialized once) and ``data`` of one task."""
 
-    def __init__(self, model, task_id: str):
-        self._model, self._task_id = model, task_id
-        self._version = _versions.get(model)
+    __slots__ = ("_version", "_task_id")
+
+    def __init__(self, version: _Version, task_id: str):
+        self._version, self._task_id = version, task_id
 
     @property
     def dag(self):
         return self._version.dag
 
     @property
-    def data(self) -> dict | None:
+    def data(self) -> dict:
         index = self._version.index
         pruned = index.one_task(self._task_id) if index is not None else None
-        return pruned if pruned is not None else self._model.data
-
-    def __getattr__(self, name: str):
-        return getattr(self._model, name)
+        return pruned if pruned is not None else self._version.data
 
 
 class _OneTaskDagBag:
-    """The DBDagBag given to _create_workload, answering for one trigger's task."""
+    """The DBDagBag given to _create_workload, answering for one trigger's task.
+
+    A version already seen costs one small query (its current hash) instead of
+    loading and decoding its whole serialized DAG again, as DBDagBag's
+    ``get_serialized_dag_model`` does for every trigger.
+    """
 
     def __init__(self, dag_bag, task_id: str):
         self._dag_bag, self._task_id = dag_bag, task_id
 
-    def _wrap(self, model):
-        return None if model is None else _OneTaskModel(model, self._task_id)
-
     def get_serialized_dag_model_for_run(self, dag_run, *, session):
-        return self._wrap(self._dag_bag.get_serialized_dag_model_for_run(dag_run, session=session))
+        version_id = self._dag_bag._version_from_dag_run(dag_run=dag_run, session=session)
+        if not version_id:
+            return None
+        return self.get_serialized_dag_model(version_id=version_id, session=session)
 
     def get_serialized_dag_model(self, version_id, session):
-        return self._wrap(self._dag_bag.get_serialized_dag_model(version_id=version_id, session=session))
+        version = _versions.get(version_id, self._dag_bag._current_dag_hash(version_id, session))
+        if version is None:
+            model = self._dag_bag.get_serialized_dag_model(version_id=version_id, session=session)
+            if model is None:
+                return None
+            version = _versions.add(model)
+        return _OneTaskModel(version, self._task_id)
 
     def __getattr__(self, name: str):
         return getattr(self._dag_bag, name)
