@@ -141,7 +141,10 @@ def components_mb(procs: list[psutil.Process]) -> dict[str, tuple[float, float]]
             info = proc.memory_full_info()
         except psutil.Error:
             continue
-        entry = totals.setdefault(component(proc), [0.0, 0.0])
+        name = component(proc)
+        if name == "gone":  # ended between the listing and now
+            continue
+        entry = totals.setdefault(name, [0.0, 0.0])
         entry[0] += info.pss / MB
         entry[1] += info.rss / MB
     return {name: (round(pss, 1), round(rss, 1)) for name, (pss, rss) in sorted(totals.items())}

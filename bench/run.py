@@ -12,9 +12,16 @@ What runs, in one workspace and on one local Airflow started once (see workspace
   ``ratio_tickit`` and ``ratio_200`` are the medians' ratios.
 * The same synthetic project through astronomer-cosmos in local mode (one dbt
   process per task): ``cosmos_over_ours_<n>`` = cosmos's run ÷ ours.
-* ``--n1000`` adds, last, one Airflow run and one bare build at N=1,000
-  (``ratio_1000``, ``triggerer_cpu_s_1000``), bounded to 20 minutes: what the
-  triggerer costs at scale (on Airflow 3.3.2 it stalls, see the README).
+* ``--n1000`` adds the DAG-file parse at N=2,000 (``parse_s_2000``) and,
+  last, one Airflow run and one bare build at N=1,000 and at N=2,000
+  (``ratio_1000``, ``triggerer_cpu_s_1000``, ``scheduler_cpu_s_1000``, the
+  same ``_2000``), each bounded to 20 minutes.
+* Per Airflow run: the triggerer's CPU (supervisor and trigger process), the
+  scheduler's own CPU, ``trigger_to_done_s`` (what a user who triggers a run
+  waits, the scheduler's pick-up included) and the stack's peak PSS, per
+  component (memory.py); ``idle_pss_mb``: the stack with no run going.
+* astronomer-cosmos's watcher mode (one ``dbt build``, each model task a
+  sensor) on the same 200 models: ``cosmos_watcher_over_ours_200``.
 * ``peak_rss_mb``: the largest sum of the resident memory of every process of
   the Airflow stack (API server, scheduler, DAG processor, triggerer, task
   processes and dbt) seen during our N=200 run.
@@ -329,7 +336,9 @@ def machine() -> dict[str, object]:
 
 
 TABLES = [
-    ("DAG-file parse, N = 1,000 (target <= 0.3 s)", [
+    ("DAG-file parse, N = 1,000 (target <= 0.3 s) and N = 2,000 (target <= 0.5 s)", [
+        ("parse_s_2000: fresh interpreter, wall s", "parse_s_2000"),
+        ("N=2,000 warm, wall s", "parse_s_2000_warm"),
         ("fresh interpreter, wall s", "parse_s_1000"),
         ("warm, wall s", "parse_s_1000_warm"),
         ("fresh, CPU s", "parse_cpu_s_1000"),
@@ -346,13 +355,19 @@ TABLES = [
         ("ratio_200 (target <= 1.05)", "ratio_200"),
         ("N=1,000: Airflow run s", "airflow_run_s_1000"),
         ("N=1,000: bare dbt build s", "bare_dbt_s_1000"),
-        ("ratio_1000", "ratio_1000"),
+        ("ratio_1000 (target <= 1.10)", "ratio_1000"),
+        ("N=2,000: Airflow run s", "airflow_run_s_2000"),
+        ("N=2,000: bare dbt build s", "bare_dbt_s_2000"),
+        ("ratio_2000", "ratio_2000"),
+        ("trigger_to_done_s (N=200: trigger request to run seen done)", "trigger_to_done_s"),
     ]),
     ("astronomer-cosmos (local mode) / ours", [
         ("cosmos run s, N=200", "cosmos_s_200"),
         ("cosmos_over_ours_200 (target >= 5)", "cosmos_over_ours_200"),
         ("cosmos run s, N=20", "cosmos_s_20"),
         ("cosmos_over_ours_20", "cosmos_over_ours_20"),
+        ("cosmos watcher mode run s, N=200", "cosmos_watcher_s_200"),
+        ("cosmos_watcher_over_ours_200", "cosmos_watcher_over_ours_200"),
     ]),
     ("Test-gated publish (write-audit-publish)", [
         ("TICKIT run, publish per run s", "wap_run_s_tickit"),
@@ -382,6 +397,16 @@ TABLES = [
         ("triggerer CPU s per run, N=200", "triggerer_cpu_s_200"),
         ("triggerer CPU s per run, N=1,000", "triggerer_cpu_s_1000"),
         ("peak_rss_mb, whole stack, N=1,000 run", "peak_rss_mb_1000"),
+        ("idle_pss_mb (whole stack, target <= 800)", "idle_pss_mb"),
+        ("idle RSS sum MB", "idle_rss_mb"),
+        ("peak_pss_mb (N=200 run, target <= 1,200)", "peak_pss_mb"),
+        ("peak PSS MB, N=1,000 run", "peak_pss_mb_1000"),
+        ("triggerer_cpu_s_200 (target <= 2)", "triggerer_cpu_s_200"),
+        ("triggerer_cpu_s_1000 (target <= 10)", "triggerer_cpu_s_1000"),
+        ("triggerer CPU s per run, N=2,000", "triggerer_cpu_s_2000"),
+        ("scheduler_cpu_s_200", "scheduler_cpu_s_200"),
+        ("scheduler_cpu_s_1000", "scheduler_cpu_s_1000"),
+        ("scheduler CPU s per run, N=2,000", "scheduler_cpu_s_2000"),
     ]),
 ]
 
@@ -395,6 +420,10 @@ def print_tables(results: dict[str, object]) -> None:
         print("-" * len(title))
         for label, value in shown:
             print(f"  {label:<44} {value:>10}")
+    for key in sorted(k for k in results if k.startswith(("idle_pss_rss_mb_by_component", "peak_pss_rss_mb_by_component"))):
+        print(f"\n{key} (PSS MB, RSS MB)")
+        for name, (pss, rss) in results[key].items():
+            print(f"  {name:<44} {pss:>10} {rss:>10}")
     others = {k: v for k, v in results.items() if k.startswith(("generate_", "load_duckdb_"))}
     if others:
         print("\nTICKIT generator (bench_generator.py)")
