@@ -22,8 +22,18 @@ def many_models_run(e2e_stack: E2EStack) -> str:
     """A run of a DAG of MANY_MODELS models, triggered before this file's first test and
     checked by its last (test_a_dag_of_hundreds_of_models_...): it runs beside the others."""
     e2e_stack.many_models.result()
-    e2e_stack.api.wait_for_dag(MANY_DAG, timeout_s=120)
-    return e2e_stack.api.trigger(MANY_DAG)
+    api = e2e_stack.api
+    api.wait_for_dag(MANY_DAG, timeout_s=120)
+    run_id = api.trigger(MANY_DAG)
+    # Until its model tasks are all deferred: the start of a run of hundreds of tasks is a
+    # burst of writes to the stack's SQLite database, which the first test's run then misses.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        states = [t.state for t in api.tasks(MANY_DAG, run_id).values()]
+        if sum(state == "deferred" for state in states) >= MANY_MODELS:
+            break
+        time.sleep(1)
+    return run_id
 
 BROKEN_UID = "model.tickit.percentile_sales_model"
 FOLLOWS_UID = "model.tickit.top_sales_99.9_percentile_model"

@@ -32,6 +32,9 @@ TUNING_DEFAULTS = {
     # over several triggerers, which a local stack does not have.
     "AIRFLOW__TRIGGERER__CAPACITY": "5000",
     "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "1000",
+    # A task process's calls to the API server wait up to 30 s (Airflow: 5 s): on a small
+    # machine busy with a large run, a task's start otherwise timed out and failed it queued.
+    "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
 }
 
 
