@@ -12,9 +12,16 @@ What runs, in one workspace and on one local Airflow started once (see workspace
   ``ratio_tickit`` and ``ratio_200`` are the medians' ratios.
 * The same synthetic project through astronomer-cosmos in local mode (one dbt
   process per task): ``cosmos_over_ours_<n>`` = cosmos's run ÷ ours.
-* ``--n1000`` adds, last, one Airflow run and one bare build at N=1,000
-  (``ratio_1000``, ``triggerer_cpu_s_1000``), bounded to 20 minutes: what the
-  triggerer costs at scale (on Airflow 3.3.2 it stalls, see the README).
+* ``--n1000`` adds the DAG-file parse at N=2,000 (``parse_s_2000``) and,
+  last, one Airflow run and one bare build at N=1,000 and at N=2,000
+  (``ratio_1000``, ``triggerer_cpu_s_1000``, ``scheduler_cpu_s_1000``, the
+  same ``_2000``), each bounded to 20 minutes.
+* Per Airflow run: the triggerer's CPU (supervisor and trigger process), the
+  scheduler's own CPU, ``trigger_to_done_s`` (what a user who triggers a run
+  waits, the scheduler's pick-up included) and the stack's peak PSS, per
+  component (memory.py); ``idle_pss_mb``: the stack with no run going.
+* astronomer-cosmos's watcher mode (one ``dbt build``, each model task a
+  sensor) on the same 200 models: ``cosmos_watcher_over_ours_200``.
 * ``peak_rss_mb``: the largest sum of the resident memory of every process of
   the Airflow stack (API server, scheduler, DAG processor, triggerer, task
   processes and dbt) seen during our N=200 run.
@@ -53,6 +60,7 @@ import bench_delivery  # noqa: E402
 import bench_generator  # noqa: E402
 import bench_publish  # noqa: E402
 import bench_slim_ci  # noqa: E402
+from memory import components_mb, tree_processes  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
 from workspace import TICKIT_DAG, TICKIT_DIRECT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
 
@@ -100,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             ws = Workspace.create(Path(tmp), plan.tickit_scale)
             _step("TICKIT data and projects")
             ws.load_tickit()
-            ws.add_synthetic(200, with_cosmos=plan.cosmos_n == 200)
+            ws.add_synthetic(200, with_cosmos=True, cosmos_modes=("local", "watcher") if plan.cosmos_n == 200 else ("watcher",))
             if plan.cosmos_n != 200:
                 ws.add_synthetic(plan.cosmos_n, with_cosmos=True)
             results |= measure_parse(ws, plan)
+            if plan.run_1000:
+                results |= measure_parse(ws, plan, 2000)
             _step("starting Airflow")
             ws.start_airflow()
             try:
@@ -136,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def measure_parse(ws: Workspace, plan: Plan) -> dict[str, float]:
-    _step("DAG-file parse at N=1,000")
-    project = ws.add_synthetic_project_only(1000)
-    dag_file = write_dbt_dag(ws.root / "parse-dags", "synthetic_1000", project)
+def measure_parse(ws: Workspace, plan: Plan, n: int = 1000, runs: int | None = None) -> dict[str, float]:
+    _step(f"DAG-file parse at N={n:,}")
+    project = ws.add_synthetic_project_only(n)
+    dag_file = write_dbt_dag(ws.root / "parse-dags", f"synthetic_{n}", project)
     probes = []
-    for _ in range(plan.parse_runs):
+    for _ in range(runs or plan.parse_runs):
         out = subprocess.run(
             [sys.executable, str(HERE / "parse_probe.py"), str(dag_file)],
             capture_output=True,
@@ -154,14 +164,32 @@ def measure_parse(ws: Workspace, plan: Plan) -> dict[str, float]:
     def med(key: str) -> float:
         return round(statistics.median(p[key] for p in probes), 3)
 
+    figures = {
+        f"parse_s_{n}": med("first_s"),
+        f"parse_s_{n}_warm": med("warm_s"),
+        f"parse_cpu_s_{n}": med("first_cpu_s"),
+        f"parse_cpu_s_{n}_warm": med("warm_cpu_s"),
+        f"serialize_s_{n}": med("serialize_s"),
+    }
+    if n == 1000:
+        figures |= {"airflow_import_s": med("airflow_s"), "parse_runs": len(probes)}
+    return figures
+
+
+def measure_idle(ws: Workspace, settle_s: float = 20, samples: int = 5) -> dict[str, object]:
+    """The stack's memory with no run going: PSS (and RSS) summed, and per component."""
+    _step(f"idle memory (after {settle_s:.0f} s, {samples} samples)")
+    time.sleep(settle_s)
+    taken = []
+    for _ in range(samples):
+        taken.append(components_mb(tree_processes([ws.airflow_pid])))
+        time.sleep(1)
+    totals = sorted(taken, key=lambda c: sum(p for p, _ in c.values()))
+    median = totals[len(totals) // 2]
     return {
-        "parse_s_1000": med("first_s"),
-        "parse_s_1000_warm": med("warm_s"),
-        "parse_cpu_s_1000": med("first_cpu_s"),
-        "parse_cpu_s_1000_warm": med("warm_cpu_s"),
-        "serialize_s_1000": med("serialize_s"),
-        "airflow_import_s": med("airflow_s"),
-        "parse_runs": len(probes),
+        "idle_pss_mb": round(sum(p for p, _ in median.values()), 1),
+        "idle_rss_mb": round(sum(r for _, r in median.values()), 1),
+        "idle_pss_rss_mb_by_component": {k: list(v) for k, v in median.items()},
     }
 
 
@@ -169,6 +197,8 @@ def measure_runs(ws: Workspace, plan: Plan, figures: dict[str, object]) -> None:
     """Adds its figures to ``figures`` as they are measured."""
     tickit = ws.projects[TICKIT_DAG]
     syn200 = ws.projects[synthetic_dag_id(200)]
+
+    figures |= measure_idle(ws)
 
     _step("warm-up (one run of each, not counted)")
     airflow_run(ws, TICKIT_DAG)
@@ -196,10 +226,14 @@ def measure_runs(ws: Workspace, plan: Plan, figures: dict[str, object]) -> None:
     _step(f"N=200: {plan.n_reps} x (Airflow run, bare dbt build)")
     ours200, bare200 = _alternate(ws, synthetic_dag_id(200), syn200, plan.n_reps)
     figures |= _ratio("200", ours200, bare200)
-    figures["peak_rss_mb"] = round(max(m.peak_rss_mb for m in ours200), 1)
+    figures |= _run_figures("200", ours200)
+    figures["peak_rss_mb"] = figures.pop("peak_rss_mb_200")
+    figures["peak_pss_mb"] = figures.pop("peak_pss_mb_200")
+    figures["peak_pss_rss_mb_by_component"] = figures.pop("peak_pss_rss_mb_by_component_200")
+    figures["trigger_to_done_s"] = figures["trigger_to_done_s_200"]
     figures["peak_rss_mb_bare_dbt_200"] = round(max(m.peak_rss_mb for m in bare200), 1)
-    figures["triggerer_cpu_s_200"] = round(statistics.median(m.triggerer_cpu_s for m in ours200), 2)
     figures["triggerer_cpu_s_tickit"] = round(statistics.median(m.triggerer_cpu_s for m in ours), 2)
+    figures["scheduler_cpu_s_tickit"] = round(statistics.median(m.scheduler_cpu_s for m in ours), 2)
 
     n = plan.cosmos_n
     _step(f"astronomer-cosmos, local mode, N={n} (one run)")
@@ -212,25 +246,52 @@ def measure_runs(ws: Workspace, plan: Plan, figures: dict[str, object]) -> None:
     figures[f"cosmos_s_{n}"] = round(cosmos.seconds, 2)
     figures[f"cosmos_over_ours_{n}"] = round(cosmos.seconds / statistics.median(m.seconds for m in ours_n), 2)
     figures[f"peak_rss_mb_cosmos_{n}"] = round(cosmos.peak_rss_mb, 1)
+    figures |= measure_cosmos_watcher(ws, ours200)
     if plan.run_1000:
-        figures |= measure_1000(ws)
+        for n in (1000, 2000):
+            figures |= measure_large(ws, n)
 
 
-def measure_1000(ws: Workspace, timeout_s: float = 1200) -> dict[str, object]:
-    """One run at N=1,000, bounded: a stalled run is a figure too."""
-    _step("N=1,000: 1 x (Airflow run, bare dbt build)")
-    # Its DAG file only now, so that parsing it does not load the machine during the other figures.
-    syn1000 = ws.add_synthetic(1000)
-    ws.api.wait_for_dag(synthetic_dag_id(1000), timeout_s=300)
-    bare = [bare_dbt_build(ws, syn1000), bare_dbt_build(ws, syn1000)][-1]  # the second has dbt's partial parse
+def measure_cosmos_watcher(ws: Workspace, ours200: list[Measured]) -> dict[str, object]:
+    """astronomer-cosmos's watcher mode (one dbt build, each model task a sensor), N=200, one run."""
+    _step("astronomer-cosmos, watcher mode, N=200 (one run)")
     try:
-        ours = airflow_run(ws, synthetic_dag_id(1000), timeout_s=timeout_s)
+        cosmos = airflow_run(ws, cosmos_dag_id(200, "watcher"), timeout_s=3600)
     except (RuntimeError, DataOpsError) as exc:
-        return {"bare_dbt_s_1000": round(bare.seconds, 2), "errors_1000": [f"N=1,000 run: {exc}"]}
-    figures = _ratio("1000", [ours], [bare])
-    figures["triggerer_cpu_s_1000"] = round(ours.triggerer_cpu_s, 2)
-    figures["peak_rss_mb_1000"] = round(ours.peak_rss_mb, 1)
-    return figures
+        return {"errors_cosmos_watcher": [f"cosmos watcher mode, N=200: {exc}"]}
+    return {
+        "cosmos_watcher_s_200": round(cosmos.seconds, 2),
+        "cosmos_watcher_over_ours_200": round(cosmos.seconds / statistics.median(m.seconds for m in ours200), 2),
+        "peak_pss_mb_cosmos_watcher_200": round(cosmos.peak_pss_mb, 1),
+        "triggerer_cpu_s_cosmos_watcher_200": round(cosmos.triggerer_cpu_s, 2),
+    }
+
+
+def measure_large(ws: Workspace, n: int, timeout_s: float = 1200) -> dict[str, object]:
+    """One run at N (1,000 or 2,000) beside one bare build, bounded: a stalled run is a figure too."""
+    _step(f"N={n:,}: 1 x (Airflow run, bare dbt build)")
+    # Its DAG file only now, so that parsing it does not load the machine during the other figures.
+    project = ws.add_synthetic(n)
+    ws.api.wait_for_dag(synthetic_dag_id(n), timeout_s=600)
+    bare = [bare_dbt_build(ws, project), bare_dbt_build(ws, project)][-1]  # the second has dbt's partial parse
+    try:
+        ours = airflow_run(ws, synthetic_dag_id(n), timeout_s=timeout_s)
+    except (RuntimeError, DataOpsError) as exc:
+        return {f"bare_dbt_s_{n}": round(bare.seconds, 2), f"errors_{n}": [f"N={n:,} run: {exc}"]}
+    return _ratio(str(n), [ours], [bare]) | _run_figures(str(n), [ours])
+
+
+def _run_figures(name: str, runs: list[Measured]) -> dict[str, object]:
+    """CPU (medians), the user's wait (median) and memory (the largest) of our runs."""
+    peak = max(runs, key=lambda m: m.peak_pss_mb)
+    return {
+        f"triggerer_cpu_s_{name}": round(statistics.median(m.triggerer_cpu_s for m in runs), 2),
+        f"scheduler_cpu_s_{name}": round(statistics.median(m.scheduler_cpu_s for m in runs), 2),
+        f"trigger_to_done_s_{name}": round(statistics.median(m.trigger_to_done_s for m in runs), 2),
+        f"peak_rss_mb_{name}": round(max(m.peak_rss_mb for m in runs), 1),
+        f"peak_pss_mb_{name}": round(peak.peak_pss_mb, 1),
+        f"peak_pss_rss_mb_by_component_{name}": {k: list(v) for k, v in peak.peak_components.items()},
+    }
 
 
 def _alternate(ws: Workspace, dag_id: str, project: Path, reps: int) -> tuple[list[Measured], list[Measured]]:
@@ -275,7 +336,9 @@ def machine() -> dict[str, object]:
 
 
 TABLES = [
-    ("DAG-file parse, N = 1,000 (target <= 0.3 s)", [
+    ("DAG-file parse, N = 1,000 (target <= 0.3 s) and N = 2,000 (target <= 0.5 s)", [
+        ("parse_s_2000: fresh interpreter, wall s", "parse_s_2000"),
+        ("N=2,000 warm, wall s", "parse_s_2000_warm"),
         ("fresh interpreter, wall s", "parse_s_1000"),
         ("warm, wall s", "parse_s_1000_warm"),
         ("fresh, CPU s", "parse_cpu_s_1000"),
@@ -292,13 +355,19 @@ TABLES = [
         ("ratio_200 (target <= 1.05)", "ratio_200"),
         ("N=1,000: Airflow run s", "airflow_run_s_1000"),
         ("N=1,000: bare dbt build s", "bare_dbt_s_1000"),
-        ("ratio_1000", "ratio_1000"),
+        ("ratio_1000 (target <= 1.10)", "ratio_1000"),
+        ("N=2,000: Airflow run s", "airflow_run_s_2000"),
+        ("N=2,000: bare dbt build s", "bare_dbt_s_2000"),
+        ("ratio_2000", "ratio_2000"),
+        ("trigger_to_done_s (N=200: trigger request to run seen done)", "trigger_to_done_s"),
     ]),
     ("astronomer-cosmos (local mode) / ours", [
         ("cosmos run s, N=200", "cosmos_s_200"),
         ("cosmos_over_ours_200 (target >= 5)", "cosmos_over_ours_200"),
         ("cosmos run s, N=20", "cosmos_s_20"),
         ("cosmos_over_ours_20", "cosmos_over_ours_20"),
+        ("cosmos watcher mode run s, N=200", "cosmos_watcher_s_200"),
+        ("cosmos_watcher_over_ours_200", "cosmos_watcher_over_ours_200"),
     ]),
     ("Test-gated publish (write-audit-publish)", [
         ("TICKIT run, publish per run s", "wap_run_s_tickit"),
@@ -328,6 +397,16 @@ TABLES = [
         ("triggerer CPU s per run, N=200", "triggerer_cpu_s_200"),
         ("triggerer CPU s per run, N=1,000", "triggerer_cpu_s_1000"),
         ("peak_rss_mb, whole stack, N=1,000 run", "peak_rss_mb_1000"),
+        ("idle_pss_mb (whole stack, target <= 800)", "idle_pss_mb"),
+        ("idle RSS sum MB", "idle_rss_mb"),
+        ("peak_pss_mb (N=200 run, target <= 1,200)", "peak_pss_mb"),
+        ("peak PSS MB, N=1,000 run", "peak_pss_mb_1000"),
+        ("triggerer_cpu_s_200 (target <= 2)", "triggerer_cpu_s_200"),
+        ("triggerer_cpu_s_1000 (target <= 10)", "triggerer_cpu_s_1000"),
+        ("triggerer CPU s per run, N=2,000", "triggerer_cpu_s_2000"),
+        ("scheduler_cpu_s_200", "scheduler_cpu_s_200"),
+        ("scheduler_cpu_s_1000", "scheduler_cpu_s_1000"),
+        ("scheduler CPU s per run, N=2,000", "scheduler_cpu_s_2000"),
     ]),
 ]
 
@@ -341,6 +420,10 @@ def print_tables(results: dict[str, object]) -> None:
         print("-" * len(title))
         for label, value in shown:
             print(f"  {label:<44} {value:>10}")
+    for key in sorted(k for k in results if k.startswith(("idle_pss_rss_mb_by_component", "peak_pss_rss_mb_by_component"))):
+        print(f"\n{key} (PSS MB, RSS MB)")
+        for name, (pss, rss) in results[key].items():
+            print(f"  {name:<44} {pss:>10} {rss:>10}")
     others = {k: v for k, v in results.items() if k.startswith(("generate_", "load_duckdb_"))}
     if others:
         print("\nTICKIT generator (bench_generator.py)")

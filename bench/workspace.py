@@ -31,8 +31,8 @@ def synthetic_dag_id(n: int) -> str:
     return f"synthetic_{n}"
 
 
-def cosmos_dag_id(n: int) -> str:
-    return f"cosmos_{n}"
+def cosmos_dag_id(n: int, mode: str = "local") -> str:
+    return f"cosmos_{n}" if mode == "local" else f"cosmos_{mode}_{n}"
 
 
 @dataclass
@@ -72,13 +72,13 @@ class Workspace:
             self.compile(project)
         return project
 
-    def add_synthetic(self, n: int, *, with_cosmos: bool = False) -> Path:
+    def add_synthetic(self, n: int, *, with_cosmos: bool = False, cosmos_modes: tuple[str, ...] = ("local",)) -> Path:
         project = self.add_synthetic_project_only(n)
         self.projects[synthetic_dag_id(n)] = project
         write_dbt_dag(self.root / "dags", synthetic_dag_id(n), project)
-        if with_cosmos:
-            self.projects[cosmos_dag_id(n)] = project
-            write_cosmos_dag(self.root / "dags", cosmos_dag_id(n), project, self.settings.dbt_bin)
+        for mode in cosmos_modes if with_cosmos else ():
+            self.projects[cosmos_dag_id(n, mode)] = project
+            write_cosmos_dag(self.root / "dags", cosmos_dag_id(n, mode), project, self.settings.dbt_bin, mode)
         return project
 
     def compile(self, project: Path) -> None:
@@ -108,8 +108,19 @@ class Workspace:
             self.airflow.stop()
 
 
-def write_cosmos_dag(dags_folder: Path, dag_id: str, project: Path, dbt_bin: Path) -> Path:
-    """astronomer-cosmos's DbtDag for the same project: local mode, one dbt process per task."""
+def write_cosmos_dag(dags_folder: Path, dag_id: str, project: Path, dbt_bin: Path, mode: str = "local") -> Path:
+    """astronomer-cosmos's DbtDag for the same project.
+
+    ``local``: one dbt process per task, one at a time (DuckDB takes one writer).
+    ``watcher``: cosmos's one-process mode (ExecutionMode.WATCHER): a producer task runs one
+    ``dbt build``, each model's task is a sensor that follows it (deferred to the triggerer).
+    """
+    if mode not in ("local", "watcher"):
+        raise ValueError(f"cosmos mode {mode!r}: local or watcher")
+    execution_mode = "ExecutionMode.LOCAL" if mode == "local" else "ExecutionMode.WATCHER"
+    # The watcher's sensors only read what its one dbt process reports; the local mode's
+    # tasks each run dbt, and DuckDB lets one process write a database file at a time.
+    concurrency = "max_active_tasks=1," if mode == "local" else ""
     path = dags_folder / f"{dag_id}.py"
     path.write_text(
         # Airflow's safe mode skips files that do not mention "airflow".
@@ -134,7 +145,7 @@ dag = DbtDag(
         profile_name="synthetic", target_name="duckdb", profiles_yml_filepath=project / "profiles.yml"
     ),
     execution_config=ExecutionConfig(
-        execution_mode=ExecutionMode.LOCAL,
+        execution_mode={execution_mode},
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path={str(dbt_bin)!r},
     ),
@@ -143,9 +154,7 @@ dag = DbtDag(
     start_date=datetime(2024, 1, 1),
     catchup=False,
     max_active_runs=1,
-    # DuckDB lets one process write a database file at a time: concurrent
-    # dbt processes fail on its lock.
-    max_active_tasks=1,
+    {concurrency}
 )
 '''
     )

@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_support import SCALE, E2EStack, copy_project, prepare_dags_folder  # noqa: E402
+from e2e_support import SCALE, E2EStack, add_many_models, copy_project, prepare_dags_folder  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +41,11 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         generate(settings.data_dir, scale=SCALE, seed=settings.seed)
         get_loader(settings).load(settings.data_dir)
 
+    dags_folder = prepare_dags_folder(root / "dags")
     loading = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tickit-load")
     loaded = loading.submit(load_tickit)
+    # Then a DAG of a few hundred models (test_e2e.py), whose file appears once its project is compiled.
+    many_models = loading.submit(add_many_models, root / "many", dags_folder, settings)
     loading.shutdown(wait=False)
     ensure_compiled(DbtProject.from_settings(settings))
     # dbt's docs site (the plugin's "dbt docs"), built while Airflow starts, as `dataops up` builds it.
@@ -52,7 +55,7 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     bundles, s3_env = _bundle_bucket(aws_endpoint)
     airflow = LocalAirflow(
         home_dir=root / "airflow",
-        dags_folder=prepare_dags_folder(root / "dags"),
+        dags_folder=dags_folder,
         settings=settings,
         api_port=free_port(),
         extra_env={**pycache_env(state), **s3_env},
@@ -65,7 +68,9 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         api.wait_for_dag("redshift_transformations")
         loaded.result()
         docs_built.result()
-        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles)
+        yield E2EStack(
+            settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles, many_models=many_models
+        )
     finally:
         airflow.stop()
 

@@ -25,6 +25,16 @@ TUNING_DEFAULTS = {
     # How often the DAG processor sees whether a bundle is due for a refresh (Airflow: 5 s).
     "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    # Every model task of a run waits in the triggerer (start_from_trigger): one DAG of
+    # 2,000 models holds 2,000 triggers at once (Airflow: 1,000), each a small coroutine
+    # (dataops.airflow.triggerer_workloads). One triggerer takes them all within a loop or
+    # two rather than 50 a loop (a second each): Airflow's small default spreads triggers
+    # over several triggerers, which a local stack does not have.
+    "AIRFLOW__TRIGGERER__CAPACITY": "5000",
+    "AIRFLOW__TRIGGERER__MAX_TRIGGER_TO_SELECT_PER_LOOP": "1000",
+    # A task process's calls to the API server wait up to 30 s (Airflow: 5 s): on a small
+    # machine busy with a large run, a task's start otherwise timed out and failed it queued.
+    "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
 }
 
 
@@ -34,6 +44,22 @@ PUBLISHED_BUNDLE_NAME = "analytics"
 # How often the DAG processor reads the store's pointer for a newly published version (s):
 # one small read of a local file or S3 object.
 PUBLISHED_REFRESH_S = 2
+
+# Airflow imports this from <home>/config in each of its processes (as the image's does).
+LOCAL_SETTINGS = (
+    '"""Airflow local settings of a dataops stack (written by dataops.local.airflow_env)."""\n\n'
+    "import dataops.airflow.local_settings  # noqa: F401  (the platform's fixes to Airflow)\n\n"
+    "__all__: list[str] = []\n"
+)
+
+
+def write_local_settings(home: Path) -> Path:
+    """The stack's ``airflow_local_settings.py``, in Airflow's home (rewritten when it differs)."""
+    path = home / "config" / "airflow_local_settings.py"
+    if not path.is_file() or path.read_text() != LOCAL_SETTINGS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(LOCAL_SETTINGS)
+    return path
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataops.local import processes
+from dataops.local.airflow_env import write_local_settings
 from dataops.local.airflow_home import ADMIN_USER, AirflowHome
 from dataops.local.running import forget_running, record_running
 
@@ -39,6 +40,7 @@ class EmbeddedStack:
 
     def start(self, timeout_s: float = 180.0) -> None:
         processes.require_free_port(self.home.api_port, "the Airflow API server", "--port")
+        write_local_settings(self.home.path)
         self.home.migrate()
         self.home.admin_password()
         airflow = str(Path(sys.executable).parent / "airflow")

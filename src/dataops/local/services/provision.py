@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dataops.config import Settings
 from dataops.errors import DataOpsError
+from dataops.local.airflow_env import write_local_settings
 from dataops.local.services.config import PostgresServer, ServicesConfig
 from dataops.warehouses.postgres import PostgresSettings
 
@@ -84,6 +85,7 @@ def generate_dbt_docs(settings: Settings) -> None:
 
 def migrate_airflow(config: ServicesConfig, env: dict[str, str]) -> None:
     config.airflow_home.mkdir(parents=True, exist_ok=True)
+    write_local_settings(config.airflow_home)
     log_file = config.log_file("migrate")
     log_file.parent.mkdir(parents=True, exist_ok=True)
     airflow = str(Path(sys.executable).parent / "airflow")

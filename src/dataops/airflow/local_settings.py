@@ -1,0 +1,17 @@
+"""What every Airflow process of the platform loads at start.
+
+Airflow imports ``airflow_local_settings`` from its home's ``config`` folder
+in every process it starts (scheduler, triggerer, DAG processor, API server,
+workers, task processes). The platform's (written into each local stack's
+home by ``dataops.local.airflow_env.write_local_settings``, and
+``infra/images/airflow/airflow_local_settings.py`` in the image) imports this
+module. Importing it stays cheap: the fixes to the triggerer patch its module
+when it is imported, which only the triggerer does (dataops.airflow.patching).
+"""
+
+from dataops.airflow import triggerer_comms, triggerer_workloads
+
+# The triggerer's work per model task does not grow with the DAG's size.
+triggerer_workloads.install()
+# Nor does the triggerer stall when a reply to its runner outgrows a socket's buffer.
+triggerer_comms.install()
