@@ -16,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_support import SCALE, E2EStack, add_many_models, copy_project, prepare_dags_folder  # noqa: E402
+from e2e_support import SCALE, E2EStack, copy_project, prepare_dags_folder  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -44,8 +44,6 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     dags_folder = prepare_dags_folder(root / "dags")
     loading = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tickit-load")
     loaded = loading.submit(load_tickit)
-    # Then a DAG of a few hundred models (test_e2e.py), whose file appears once its project is compiled.
-    many_models = loading.submit(add_many_models, root / "many", dags_folder, settings)
     loading.shutdown(wait=False)
     ensure_compiled(DbtProject.from_settings(settings))
     # dbt's docs site (the plugin's "dbt docs"), built while Airflow starts, as `dataops up` builds it.
@@ -68,9 +66,7 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         api.wait_for_dag("redshift_transformations")
         loaded.result()
         docs_built.result()
-        yield E2EStack(
-            settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles, many_models=many_models
-        )
+        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles)
     finally:
         airflow.stop()
 

@@ -24,8 +24,6 @@ from dataops.dbt.project import DbtProject
 DAG_ID = "redshift_transformations"
 SCALE = 0.02
 # A DAG of a few hundred models, run beside the file's other runs (test_e2e.py's first and last tests).
-MANY_DAG = "many_models"
-MANY_MODELS = 200
 
 
 @dataclass
@@ -38,8 +36,6 @@ class E2EStack:
     execute: Callable[[str], None]
     # The store (on the loopback S3 server) whose current version the stack serves beside its DAG folder.
     bundle_store: object = None
-    # Done when MANY_DAG's project is compiled and its DAG file written (add_many_models).
-    many_models: object = None
 
     @property
     def project_dir(self) -> Path:
@@ -128,30 +124,6 @@ class E2EStack:
         """run_results.json of every dbt process of this run, by "<task_id>.<try>"."""
         folder = Path(self.settings.state_dir) / "runs" / DAG_ID / safe_name(run_id)
         return {f.parent.name: json.loads(f.read_text()) for f in sorted(folder.glob("*/run_results.json"))}
-
-
-def add_many_models(root: Path, dags_folder: Path, settings: Settings) -> Path:
-    """MANY_DAG: a synthetic project of MANY_MODELS models, compiled, and its DAG file.
-
-    Cheap models (views over 200 rows, no data tests but the sources'), built
-    straight into a DuckDB file of its own (``publish="direct"``): the file's
-    other runs write TICKIT's warehouse at the same time, and DuckDB takes one
-    writer per file.
-    """
-    from dataops.dbt import synthetic
-    from dataops.local.harness import write_dbt_dag
-
-    project = synthetic.generate(root, MANY_MODELS, name="many").path
-    for tests in (project / "models").glob("*/_*.yml"):
-        if tests.name != "_sources.yml":
-            tests.unlink()
-    dbt_project = project / "dbt_project.yml"
-    dbt_project.write_text(dbt_project.read_text().replace("+materialized: table", "+materialized: view"))
-    profiles = project / "profiles.yml"
-    own_file = json.dumps(str(root / "many.duckdb"))
-    profiles.write_text(profiles.read_text().replace("\"{{ env_var('DATAOPS_DUCKDB_PATH') }}\"", own_file))
-    ensure_compiled(DbtProject.from_settings(settings, project))
-    return write_dbt_dag(dags_folder, MANY_DAG, project, publish="direct")
 
 
 def copy_project(source: Path, dest: Path) -> None:

@@ -14,30 +14,12 @@ from urllib.parse import quote
 import pytest
 
 from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID, task_ids_for
-from e2e_support import DAG_ID, MANY_DAG, MANY_MODELS, E2EStack
+from e2e_support import DAG_ID, E2EStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ui_support.py
 
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module", autouse=True)
-def many_models_run(e2e_stack: E2EStack) -> str:
-    """A run of a DAG of MANY_MODELS models, triggered before this file's first test and
-    checked by its last (test_a_dag_of_hundreds_of_models_...): it runs beside the others."""
-    e2e_stack.many_models.result()
-    api = e2e_stack.api
-    api.wait_for_dag(MANY_DAG, timeout_s=120)
-    run_id = api.trigger(MANY_DAG)
-    # Until its model tasks are all deferred: the start of a run of hundreds of tasks is a
-    # burst of writes to the stack's SQLite database, which the first test's run then misses.
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        states = [t.state for t in api.tasks(MANY_DAG, run_id).values()]
-        if sum(state == "deferred" for state in states) >= MANY_MODELS:
-            break
-        time.sleep(1)
-    return run_id
 
 BROKEN_UID = "model.tickit.percentile_sales_model"
 FOLLOWS_UID = "model.tickit.top_sales_99.9_percentile_model"
@@ -406,31 +388,3 @@ def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_sta
 def _run(s: E2EStack, dag_id: str):
     run_id = s.api.trigger(dag_id)
     return s.api.wait_for_run(dag_id, run_id, timeout_s=180), s.api.tasks(dag_id, run_id)
-
-
-# --- A DAG of hundreds of models, run beside the tests above (many_models_run) ---------
-
-
-def test_a_dag_of_hundreds_of_models_runs_whole_with_each_model_task_its_own_state(e2e_stack: E2EStack, many_models_run):
-    """Each model task starts in the triggerer, whose work per task does not grow with the DAG
-    (dataops.airflow.triggerer_workloads, loaded through the stack's airflow_local_settings.py)."""
-    from dataops.dbt.graph import DbtGraph
-    from dataops.dbt.manifest import default_graph_path
-
-    api = e2e_stack.api
-    info = api.wait_for_run(MANY_DAG, many_models_run, timeout_s=600)
-    tasks = api.tasks(MANY_DAG, many_models_run)
-    graph = DbtGraph.read(default_graph_path(e2e_stack.airflow.dags_folder.parent / "many"))
-    task_ids = task_ids_for(graph.nodes.values())
-
-    models = [uid for uid, node in graph.nodes.items() if node.resource_type == "model"]
-    assert len(models) == MANY_MODELS
-    assert set(tasks) == set(task_ids.values()) | {PRODUCER_TASK_ID, SUMMARY_TASK_ID}
-    assert {t: tasks[t].state for t in tasks if tasks[t].state != "success"} == {}, info.state
-    assert info.state == "success"
-    # Each ended with its own node's outcome, recorded by its trigger.
-    for uid in models[:: MANY_MODELS // 6]:
-        outcome = api.xcom(MANY_DAG, many_models_run, task_ids[uid], "dbt_outcome")
-        assert outcome["state"] == "success" and outcome["finished_at"], (uid, outcome)
-    triggerer_log = e2e_stack.airflow.log_file.read_text(errors="replace")
-    assert "dataops: the triggerer's workloads of start_from_trigger tasks carry their own task" in triggerer_log
