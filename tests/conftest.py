@@ -25,12 +25,16 @@ by skipping them. Mark such tests ``@pytest.mark.services``.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+
+# The tests' shared helper modules (ui_support.py, trigger_logs.py) sit beside this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 # Airflow reads its configuration once, at import: give the test session a home
 # of its own (never the developer's ~/airflow) before anything imports it.
