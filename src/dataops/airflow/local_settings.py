@@ -9,9 +9,11 @@ module. Importing it stays cheap: the fixes to the triggerer patch its module
 when it is imported, which only the triggerer does (dataops.airflow.patching).
 """
 
-from dataops.airflow import triggerer_comms, triggerer_workloads
+from dataops.airflow import triggerer_comms, triggerer_logs, triggerer_workloads
 
 # The triggerer's work per model task does not grow with the DAG's size.
 triggerer_workloads.install()
 # Nor does the triggerer stall when a reply to its runner outgrows a socket's buffer.
 triggerer_comms.install()
+# Nor does it drop a finished trigger's last log records (dbt's time in a model task's log).
+triggerer_logs.install()

@@ -11,9 +11,10 @@ This module shortens the nap for the platform's own triggers only: a trigger
 calls :func:`wake_when_done` before it yields its event, and ``LOG_GRACE_S``
 after the trigger's asyncio task has finished (its event queued, its cleanup
 done) the runner's current nap is cut short. The grace is for the trigger's
-log: the supervisor closes a trigger's log file when it learns the trigger
-finished, and drops the records it reads after that (apache/airflow#66158), so
-the last records must reach it first. Two woken loops are kept at least
+log: Airflow's supervisor closes a trigger's log file when it learns the
+trigger finished, and drops the records it reads after that
+(apache/airflow#66158); dataops.airflow.triggerer_logs keeps the file open a
+loop longer where it applies, and the grace covers the rest. Two woken loops are kept at least
 ``MIN_GAP_S`` apart, so a burst of a thousand finished triggers costs the
 runner and its supervisor at most that many syncs per second, not one per
 trigger.
