@@ -20,7 +20,7 @@ from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TaskSuccessEvent
 
 from dataops.airflow import triggerer_wake
 from dataops.airflow.decisions import Decision, NodeView, decide_node, decide_publication, decide_summary
-from dataops.airflow.run_report import RESULTS_KEY, RunReport, run_epoch
+from dataops.airflow.run_report import RESULTS_KEY, TERMINAL_TASK_STATES, RunReport, run_epoch
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,10 @@ class _RunWatcher:
         while True:
             try:
                 report, states = await asyncio.gather(self._report(), self._states())
+                if states.get(self.producer_task_id) in TERMINAL_TASK_STATES and not (report and report.final):
+                    # Both were read at once: the producer may have pushed its last report and ended
+                    # between the two reads. What it wrote before ending is there now.
+                    report = await self._report()
             except asyncio.CancelledError:
                 raise
             except Exception:
