@@ -58,7 +58,7 @@ test: setup  ## Run the whole test suite: platform and infra side by side, slowe
 	@$(MAKE) --no-print-directory --output-sync=target -j2 test-platform test-infra
 
 test-platform: setup  ## Only the platform's tests (tests/)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=15 $(PYTEST_ARGS)
 
 test-infra: | $(UV)  ## Only the infra tests (infra/tests, offline)
 	@# Its tests run make themselves: they must not inherit this make's job server.

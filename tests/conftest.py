@@ -183,24 +183,35 @@ def compiled_analytics_project() -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """The slow files first, so ``make test``'s parallel workers start them early.
+    """The costly files first, so ``make test``'s parallel workers start them early.
 
     ``make test`` runs the files side by side (pytest-xdist, ``--dist
-    loadfile``: each file in one worker, so a file's local Airflow starts
-    once). The longest, the services stacks' two files, must not be the last
-    to start: they are the suite's tail; the end-to-end Airflow's file comes next.
+    loadfile --no-loadscope-reorder``: each file in one worker, so a file's
+    local Airflow starts once, handed out in this order; xdist's own reorder
+    would hand out the files with most tests first). The suite is CPU-bound
+    and its tail is the longest file: the heaviest start first, each on a
+    worker of its own.
     """
     def order(item) -> int:
         path = item.nodeid.split("::")[0]
-        if path in LONGEST_FILES:
-            return LONGEST_FILES.index(path)
-        return len(LONGEST_FILES) + (0 if item.get_closest_marker("slow") else 1)
+        if path in FIRST_FILES:
+            return FIRST_FILES.index(path)
+        return len(FIRST_FILES) + (0 if item.get_closest_marker("slow") else 1)
 
     items.sort(key=order)
 
 
 # The files whose local Airflow the suite waits for longest: its critical path.
 LONGEST_FILES = ("tests/services/test_stack.py", "tests/services/test_stack_faults.py", "tests/airflow/test_e2e.py")
+# Started first, heaviest first (CPU seconds of each file alone on a 2-core machine, 2026-11-30).
+FIRST_FILES = (
+    *LONGEST_FILES,                        # 273, 247 and 290 CPU-s, 200 to 220 s each
+    "tests/airflow/test_many_models.py",   # 170 CPU-s: an Airflow of its own and a 200-model run
+    "tests/airflow/test_own_profiles.py",  # 64
+    "tests/airflow/test_ecs_executor.py",  # 55
+    "tests/ci/test_ci_duckdb.py",          # 52
+    "tests/analytics/test_tickit_models.py",  # 46
+)
 _niced = False
 
 

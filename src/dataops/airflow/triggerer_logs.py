@@ -1,4 +1,4 @@
-"""The triggerer's supervisor closes a finished trigger's log one loop later, so its last records land.
+"""The triggerer's supervisor closes a finished trigger's log a little later, so its last records land.
 
 Airflow 3.3.2's trigger runner writes each trigger's log records on one
 socket and its state changes (a trigger finished, with its event) on another.
@@ -10,15 +10,21 @@ by dataops.airflow.triggerer_wake), a model task's last lines, dbt's time
 among them, are lost.
 
 The fix, narrow: the supervisor handles the state change as before, but
-keeps the finished triggers' log files open until the end of its next loop,
-whose wait on the sockets reads what the runner wrote before (the same handlers,
-the same files). ``patches/airflow-triggerer-wake.patch`` has the same change
-to Airflow itself.
+keeps the finished triggers' log files open for LINGER_LOOPS more loops and at
+least LINGER_S seconds, whose waits on the sockets read what the runner wrote
+before (the same handlers, the same files). One loop was not enough: each
+loop reads one chunk of the log socket, and at the end of a big run, on a
+loaded machine, the runner's backlog of records is longer than that (CI lost
+a run's last error so). At most MAX_LINGERING logs stay open; past that the
+oldest close once a loop has gone by. ``patches/airflow-triggerer-wake.patch``
+has the same change to Airflow itself.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 
 from dataops.airflow import patching
 
@@ -34,8 +40,20 @@ RELIES_ON = {
     "airflow.jobs.triggerer_job_runner:TriggerRunnerSupervisor._process_log_messages_from_subprocess": "532663fa9774ee8c77d9fb277890f27756efc135f33be55277488971176cd6b8",
 }
 _PATCHED = "__dataops_late_log_close__"
-# The supervisor's finished triggers whose logs close after its next loop, by supervisor (attrs slots: no attribute).
-_closing: dict[int, list[int]] = {}
+LINGER_LOOPS = 2
+LINGER_S = 3.0
+MAX_LINGERING = 256  # open files; a process commonly has 1,024
+
+
+@dataclass
+class _Finished:
+    trigger_id: int
+    at: float  # time.monotonic() when the supervisor learnt it finished
+    loops: int = 0  # the supervisor's loops begun after that
+
+
+# The supervisor's finished triggers whose logs are still open, by supervisor (attrs slots: no attribute).
+_closing: dict[int, list[_Finished]] = {}
 
 
 def changed_internals() -> list[str]:
@@ -49,10 +67,21 @@ def defer_finished(supervisor, msg) -> None:
     if not finished:
         return
     msg.finished = []
+    now = time.monotonic()
     for trigger_id in finished:
         supervisor.running_triggers.discard(trigger_id)
         supervisor.cancelling_triggers.discard(trigger_id)
-    _closing.setdefault(id(supervisor), []).extend(finished)
+    _closing.setdefault(id(supervisor), []).extend(_Finished(t, now) for t in finished)
+
+
+def due(lingering: list[_Finished], now: float) -> tuple[list[int], list[_Finished]]:
+    """After a loop: the triggers whose logs close now, and those that stay open (oldest first)."""
+    rest = [f for f in lingering if f.loops < LINGER_LOOPS or now - f.at < LINGER_S]
+    # Too many open: the oldest close early, once a loop has read after they finished.
+    excess = max(0, len(rest) - MAX_LINGERING)
+    early = {id(f) for f in rest[:excess] if f.loops >= 1}
+    keep = {id(f) for f in rest} - early
+    return [f.trigger_id for f in lingering if id(f) not in keep], [f for f in rest if id(f) in keep]
 
 
 def close_logs(supervisor, trigger_ids: list[int]) -> None:
@@ -87,17 +116,19 @@ def patch(module) -> bool:
         return handle_request(self, msg, log, req_id)
 
     def _run_once(self):
-        closing = _closing.pop(id(self), [])  # finished during the previous loop
+        for finished in _closing.get(id(self), ()):  # finished before this loop
+            finished.loops += 1
         try:
             run_once(self)  # its wait on the sockets reads their last records
         finally:
+            closing, _closing[id(self)] = due(_closing.get(id(self), []), time.monotonic())
             close_logs(self, closing)
 
     for new, old in ((_handle_request, handle_request), (_run_once, run_once)):
         setattr(new, _PATCHED, True)
         new.__wrapped__ = old
     cls._handle_request, cls.run_once = _handle_request, _run_once
-    log.info("dataops: the triggerer's supervisor closes a finished trigger's log one loop later (%s)", __name__)
+    log.info("dataops: the triggerer's supervisor closes a finished trigger's log a few seconds later (%s)", __name__)
     return True
 
 
