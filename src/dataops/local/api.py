@@ -6,6 +6,7 @@ them, read task states and durations, and clear tasks like the UI does.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.request
@@ -106,14 +107,41 @@ class AirflowApi:
         self.dags.patch_dag(dag_id, client.DAGPatchBody(is_paused=paused))
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout_s: float = 600, poll_s: float = 0.25) -> RunInfo:
+        """Until the run has finished: its state is checked every ``poll_s`` by the API server itself.
+
+        Airflow's "wait" endpoint streams the run's state from one request and reads the
+        dag_run row alone; polling GET dagRun instead loads every task instance of the run
+        to list its DAG versions, which made the API server the busiest process of a local
+        stack. A dropped stream (the server restarting) is opened again.
+        """
         deadline = time.monotonic() + timeout_s
         while True:
+            try:
+                self._stream_until_finished(dag_id, run_id, poll_s, deadline)
+            except (OSError, http.client.HTTPException, ValueError):
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
             info = self.run(dag_id, run_id)
             if info.state in FINISHED_RUN_STATES and info.end_date is not None:
                 return info
             if time.monotonic() > deadline:
                 raise DataOpsError(f"run {dag_id}/{run_id} still {info.state} after {timeout_s:.0f}s")
             time.sleep(poll_s)
+
+    def _stream_until_finished(self, dag_id: str, run_id: str, interval_s: float, deadline: float) -> None:
+        """Reads the wait endpoint's lines until one says the run finished, the stream ends or time is up."""
+        from urllib.parse import quote
+
+        url = f"{self.base_url}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}/wait"
+        request = urllib.request.Request(
+            f"{url}?interval={interval_s}", headers={"Authorization": f"Bearer {self._token}"}
+        )
+        # A line comes every interval_s: a much longer silence is a dead connection.
+        with urllib.request.urlopen(request, timeout=max(30.0, 10 * interval_s)) as response:
+            for line in response:
+                if line.strip() and json.loads(line).get("state") in FINISHED_RUN_STATES:
+                    return
+                if time.monotonic() > deadline:
+                    return
 
     def tasks(self, dag_id: str, run_id: str) -> dict[str, TaskInfo]:
         found: dict[str, TaskInfo] = {}

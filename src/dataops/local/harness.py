@@ -42,11 +42,12 @@ class LocalAirflow:
 
     def home(self) -> _Home:
         env = {
-            # New DAG files show up within seconds rather than the default minutes;
-            # a known file is parsed again at Airflow's default pace (each parse of a
-            # file costs its DAG processor a process, which the tests' machine feels).
+            # New DAG files show up within seconds rather than the default minutes; a
+            # known file is parsed again when it changes (its modification time) and
+            # otherwise every two minutes: each parse costs the DAG processor a
+            # process, and the stacks here live a few minutes on a busy machine.
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "30",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "120",
             "DATAOPS_DBT_PROJECT_DIR": str(self.settings.dbt_project_dir),
             # The stack's own warehouse: target, DuckDB file or PostgreSQL
             # database, schemas; whatever the caller's environment says.
