@@ -50,10 +50,10 @@ demo: setup  ## The main job: TICKIT into DuckDB, the DAG through Airflow, resul
 up: setup  ## Start Airflow on 127.0.0.1 (STACK=services for PostgreSQL, Redis, Celery); Ctrl-C stops it
 	$(VENV)/bin/dataops up --stack $(STACK)
 
-# The platform's tests run in TEST_WORKERS pytest-xdist workers, a file to a worker: the
-# local Airflows' waits (restarts, heartbeats) leave room for more than two on two cores: the
-# four files that start an Airflow each take a worker first (tests/conftest.py), the rest share two.
-TEST_WORKERS ?= 6
+# The platform's tests run in TEST_WORKERS pytest-xdist workers, a file to a worker, handed out
+# costliest first (tests/conftest.py): the local Airflows' waits (restarts, heartbeats) leave room
+# for a third and fourth on two cores; six measured slower (more of them busy at once).
+TEST_WORKERS ?= 4
 
 test: setup  ## Run the whole test suite: platform and infra side by side, slowest tests listed at the end
 	@$(MAKE) --no-print-directory --output-sync=target -j2 test-platform test-infra

@@ -21,6 +21,10 @@ ADMIN_USER = "admin"
 # Defaults the caller's AIRFLOW__* variables may override, on both stacks.
 TUNING_DEFAULTS = {
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    # Both stacks migrate the metadata database before they start a component; Airflow's own
+    # check at each component's start loads every migration script (a third of the API
+    # server's start, measured with py-spy).
+    "AIRFLOW__DATABASE__CHECK_MIGRATIONS": "False",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     # How often the DAG processor sees whether a bundle is due for a refresh (Airflow: 5 s).
     "AIRFLOW__DAG_PROCESSOR__BUNDLE_REFRESH_CHECK_INTERVAL": "1",
