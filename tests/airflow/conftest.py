@@ -1,5 +1,6 @@
 """The end-to-end stack: the embedded default (a local Airflow on SQLite, a
-DuckDB warehouse), started once and shared by the tests that use it.
+DuckDB warehouse), started once and shared by the tests that use it, with
+the TICKIT DAGs and a synthetic DAG of 200 models.
 
 The same DAG end to end on PostgreSQL, with Celery workers, is the services
 stack's (tests/services/test_stack.py), so no second Airflow starts here.
@@ -16,7 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from e2e_support import SCALE, E2EStack, copy_project, prepare_dags_folder  # noqa: E402
+from e2e_support import (  # noqa: E402
+    MANY_MODELS_DAG, SCALE, E2EStack, copy_project, many_models_project, prepare_dags_folder,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +53,18 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
     docs_built = docs.submit(generate_docs, DbtProject.from_settings(settings), project_dir / "target")
     docs.shutdown(wait=False)
+    # The 200-model DAG (test_e2e.py's last test) on the same Airflow: compiled while Airflow
+    # starts, its DAG file written once its graph is there.
+    def many_models() -> Path:
+        from dataops.local.harness import write_dbt_dag
+
+        project = many_models_project(root / "many-models", settings)
+        write_dbt_dag(dags_folder, MANY_MODELS_DAG, project, publish="direct")
+        return project
+
+    many = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="many-models")
+    many_compiled = many.submit(many_models)
+    many.shutdown(wait=False)
     bundles, s3_env = _bundle_bucket(aws_endpoint)
     airflow = LocalAirflow(
         home_dir=root / "airflow",
@@ -66,9 +81,18 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         api.wait_for_dag("redshift_transformations")
         loaded.result()
         docs_built.result()
-        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles)
+        yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles,
+                       many_models_project=many_compiled.result())
     finally:
         airflow.stop()
+
+
+@pytest.fixture(scope="session")
+def many_models_run(e2e_stack: E2EStack) -> str:
+    """The run of the 200-model DAG, triggered by the first test that asks for it: it runs beside that
+    test's run and the next ones, and test_e2e.py's last test checks it."""
+    e2e_stack.api.wait_for_dag(MANY_MODELS_DAG, timeout_s=180)
+    return e2e_stack.api.trigger(MANY_MODELS_DAG)
 
 
 def _bundle_bucket(endpoint: str):

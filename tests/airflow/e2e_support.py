@@ -24,6 +24,8 @@ from dataops.dbt.project import DbtProject
 DAG_ID = "redshift_transformations"
 SCALE = 0.02
 # A DAG of a few hundred models, run beside the file's other runs (test_e2e.py's first and last tests).
+MANY_MODELS_DAG = "many_models"
+MANY_MODELS = 200
 
 
 @dataclass
@@ -36,6 +38,8 @@ class E2EStack:
     execute: Callable[[str], None]
     # The store (on the loopback S3 server) whose current version the stack serves beside its DAG folder.
     bundle_store: object = None
+    # The synthetic project of MANY_MODELS_DAG (many_models_project).
+    many_models_project: Path | None = None
 
     @property
     def project_dir(self) -> Path:
@@ -136,3 +140,21 @@ def prepare_dags_folder(folder: Path) -> Path:
     for dag_file in paths.dags_dir().glob("*.py"):
         shutil.copy2(dag_file, folder / dag_file.name)
     return folder
+
+
+def many_models_project(root: Path, settings: Settings) -> Path:
+    """A synthetic project of MANY_MODELS models, compiled: cheap models (views over 200 rows, no
+    data tests but the sources'), built straight into a DuckDB file of the project's own."""
+    from dataops.dbt import synthetic
+
+    project = synthetic.generate(root, MANY_MODELS, name="many").path
+    for tests in (project / "models").glob("*/_*.yml"):
+        if tests.name != "_sources.yml":
+            tests.unlink()
+    dbt_project = project / "dbt_project.yml"
+    dbt_project.write_text(dbt_project.read_text().replace("+materialized: table", "+materialized: view"))
+    profiles = project / "profiles.yml"
+    own_file = json.dumps(str(root / "many.duckdb"))
+    profiles.write_text(profiles.read_text().replace("\"{{ env_var('DATAOPS_DUCKDB_PATH') }}\"", own_file))
+    ensure_compiled(DbtProject.from_settings(settings, project))
+    return project

@@ -1,7 +1,8 @@
 """``redshift_transformations`` end to end: a local Airflow, a real dbt run,
 checked through Airflow's REST API (what the UI shows) and the warehouse: a
 good run, then a broken model and Airflow's usual clear (only failed, with
-downstream). The tests share one Airflow per warehouse (conftest.py)."""
+downstream); published versions; and a DAG of a few hundred models run beside
+them. The tests share one Airflow (conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from dataops.airflow.naming import PRODUCER_TASK_ID, SUMMARY_TASK_ID, task_ids_for
-from e2e_support import DAG_ID, E2EStack
+from e2e_support import DAG_ID, MANY_MODELS, MANY_MODELS_DAG, E2EStack
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ui_support.py
 
@@ -25,7 +26,8 @@ BROKEN_UID = "model.tickit.percentile_sales_model"
 FOLLOWS_UID = "model.tickit.top_sales_99.9_percentile_model"
 
 
-def test_a_run_shows_one_task_per_model_with_its_own_state_and_duration(e2e_stack: E2EStack):
+def test_a_run_shows_one_task_per_model_with_its_own_state_and_duration(e2e_stack: E2EStack, many_models_run: str):
+    # (many_models_run: the 200-model DAG's run starts here, beside this file's runs; the last test checks it.)
     graph = e2e_stack.graph()
     task_ids = task_ids_for(graph.nodes.values())
 
@@ -380,3 +382,34 @@ def test_a_published_version_goes_live_and_a_queued_run_keeps_the_version_it_sta
 def _run(s: E2EStack, dag_id: str):
     run_id = s.api.trigger(dag_id)
     return s.api.wait_for_run(dag_id, run_id, timeout_s=180), s.api.tasks(dag_id, run_id)
+
+
+# --- A DAG of a few hundred models, run beside the runs above ------------------
+
+
+def test_a_dag_of_hundreds_of_models_runs_whole_with_each_model_task_its_own_state(
+    e2e_stack: E2EStack, many_models_run: str
+):
+    """Each model task starts in the triggerer, whose work per task no longer grows with the DAG
+    (dataops.airflow.triggerer_workloads, loaded through the stack's airflow_local_settings.py;
+    test_triggerer_workloads.py shows the bytes)."""
+    from dataops.dbt.graph import DbtGraph
+    from dataops.dbt.manifest import default_graph_path
+
+    api, run_id = e2e_stack.api, many_models_run
+    info = api.wait_for_run(MANY_MODELS_DAG, run_id, timeout_s=600)
+    tasks = api.tasks(MANY_MODELS_DAG, run_id)
+    graph = DbtGraph.read(default_graph_path(e2e_stack.many_models_project))
+    task_ids = task_ids_for(graph.nodes.values())
+
+    models = [uid for uid, node in graph.nodes.items() if node.resource_type == "model"]
+    assert len(models) == MANY_MODELS
+    assert set(tasks) == set(task_ids.values()) | {PRODUCER_TASK_ID, SUMMARY_TASK_ID}
+    assert {t: tasks[t].state for t in tasks if tasks[t].state != "success"} == {}, info.state
+    assert info.state == "success"
+    # Each ended with its own node's outcome, recorded by its trigger.
+    for uid in models[:: MANY_MODELS // 6]:
+        outcome = api.xcom(MANY_MODELS_DAG, run_id, task_ids[uid], "dbt_outcome")
+        assert outcome["state"] == "success" and outcome["finished_at"], (uid, outcome)
+    triggerer_log = e2e_stack.airflow.log_file.read_text(errors="replace")
+    assert "dataops: the triggerer's workloads of start_from_trigger tasks carry their own task" in triggerer_log
