@@ -46,16 +46,10 @@ def short_name(unique_id: str) -> str:
     return ".".join(parts[2:]) or unique_id
 
 
-@dataclass(frozen=True)
-class MemberRun:
-    """One dbt node as dbt ran it: a model, seed or snapshot, or one of its tests."""
+class _Named:
+    """kind and name, read from a dbt unique_id ("model.tickit.x": model, x)."""
 
     unique_id: str
-    status: str | None
-    started_at: datetime | None
-    finished_at: datetime | None
-    execution_time: float
-    rows_affected: int | None = None
 
     @property
     def kind(self) -> str:
@@ -64,6 +58,18 @@ class MemberRun:
     @property
     def name(self) -> str:
         return short_name(self.unique_id)
+
+
+@dataclass(frozen=True)
+class MemberRun(_Named):
+    """One dbt node as dbt ran it: a model, seed or snapshot, or one of its tests."""
+
+    unique_id: str
+    status: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    execution_time: float
+    rows_affected: int | None = None
 
     @property
     def outcome(self) -> str:
@@ -100,7 +106,7 @@ class MemberRun:
 
 
 @dataclass(frozen=True)
-class NodeRun:
+class NodeRun(_Named):
     """One task node of the DAG (a model with its tests, a tested source): its outcome and members."""
 
     unique_id: str
@@ -108,14 +114,6 @@ class NodeRun:
     summary: str
     members: tuple[MemberRun, ...]
     depends_on: tuple[str, ...] = ()
-
-    @property
-    def kind(self) -> str:
-        return self.unique_id.split(".", 1)[0]
-
-    @property
-    def name(self) -> str:
-        return short_name(self.unique_id)
 
     @property
     def own(self) -> MemberRun | None:
