@@ -85,7 +85,7 @@ def test_a_group_ignoring_sigterm_is_killed_after_the_timeout(start):
     leader = start(STUBBORN)
     started = time.monotonic()
     processes.stop(leader, timeout_s=1)
-    assert 1 <= time.monotonic() - started < 5
+    assert 1 <= time.monotonic() - started < 30  # waited the timeout, and not for the group to give up
     assert leader.wait(5) == -signal.SIGKILL
     assert not _members(leader.pid)
 

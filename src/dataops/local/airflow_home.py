@@ -19,6 +19,8 @@ from dataops.config import Settings
 from dataops.errors import DataOpsError
 from dataops.local.airflow_env import ADMIN_USER, DagSource, airflow_env
 from dataops.local.dag_states import airflow_settings
+from dataops.local.sqlite_metadata import AIRFLOW_ENV as SQLITE_ENV
+from dataops.local.sqlite_metadata import use_write_ahead_log
 
 __all__ = ["ADMIN_USER", "AirflowHome"]
 
@@ -43,6 +45,10 @@ class AirflowHome:
         return cls(path=settings.state_dir / "airflow", settings=settings, **kwargs)
 
     @property
+    def database(self) -> Path:
+        return self.path / "airflow.db"
+
+    @property
     def passwords_file(self) -> Path:
         return self.path / "passwords.json"
 
@@ -59,7 +65,8 @@ class AirflowHome:
             controlled={
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.path / 'airflow.db'}",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.database}",
+                **SQLITE_ENV,
                 "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
                 **airflow_settings(self.scheduled_runs),
                 # The scheduler notices a finished run within a quarter second rather than a second.
@@ -109,7 +116,7 @@ class AirflowHome:
 
         marker = self.path / ".migrated"
         current = version("apache-airflow")
-        if marker.is_file() and marker.read_text() == current and (self.path / "airflow.db").is_file():
-            return
-        self.airflow("db", "migrate", capture=True)
-        marker.write_text(current)
+        if not (marker.is_file() and marker.read_text() == current and self.database.is_file()):
+            self.airflow("db", "migrate", capture=True)
+            marker.write_text(current)
+        use_write_ahead_log(self.database)
