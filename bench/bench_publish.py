@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 try:
@@ -29,6 +28,7 @@ except ImportError:  # run from a checkout without the package installed
 from dataops.config import load_settings
 from dataops.wap.place import Publishable, Relation, RunPlace
 from dataops.wap.publisher import Publisher
+from pg_database import bench_database
 
 MODELS = 200
 
@@ -63,24 +63,14 @@ def measure(settings, reps: int) -> float:
 
 
 def _postgres(reps: int) -> float | None:
-    import psycopg
-
     from dataops.warehouses.postgres import PostgresSettings
 
-    pg = PostgresSettings()
-    name = f"dataops_bench_{uuid.uuid4().hex[:10]}"
-    try:
-        with psycopg.connect(pg.conninfo("postgres"), autocommit=True, connect_timeout=5) as admin:
-            admin.execute(f'create database "{name}"')
-    except psycopg.Error as exc:
-        print(f"PostgreSQL unavailable, publish_s_200_postgres not measured: {exc}")
-        return None
-    try:
-        settings = load_settings(target="postgres").with_section(pg.model_copy(update={"database": name}))
+    with bench_database("publish_s_200_postgres") as database:
+        if database is None:
+            return None
+        name, _ = database
+        settings = load_settings(target="postgres").with_section(PostgresSettings().model_copy(update={"database": name}))
         return measure(settings, reps)
-    finally:
-        with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
 
 
 def run(quick: bool = False) -> dict[str, float]:

@@ -51,12 +51,28 @@ def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
     cpu = (tree_cpu_s(triggerer) - cpu_before) if triggerer else 0.0
     scheduler_cpu = (own_cpu_s(scheduler) - scheduler_before) if scheduler else 0.0
     if info.state != "success":
-        bad = {t.task_id: t.state for t in api.tasks(dag_id, run_id).values() if t.state != "success"}
-        raise RuntimeError(f"{dag_id} run {run_id} ended {info.state}: {dict(list(bad.items())[:10])}")
+        raise RuntimeError(failed_run_report(api, dag_id, run_id, info.state))
     return Measured(
         info.duration_s or 0.0, memory.peak_mb, info.state, cpu, scheduler_cpu, waited,
         memory.peak_pss_mb, memory.peak_components,
     )
+
+
+def failed_run_report(api, dag_id: str, run_id: str, state: str, tail_lines: int = 15) -> str:
+    """Which tasks failed (not those that only followed a failure), and the end of each one's log."""
+    tasks = api.tasks(dag_id, run_id).values()
+    failed = sorted(t.task_id for t in tasks if t.state == "failed")
+    others = {t.task_id: t.state for t in tasks if t.state not in ("success", "failed")}
+    lines = [f"{dag_id} run {run_id} ended {state}: failed {failed[:10]}"
+             f"{f' and {len(failed) - 10} more' if len(failed) > 10 else ''}; "
+             f"{len(others)} others not successful {dict(list(others.items())[:5])}"]
+    for task in [t for t in tasks if t.state == "failed"][:3]:
+        try:
+            log = api.log(dag_id, run_id, task.task_id, max(task.try_number, 1)).splitlines()
+        except Exception as exc:  # noqa: BLE001  (the report is best effort)
+            log = [f"(log unreadable: {exc})"]
+        lines += [f"--- {task.task_id}, last {tail_lines} log lines:", *log[-tail_lines:]]
+    return "\n".join(lines)
 
 
 def bare_dbt_build(ws, project_dir: Path) -> Measured:

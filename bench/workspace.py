@@ -31,8 +31,9 @@ def synthetic_dag_id(n: int) -> str:
     return f"synthetic_{n}"
 
 
-def cosmos_dag_id(n: int, mode: str = "local") -> str:
-    return f"cosmos_{n}" if mode == "local" else f"cosmos_{mode}_{n}"
+def cosmos_dag_id(n: int, mode: str = "local", target: str = "duckdb") -> str:
+    name = f"cosmos_{n}" if mode == "local" else f"cosmos_{mode}_{n}"
+    return name if target == "duckdb" else f"{name}_{target}"
 
 
 @dataclass
@@ -42,6 +43,8 @@ class Workspace:
     projects: dict[str, Path] = field(default_factory=dict)
     airflow: LocalAirflow | None = None
     api: AirflowApi | None = None
+    # DATAOPS_PG_* of a database of the bench's own (bench/pg_database.py), for the DAGs on PostgreSQL.
+    pg_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def create(cls, root: Path, tickit_scale: float) -> Workspace:
@@ -81,6 +84,17 @@ class Workspace:
             write_cosmos_dag(self.root / "dags", cosmos_dag_id(n, mode), project, self.settings.dbt_bin, mode)
         return project
 
+    def add_synthetic_postgres(self, n: int) -> tuple[str, str]:
+        """Our DAG and cosmos's local mode for the synthetic project of ``n`` models on PostgreSQL
+        (``pg_env``'s database), both building straight into their schema; their DAG ids."""
+        project = self.add_synthetic_project_only(n)
+        ours, cosmos = f"{synthetic_dag_id(n)}_postgres", cosmos_dag_id(n, "local", "postgres")
+        # cosmos builds into its own schema with no test-gated publish: ours publishes directly too.
+        write_dbt_dag(self.root / "dags", ours, project, target="postgres", publish="direct")
+        write_cosmos_dag(self.root / "dags", cosmos, project, self.settings.dbt_bin, "local", target="postgres")
+        self.projects[ours] = self.projects[cosmos] = project
+        return ours, cosmos
+
     def compile(self, project: Path) -> None:
         ensure_compiled(DbtProject.from_settings(self.settings, project))
 
@@ -90,7 +104,7 @@ class Workspace:
             dags_folder=self.root / "dags",
             settings=self.settings,
             api_port=free_port(),
-            extra_env=pycache_env(self.settings.state_dir),
+            extra_env={**pycache_env(self.settings.state_dir), **self.pg_env},
         )
         self.airflow.start()
         self.api = self.airflow.api()
@@ -108,10 +122,13 @@ class Workspace:
             self.airflow.stop()
 
 
-def write_cosmos_dag(dags_folder: Path, dag_id: str, project: Path, dbt_bin: Path, mode: str = "local") -> Path:
-    """astronomer-cosmos's DbtDag for the same project.
+def write_cosmos_dag(
+    dags_folder: Path, dag_id: str, project: Path, dbt_bin: Path, mode: str = "local", target: str = "duckdb",
+) -> Path:
+    """astronomer-cosmos's DbtDag for the same project, on the profile's ``target``.
 
-    ``local``: one dbt process per task, one at a time (DuckDB takes one writer).
+    ``local``: one dbt process per task; on DuckDB one at a time (it takes one writer), on
+    PostgreSQL as many at once as Airflow's parallelism (4, as many as our dbt's threads).
     ``watcher``: cosmos's one-process mode (ExecutionMode.WATCHER): a producer task runs one
     ``dbt build``, each model's task is a sensor that follows it (deferred to the triggerer).
     """
@@ -120,7 +137,7 @@ def write_cosmos_dag(dags_folder: Path, dag_id: str, project: Path, dbt_bin: Pat
     execution_mode = "ExecutionMode.LOCAL" if mode == "local" else "ExecutionMode.WATCHER"
     # The watcher's sensors only read what its one dbt process reports; the local mode's
     # tasks each run dbt, and DuckDB lets one process write a database file at a time.
-    concurrency = "max_active_tasks=1," if mode == "local" else ""
+    concurrency = "max_active_tasks=1," if mode == "local" and target == "duckdb" else ""
     path = dags_folder / f"{dag_id}.py"
     path.write_text(
         # Airflow's safe mode skips files that do not mention "airflow".
@@ -142,7 +159,7 @@ dag = DbtDag(
         env_vars={{"DATAOPS_MODELS_SCHEMA": {dag_id.replace("-", "_")!r}}},
     ),
     profile_config=ProfileConfig(
-        profile_name="synthetic", target_name="duckdb", profiles_yml_filepath=project / "profiles.yml"
+        profile_name="synthetic", target_name={target!r}, profiles_yml_filepath=project / "profiles.yml"
     ),
     execution_config=ExecutionConfig(
         execution_mode={execution_mode},

@@ -1,4 +1,4 @@
-"""Synthetic dbt projects of any size, on DuckDB, for tests and the benchmark.
+"""Synthetic dbt projects of any size, on DuckDB or PostgreSQL, for tests and the benchmark.
 
 A project with ``n_models`` models in layers (staging views over sources and
 seeds, intermediate tables, marts) where each model reads one to three
@@ -6,7 +6,9 @@ models of earlier layers, mostly the layer just before: the fan-in of a real
 project. It has seeds, sources with tests (created by an ``on-run-start``
 hook, so the project needs nothing loaded beforehand), views and tables in
 several folders, a few tagged models, and generic tests on about a third of
-the models. The layout is a pure function of ``n_models`` and ``seed``.
+the models. The layout is a pure function of ``n_models`` and ``seed``. Its
+own profile's default target is DuckDB; ``--target postgres`` builds it on
+the ``DATAOPS_PG_*`` database.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _ROWS = 200
+# The source tables' rows, 1 to _ROWS, in either warehouse's words.
+_SERIES = (
+    "{% if target.type == 'duckdb' %}range(1, " + str(_ROWS + 1) + ") as s(g)"
+    "{% else %}generate_series(1, " + str(_ROWS) + ") as s(g){% endif %}"
+)
 
 
 @dataclass(frozen=True)
@@ -130,8 +137,8 @@ seed-paths: ["seeds"]
 
 on-run-start:
   - "create schema if not exists raw"
-  - "create table if not exists raw.orders as select range as id, (range * 7) % 500 as amount from range(1, {_ROWS + 1})"
-  - "create table if not exists raw.payments as select range as id, (range * 3) % 500 as amount from range(1, {_ROWS + 1})"
+  - "create table if not exists raw.orders as select g as id, (g * 7) % 500 as amount from {_SERIES}"
+  - "create table if not exists raw.payments as select g as id, (g * 3) % 500 as amount from {_SERIES}"
 
 models:
   {name}:
@@ -150,6 +157,15 @@ _PROFILES = """synthetic:
     duckdb:
       type: duckdb
       path: "{{ env_var('DATAOPS_DUCKDB_PATH') }}"
+      schema: "{{ env_var('DATAOPS_MODELS_SCHEMA', 'analytics') }}"
+      threads: "{{ env_var('DATAOPS_DBT_THREADS', '4') | int }}"
+    postgres:
+      type: postgres
+      host: "{{ env_var('DATAOPS_PG_HOST', '127.0.0.1') }}"
+      port: "{{ env_var('DATAOPS_PG_PORT', '5432') | int }}"
+      user: "{{ env_var('DATAOPS_PG_USER', 'postgres') }}"
+      password: "{{ env_var('DATAOPS_PG_PASSWORD', '') }}"
+      dbname: "{{ env_var('DATAOPS_PG_DATABASE', 'dataops') }}"
       schema: "{{ env_var('DATAOPS_MODELS_SCHEMA', 'analytics') }}"
       threads: "{{ env_var('DATAOPS_DBT_THREADS', '4') | int }}"
 """

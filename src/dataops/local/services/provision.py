@@ -62,15 +62,10 @@ def load_tickit(settings: Settings) -> dict[str, int]:
 
 def compile_dbt_project(settings: Settings) -> None:
     """Parses the dbt project once, so DAG files read its graph, never dbt."""
-    from dataops.dbt import DbtInvocation, DbtProject, DbtRunner
+    from dataops.dbt import DbtProject
+    from dataops.dbt.manifest import compile_project
 
-    project = DbtProject.from_settings(settings)
-    try:
-        from dataops.dbt.manifest import compile_project
-    except ImportError:  # before the model-level DAG factory: a plain parse is enough
-        DbtRunner(project).invoke(DbtInvocation(command="parse")).raise_for_status()
-        return
-    compile_project(project)
+    compile_project(DbtProject.from_settings(settings))
 
 
 def generate_dbt_docs(settings: Settings) -> None:
