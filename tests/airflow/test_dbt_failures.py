@@ -126,6 +126,41 @@ def test_a_slow_report_push_is_logged_and_the_run_goes_on(monkeypatch, capfd):
     assert "publishing dbt results took" in out + err
 
 
+def test_outcomes_arriving_while_a_report_is_pushed_neither_break_the_push_nor_stop_the_pushes(monkeypatch):
+    """Seen on a 200-model run: the push serialized the report's node map while dbt's next
+    outcome was added to it ("dictionary changed size during iteration"), and the thread that
+    pushes the report died, so the model tasks saw no outcome until dbt ended."""
+    import threading
+    import time
+
+    from dataops.airflow.operators import producer
+
+    monkeypatch.setattr(producer, "_PUSH_INTERVAL_S", 0.01)
+    pushed: list[int] = []
+    adding = threading.Event()
+
+    class SlowSerializingTI:
+        def xcom_push(self, key, value):
+            adding.set()
+            for _ in value["nodes"].items():  # what Airflow's serde does, one node at a time
+                time.sleep(0.001)
+            pushed.append(len(value["nodes"]))
+
+    publisher = producer._ReportPublisher(SlowSerializingTI(), RunReport(EPOCH, 1), SimpleNamespace(
+        warning=lambda *a: None, exception=lambda *a: None))
+    publisher.start()
+    for n in range(300):
+        publisher.add(f"model.p.m{n}", {"state": "success"})
+        if n == 0:
+            adding.wait(5)
+        time.sleep(0.002)  # dbt's pace, about
+    publisher.finish(0, None)
+    publisher.stop()
+    assert publisher.thread.is_alive() is False and pushed[-1] == 300
+    # Pushed while outcomes kept arriving, not only once at the end.
+    assert len(pushed) > 2 and any(0 < count < 300 for count in pushed), pushed
+
+
 @pytest.fixture
 def _settings_env(monkeypatch, tmp_path):
     monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))

@@ -50,13 +50,14 @@ class RunReport:
     project_dir: str | None = None
 
     def to_json(self) -> dict:
+        """A snapshot: the producer's push serializes it on one thread while dbt's outcomes arrive on another."""
         return {
             "run_epoch": self.run_epoch,
             "try_number": self.try_number,
             "final": self.final,
             "returncode": self.returncode,
             "error": self.error,
-            "nodes": self.nodes,
+            "nodes": dict(self.nodes),
             "publication": self.publication,
             "project_dir": self.project_dir,
         }

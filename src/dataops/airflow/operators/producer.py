@@ -240,7 +240,12 @@ class _ReportPublisher:
 
     def _loop(self) -> None:
         while not self.stopping.wait(_PUSH_INTERVAL_S):
-            self._flush()
+            try:
+                self._flush()
+            except Exception:  # noqa: BLE001  (the next push sends everything; finish() pushes the last)
+                self.log.exception("could not publish dbt's results so far; trying again")
+                with self.lock:
+                    self.dirty = True
         self._flush()
 
     def _flush(self) -> None:
