@@ -25,7 +25,6 @@ COMPONENT_WORDS = {
     "scheduler": ("airflow scheduler",),
     "dag_processor": ("airflow dag-processor", "airflow dag_processor"),
     "triggerer": ("airflow triggerer",),
-    "standalone": ("airflow standalone",),
 }
 
 
@@ -150,14 +149,14 @@ def components_mb(procs: list[psutil.Process]) -> dict[str, tuple[float, float]]
     return {name: (round(pss, 1), round(rss, 1)) for name, (pss, rss) in sorted(totals.items())}
 
 
-def find_process(root_pid: int, word: str) -> int | None:
-    """The first process under ``root_pid`` whose command line contains ``word``."""
-    try:
-        for proc in psutil.Process(root_pid).children(recursive=True):
+def find_process(root_pids: list[int], word: str) -> int | None:
+    """The first of ``root_pids`` or their children whose command line contains ``word``."""
+    for proc in tree_processes(root_pids):
+        try:
             if word in proc.cmdline():
                 return proc.pid
-    except psutil.Error:
-        return None
+        except psutil.Error:
+            continue
     return None
 
 

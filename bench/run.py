@@ -16,8 +16,9 @@ What runs, in one workspace and on one local Airflow started once (see workspace
 * On PostgreSQL, which takes parallel writers, the same project through ours
   (direct publish, as cosmos builds) and cosmos's local mode with four dbt
   processes at once (Airflow's parallelism; ours runs one dbt with four
-  threads): ``cosmos_local_over_ours_<n>_pg``, one run each. Needs the
-  PostgreSQL server of the DATAOPS_PG_* settings; without it, left out.
+  threads): ``cosmos_local_over_ours_<n>_pg``, one run each, on an Airflow
+  of its own (bench_cosmos_pg.py). Needs the PostgreSQL server of the
+  DATAOPS_PG_* settings.
 * ``--n1000`` adds the DAG-file parse at N=2,000 (``parse_s_2000``) and,
   last, one Airflow run and one bare build at N=1,000 and at N=2,000
   (``ratio_1000``, ``triggerer_cpu_s_1000``, ``scheduler_cpu_s_1000``, the
@@ -62,13 +63,13 @@ try:
 except ImportError:  # a checkout without the package installed
     sys.path.insert(0, str(HERE.parent / "src"))
 
+import bench_cosmos_pg  # noqa: E402
 import bench_delivery  # noqa: E402
 import bench_generator  # noqa: E402
 import bench_publish  # noqa: E402
 import bench_slim_ci  # noqa: E402
 from memory import components_mb, tree_processes  # noqa: E402
 from runs import Measured, airflow_run, bare_dbt_build  # noqa: E402
-from pg_database import bench_database  # noqa: E402
 from workspace import TICKIT_DAG, TICKIT_DIRECT_DAG, Workspace, cosmos_dag_id, synthetic_dag_id  # noqa: E402
 
 from dataops.local.harness import write_dbt_dag  # noqa: E402
@@ -111,17 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, object] = {"quick": args.quick, "plan": plan.__dict__}
 
     try:
-        with tempfile.TemporaryDirectory(prefix="dataops-bench-") as tmp, \
-                bench_database("the runs on PostgreSQL") as pg:
+        with tempfile.TemporaryDirectory(prefix="dataops-bench-") as tmp:
             ws = Workspace.create(Path(tmp), plan.tickit_scale)
             _step("TICKIT data and projects")
             ws.load_tickit()
             ws.add_synthetic(200, with_cosmos=True, cosmos_modes=("local", "watcher") if plan.cosmos_n == 200 else ("watcher",))
             if plan.cosmos_n != 200:
                 ws.add_synthetic(plan.cosmos_n, with_cosmos=True)
-            if pg is not None:
-                ws.pg_env = pg[1]
-                ws.add_synthetic_postgres(plan.cosmos_n)
             results |= measure_parse(ws, plan)
             if plan.run_1000:
                 results |= measure_parse(ws, plan, 2000)
@@ -132,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 ws.stop()
 
+        _step(f"PostgreSQL, N={plan.cosmos_n}: ours (a warm-up, then one run) and cosmos's local mode (one run)")
+        results |= bench_cosmos_pg.run(plan.cosmos_n)
         _step("test-gated publish: 200 models on DuckDB and PostgreSQL")
         results |= bench_publish.run(quick=args.quick)
         _step("TICKIT generator")
@@ -193,7 +192,7 @@ def measure_idle(ws: Workspace, settle_s: float = 20, samples: int = 5) -> dict[
     time.sleep(settle_s)
     taken = []
     for _ in range(samples):
-        taken.append(components_mb(tree_processes([ws.airflow_pid])))
+        taken.append(components_mb(tree_processes(ws.airflow_pids)))
         time.sleep(1)
     totals = sorted(taken, key=lambda c: sum(p for p, _ in c.values()))
     median = totals[len(totals) // 2]
@@ -258,7 +257,6 @@ def measure_runs(ws: Workspace, plan: Plan, figures: dict[str, object]) -> None:
     figures[f"cosmos_over_ours_{n}"] = round(cosmos.seconds / statistics.median(m.seconds for m in ours_n), 2)
     figures[f"peak_rss_mb_cosmos_{n}"] = round(cosmos.peak_rss_mb, 1)
     figures |= measure_cosmos_watcher(ws, ours200)
-    figures |= measure_postgres(ws, n)
     if plan.run_1000:
         for n in (1000, 2000):
             figures |= measure_large(ws, n)
@@ -276,27 +274,6 @@ def measure_cosmos_watcher(ws: Workspace, ours200: list[Measured]) -> dict[str, 
         "cosmos_watcher_over_ours_200": round(cosmos.seconds / statistics.median(m.seconds for m in ours200), 2),
         "peak_pss_mb_cosmos_watcher_200": round(cosmos.peak_pss_mb, 1),
         "triggerer_cpu_s_cosmos_watcher_200": round(cosmos.triggerer_cpu_s, 2),
-    }
-
-
-def measure_postgres(ws: Workspace, n: int) -> dict[str, object]:
-    """Ours and cosmos's local mode on PostgreSQL, which takes parallel writers: four dbt processes at
-    once for cosmos (Airflow's parallelism) against our one dbt with four threads; one run each."""
-    ours_id, cosmos_id = f"{synthetic_dag_id(n)}_postgres", cosmos_dag_id(n, "local", "postgres")
-    if ours_id not in ws.projects:
-        return {}
-    _step(f"PostgreSQL, N={n}: ours (a warm-up, then one run), then cosmos's local mode (one run)")
-    try:
-        airflow_run(ws, ours_id)  # the schemas, and dbt's partial parse of this target
-        ours = airflow_run(ws, ours_id)
-        cosmos = airflow_run(ws, cosmos_id, timeout_s=7200)
-    except (RuntimeError, DataOpsError) as exc:
-        return {"errors_postgres": [f"N={n} on PostgreSQL: {exc}"]}
-    return {
-        f"airflow_run_s_{n}_pg": round(ours.seconds, 2),
-        f"cosmos_local_s_{n}_pg": round(cosmos.seconds, 2),
-        f"cosmos_local_over_ours_{n}_pg": round(cosmos.seconds / ours.seconds, 2),
-        f"peak_pss_mb_cosmos_local_{n}_pg": round(cosmos.peak_pss_mb, 1),
     }
 
 

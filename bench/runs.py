@@ -39,11 +39,11 @@ class Measured:
 
 def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
     api = ws.api
-    triggerer = find_process(ws.airflow_pid, "triggerer")
-    scheduler = find_process(ws.airflow_pid, "scheduler")
+    triggerer = find_process(ws.airflow_pids, "triggerer")
+    scheduler = find_process(ws.airflow_pids, "scheduler")
     cpu_before = tree_cpu_s(triggerer) if triggerer else 0.0
     scheduler_before = own_cpu_s(scheduler) if scheduler else 0.0
-    with PeakRss([ws.airflow_pid], interval_s=0.25, pss=True) as memory:
+    with PeakRss(ws.airflow_pids, interval_s=0.25, pss=True) as memory:
         started = time.monotonic()
         run_id = api.trigger(dag_id)
         info = api.wait_for_run(dag_id, run_id, timeout_s=timeout_s, poll_s=0.2)
@@ -87,7 +87,7 @@ def bare_dbt_build(ws, project_dir: Path) -> Measured:
     project = DbtProject.from_settings(settings, project_dir)
     target = ws.root / "bare" / project_dir.name
     runner = DbtRunner(project)
-    stack = [ws.airflow_pid] if ws.airflow is not None else []
+    stack = ws.airflow_pids if ws.airflow is not None else []
     with PeakRss([os.getpid()], include_roots=False, exclude_pids=stack) as rss:
         started = time.perf_counter()
         run = runner.invoke(DbtInvocation(command="build", target_path=target))

@@ -3,7 +3,7 @@
 Everything lives in one temporary folder: a copy of the TICKIT project with
 its sample data loaded into a DuckDB file, synthetic projects, a DAGs folder
 holding our DAGs and astronomer-cosmos's for the same projects, and an
-embedded Airflow (``airflow standalone``, LocalExecutor) started once and
+embedded Airflow (dataops.local.embedded, LocalExecutor) started once and
 shared by every measurement.
 """
 
@@ -25,6 +25,10 @@ from dataops.local.processes import free_port
 TICKIT_DAG = "redshift_transformations"
 # The same project without the test-gated publish (DbtDag(publish="direct")): what the guarantee costs.
 TICKIT_DIRECT_DAG = "tickit_direct"
+
+
+# cosmos reports each task to a usage-metrics service by default; nothing here may reach the network.
+COSMOS_OFFLINE = {"AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False", "DO_NOT_TRACK": "1", "SCARF_NO_ANALYTICS": "true"}
 
 
 def synthetic_dag_id(n: int) -> str:
@@ -104,7 +108,7 @@ class Workspace:
             dags_folder=self.root / "dags",
             settings=self.settings,
             api_port=free_port(),
-            extra_env={**pycache_env(self.settings.state_dir), **self.pg_env},
+            extra_env={**pycache_env(self.settings.state_dir), **self.pg_env, **COSMOS_OFFLINE},
         )
         self.airflow.start()
         self.api = self.airflow.api()
@@ -113,9 +117,10 @@ class Workspace:
         return self.api
 
     @property
-    def airflow_pid(self) -> int:
-        assert self.airflow is not None and self.airflow._stack is not None
-        return self.airflow._stack.process.pid
+    def airflow_pids(self) -> list[int]:
+        """The stack's components (API server, scheduler, DAG processor, triggerer); the rest are their children."""
+        assert self.airflow is not None and self.airflow.pids
+        return self.airflow.pids
 
     def stop(self) -> None:
         if self.airflow is not None:

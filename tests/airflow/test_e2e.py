@@ -411,5 +411,5 @@ def test_a_dag_of_hundreds_of_models_runs_whole_with_each_model_task_its_own_sta
     for uid in models[:: MANY_MODELS // 6]:
         outcome = api.xcom(MANY_MODELS_DAG, run_id, task_ids[uid], "dbt_outcome")
         assert outcome["state"] == "success" and outcome["finished_at"], (uid, outcome)
-    triggerer_log = e2e_stack.airflow.log_file.read_text(errors="replace")
+    triggerer_log = e2e_stack.airflow.log_file("triggerer").read_text(errors="replace")
     assert "dataops: the triggerer's workloads of start_from_trigger tasks carry their own task" in triggerer_log

@@ -74,11 +74,61 @@ def test_a_snapshot_where_the_producer_has_ended_holds_the_report_it_wrote_befor
     monkeypatch.setattr(triggers._RunWatcher, "_states", states)
 
     async def first_snapshot():
-        async with triggers._RunWatcher.listen("dag", "run", "dbt_build", 0.25) as watcher:
-            return await watcher.next_snapshot(0)
+        async with triggers._RunWatcher.listen("dag", "run", "dbt_build", 0.25) as listener:
+            return await listener.next_snapshot()
 
     snapshot = asyncio.run(first_snapshot())
     assert snapshot.report == last
     view = decisions.NodeView("model.b", "e", "dbt_build")
     # dbt's own outcome of the node, not "dbt_build ended success before dbt reported this node".
     assert decisions.decide_node(view, snapshot.report, snapshot.states).outcome == {"state": "failed"}
+
+
+def test_a_snapshot_wakes_only_the_triggers_whose_decision_it_can_change():
+    from dataops.airflow.triggers import _RunWatcher, _Snapshot, changed_keys, node_key, task_key
+
+    watcher = _RunWatcher("dag", "run", "dbt_build", interval=0.25)
+    model_a = watcher._add(frozenset({node_key("model.a"), task_key("dbt_build")}))
+    # model.b's task follows model_a's task (its upstream, for a rebuild on a worker).
+    model_b = watcher._add(frozenset({node_key("model.b"), task_key("dbt_build"), task_key("model_a")}))
+    summary = watcher._add(None)
+    listeners = {"a": model_a, "b": model_b, "summary": summary}
+
+    def publish(report, states) -> set[str]:
+        changed = changed_keys(watcher.snapshot, report, states)
+        version = watcher.snapshot.version + 1 if watcher.snapshot else 1
+        watcher._publish(_Snapshot(report, states, version), changed)
+        woken = {name for name, listener in listeners.items() if listener.woken.is_set()}
+        for listener in listeners.values():
+            listener.woken.clear()
+        return woken
+
+    running = {"dbt_build": "running", "model_a": "deferred", "model_b": "deferred"}
+    started = RunReport(run_epoch="e", try_number=1)
+    assert publish(started, running) == {"a", "b", "summary"}  # the first snapshot: everyone decides
+    a_done = RunReport(run_epoch="e", try_number=1, nodes={"model.a": {"state": "success"}})
+    assert publish(a_done, running) == {"a", "summary"}
+    assert publish(a_done, {**running, "model_a": "success"}) == {"b", "summary"}
+    ended = RunReport(run_epoch="e", try_number=1, final=True, returncode=0, nodes=a_done.nodes)
+    assert publish(ended, {**running, "model_a": "success"}) == {"a", "b", "summary"}  # the report as a whole
+
+
+def test_models_reported_one_at_a_time_wake_each_models_trigger_once():
+    from dataops.airflow.triggers import _RunWatcher, _Snapshot, changed_keys, node_key, task_key
+
+    n = 300
+    watcher = _RunWatcher("dag", "run", "dbt_build", interval=0.25)
+    listeners = [watcher._add(frozenset({node_key(f"model.m{i}"), task_key("dbt_build")})) for i in range(n)]
+    states = {"dbt_build": "running"}
+    nodes: dict[str, dict] = {}
+    watcher._publish(_Snapshot(RunReport("e", 1), states, 1), None)
+    wakes = 0
+    for i in range(n):
+        nodes = {**nodes, f"model.m{i}": {"state": "success"}}
+        report = RunReport("e", 1, nodes=nodes)
+        for listener in listeners:
+            listener.woken.clear()
+        watcher._publish(_Snapshot(report, states, i + 2), changed_keys(watcher.snapshot, report, states))
+        wakes += sum(listener.woken.is_set() for listener in listeners)
+    # One wake per model, not one per model and report (n squared).
+    assert wakes == n

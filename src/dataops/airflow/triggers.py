@@ -4,8 +4,12 @@ Every model task of a run starts in the triggerer (``start_from_trigger``)
 and waits there, as a coroutine, for its node's outcome. One
 :class:`_RunWatcher` per DAG run and triggerer process polls the producer's
 report and the run's task states through the triggerer's API client and
-shares each snapshot with all of that run's triggers, so a run with a
-thousand models costs two small requests per poll, not two thousand.
+shares each snapshot with that run's triggers, so a run with a thousand
+models costs two small requests per poll, not two thousand. A new snapshot
+wakes only the triggers whose decision it can change (their node's outcome,
+the producer's or an upstream task's state, or the report as a whole): dbt
+reports one node at a time, and waking every trigger on each would cost
+the number of models squared.
 """
 
 from __future__ import annotations
@@ -40,6 +44,52 @@ class _Snapshot:
         self.report, self.states, self.version = report, states, version
 
 
+def node_key(unique_id: str) -> str:
+    return f"node:{unique_id}"
+
+
+def task_key(task_id: str) -> str:
+    return f"task:{task_id}"
+
+
+def changed_keys(before: _Snapshot | None, report: RunReport | None, states: dict[str, str | None]) -> frozenset[str] | None:
+    """What changed since ``before``: node and task keys, or None when everything may have."""
+    if before is None:
+        return None
+    if before.report is None or report is None:
+        # The report appeared or went (a new start of the run): everyone decides again.
+        return _task_changes(before.states, states) if before.report is None and report is None else None
+    old = before.report
+    if (old.run_epoch, old.try_number, old.final, old.returncode, old.error, old.publication) != (
+            report.run_epoch, report.try_number, report.final, report.returncode, report.error, report.publication):
+        return None
+    nodes = {node_key(uid) for uid, outcome in report.nodes.items() if old.nodes.get(uid) != outcome}
+    nodes |= {node_key(uid) for uid in old.nodes.keys() - report.nodes.keys()}
+    return frozenset(nodes) | _task_changes(before.states, states)
+
+
+def _task_changes(before: dict[str, str | None], after: dict[str, str | None]) -> frozenset[str]:
+    return frozenset(task_key(t) for t in before.keys() | after.keys() if before.get(t) != after.get(t))
+
+
+class _Listener:
+    """One trigger's place at its run's watcher: woken by snapshots that touch what it decides on."""
+
+    __slots__ = ("watcher", "interest", "woken")
+
+    def __init__(self, watcher: _RunWatcher, interest: frozenset[str] | None):
+        self.watcher = watcher
+        self.interest = interest  # None: every snapshot (the run's summary)
+        self.woken = asyncio.Event()
+
+    async def next_snapshot(self) -> _Snapshot:
+        """The latest snapshot, once one has come that may change this listener's decision."""
+        await self.woken.wait()
+        self.woken.clear()
+        assert self.watcher.snapshot is not None
+        return self.watcher.snapshot
+
+
 class _RunWatcher:
     """Polls one DAG run for as long as any trigger of that run listens."""
 
@@ -48,32 +98,63 @@ class _RunWatcher:
     def __init__(self, dag_id: str, run_id: str, producer_task_id: str, interval: float):
         self.dag_id, self.run_id, self.producer_task_id = dag_id, run_id, producer_task_id
         self.interval = interval
-        self.listeners = 0
         self.snapshot: _Snapshot | None = None
-        self.changed = asyncio.Condition()
         self.task: asyncio.Task | None = None
+        # Who to wake for each key, and who wants every snapshot.
+        self.by_key: dict[str, set[_Listener]] = {}
+        self.everyone: set[_Listener] = set()
+        self.listeners = 0
 
     @classmethod
     @asynccontextmanager
-    async def listen(cls, dag_id: str, run_id: str, producer_task_id: str, interval: float):
+    async def listen(cls, dag_id: str, run_id: str, producer_task_id: str, interval: float,
+                     interest: frozenset[str] | None = None):
+        """A listener of the run's watcher (started by the first): woken by a snapshot that changes
+        any of ``interest`` (node and task keys), or by every one when None."""
         key = (dag_id, run_id, producer_task_id)
         watcher = cls._watchers.get(key)
         if watcher is None:
             watcher = cls._watchers[key] = cls(dag_id, run_id, producer_task_id, interval)
             watcher.task = asyncio.create_task(watcher._poll(), name=f"dbt-watch {dag_id}/{run_id}")
-        watcher.listeners += 1
+        listener = watcher._add(interest)
         try:
-            yield watcher
+            yield listener
         finally:
-            watcher.listeners -= 1
+            watcher._remove(listener)
             if watcher.listeners == 0:
                 cls._watchers.pop(key, None)
                 watcher.task.cancel()
 
-    async def next_snapshot(self, after: int) -> _Snapshot:
-        async with self.changed:
-            await self.changed.wait_for(lambda: self.snapshot is not None and self.snapshot.version > after)
-            return self.snapshot
+    def _add(self, interest: frozenset[str] | None) -> _Listener:
+        listener = _Listener(self, interest)
+        self.listeners += 1
+        if interest is None:
+            self.everyone.add(listener)
+        else:
+            for key in interest:
+                self.by_key.setdefault(key, set()).add(listener)
+        if self.snapshot is not None:
+            listener.woken.set()  # decides on what is known already
+        return listener
+
+    def _remove(self, listener: _Listener) -> None:
+        self.listeners -= 1
+        self.everyone.discard(listener)
+        for key in listener.interest or ():
+            waiting = self.by_key.get(key)
+            if waiting is not None:
+                waiting.discard(listener)
+                if not waiting:
+                    del self.by_key[key]
+
+    def _publish(self, snapshot: _Snapshot, changed: frozenset[str] | None) -> None:
+        self.snapshot = snapshot
+        if changed is None:
+            woken = set(self.everyone).union(*self.by_key.values())
+        else:
+            woken = set(self.everyone).union(*(self.by_key.get(key, ()) for key in changed))
+        for listener in woken:
+            listener.woken.set()
 
     async def _poll(self) -> None:
         version, interval, seen = 0, self.interval / 2, None
@@ -95,9 +176,7 @@ class _RunWatcher:
             if (report, states) != seen:
                 seen = (report, states)
                 version += 1
-                async with self.changed:
-                    self.snapshot = _Snapshot(report, states, version)
-                    self.changed.notify_all()
+                self._publish(_Snapshot(report, states, version), changed_keys(self.snapshot, report, states))
             if report is None or not report.nodes:
                 interval = min(interval * 2, max(MAX_IDLE_POLL_INTERVAL, self.interval))
             else:
@@ -138,14 +217,17 @@ class _RunTrigger(BaseTrigger):
         context = getattr(self._ti(), "_ti_context_from_server", None)
         return run_epoch(getattr(context, "dag_run", None))
 
+    def _interest(self) -> frozenset[str] | None:
+        """The node and task keys this trigger decides on; None: all of them."""
+        return None
+
     async def _decisions(self, decide) -> AsyncIterator[Decision]:
         ti = self._ti()
         triggerer_wake.install()
-        async with _RunWatcher.listen(ti.dag_id, ti.run_id, self.producer_task_id, self.poll_interval) as w:
-            seen = 0
+        watching = _RunWatcher.listen(ti.dag_id, ti.run_id, self.producer_task_id, self.poll_interval, self._interest())
+        async with watching as listener:
             while True:
-                snapshot = await w.next_snapshot(seen)
-                seen = snapshot.version
+                snapshot = await listener.next_snapshot()
                 decision = decide(snapshot)
                 if decision.action != "wait":
                     # The event leaves as soon as this trigger has finished, not at the runner's next loop.
@@ -167,6 +249,12 @@ class DbtNodeTrigger(_RunTrigger):
         super().__init__(producer_task_id, poll_interval)
         self.unique_id = unique_id
         self.upstream_task_ids = tuple(upstream_task_ids)
+
+    def _interest(self) -> frozenset[str]:
+        # What decide_node reads: the node's outcome, the producer's state, the upstream tasks' states
+        # (and the report as a whole, which wakes everyone).
+        return frozenset({node_key(self.unique_id), task_key(self.producer_task_id),
+                          *(task_key(t) for t in self.upstream_task_ids)})
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (

@@ -1,6 +1,6 @@
 """``dataops up``, ``down``, ``status`` and ``logs``: Airflow on this machine.
 
-Two stacks: ``embedded`` (the default: ``airflow standalone`` on SQLite with
+Two stacks: ``embedded`` (the default: Airflow's components on SQLite with
 the LocalExecutor, no server needed) and ``services`` (the production
 topology on PostgreSQL and Redis, each Airflow component its own supervised
 process).
@@ -266,17 +266,19 @@ def _up_embedded(port: int, scheduled_runs: bool, bundle_store: str | None) -> N
     settings = load_settings()
     dags = DagSource(store=bundle_store)
     stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port, scheduled_runs=scheduled_runs, dags=dags))
-    click.echo("Starting Airflow (standalone, SQLite, LocalExecutor)...")
+    click.echo("Starting Airflow (SQLite, LocalExecutor: API server, scheduler, DAG processor, triggerer)...")
     # SIGTERM (from a service manager or `kill`) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         stack.start()
         user, password = stack.admin
-        _print_running(stack.url, user, password, stack.home.passwords_file, stack.log_file)
+        _print_running(stack.url, user, password, stack.home.passwords_file, f"{stack.log_dir}/<component>.log")
         _print_dags(stack.url, user, password, [] if bundle_store else [paths.dags_dir()], scheduled_runs)
         click.echo("Press Ctrl-C to stop.")
-        code = stack.wait()
-        raise click.ClickException(f"Airflow exited with code {code}; see {stack.log_file}")
+        name, code = stack.wait()
+        raise click.ClickException(
+            f"Airflow's {name} exited with code {code}, so the stack stops; see {stack.log_file(name)}"
+        )
     except KeyboardInterrupt:
         click.echo("\nStopping Airflow...")
     finally:

@@ -139,7 +139,7 @@ def airflow_env(
         "DATAOPS_HOME": str(paths.repo_root()),
         "DATAOPS_STATE_DIR": str(state_dir),
         **dbt_env,
-        # Airflow starts its components (and `airflow standalone` its own) by running `airflow` from PATH.
+        # Airflow starts processes of its own (task runners among them) by running `airflow` from PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
     }
     return {**TUNING_DEFAULTS, **(tuning or {}), **base, **shared, **(controlled or {})}

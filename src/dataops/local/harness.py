@@ -1,6 +1,6 @@
 """A local Airflow to run dbt DAGs against, for the benchmark and the tests.
 
-The embedded stack (``airflow standalone``, SQLite, LocalExecutor) of
+The embedded stack (Airflow's components, SQLite, LocalExecutor) of
 ``dataops.local``, pointed at a DAGs folder and a dbt project of the
 caller's choosing, in a home of its own so that it never meets the user's
 ``.dataops/airflow``.
@@ -72,9 +72,14 @@ class LocalAirflow:
             self._stack.stop()
             self._stack = None
 
+    def log_file(self, component: str) -> Path:
+        """The log of one of the stack's components: api-server, scheduler, dag-processor or triggerer."""
+        return self.home_dir / "logs" / f"{component}.log"
+
     @property
-    def log_file(self) -> Path:
-        return self.home_dir / "logs" / "standalone.log"
+    def pids(self) -> list[int]:
+        """The components' processes (each one's own processes are its children)."""
+        return self._stack.pids if self._stack is not None else []
 
     def admin(self) -> tuple[str, str]:
         return ADMIN_USER, self.home().admin_password()

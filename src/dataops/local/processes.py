@@ -1,7 +1,7 @@
 """Starting and stopping long-running local processes, cleanly.
 
 Each supervised process gets its own process group so that stopping it also
-stops whatever it started (``airflow standalone`` starts several components).
+stops whatever it started (an Airflow component starts processes of its own).
 """
 
 from __future__ import annotations
@@ -44,8 +44,18 @@ def require_free_port(port: int, what: str, setting: str) -> None:
         )
 
 
-def start(argv: list[str], env: dict[str, str], log_file: Path, cwd: Path | None = None) -> subprocess.Popen:
+def start(
+    argv: list[str], env: dict[str, str], log_file: Path, cwd: Path | None = None, group: int | None = None,
+) -> subprocess.Popen:
+    """``argv`` in the background, its output appended to ``log_file``.
+
+    ``group`` None: the process leads a session (and group) of its own. 0: it
+    leads a new process group in this session; a pid: it joins the group that
+    process leads (started here with 0: a group can only be joined within its
+    session), so several processes stop as one.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    placement = {"start_new_session": True} if group is None else {"process_group": group}
     with open(log_file, "ab") as out:
         return subprocess.Popen(
             argv,
@@ -54,7 +64,7 @@ def start(argv: list[str], env: dict[str, str], log_file: Path, cwd: Path | None
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            **placement,
         )
 
 
