@@ -8,7 +8,10 @@ noticing one end, naming it, and stopping all of them.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+import time
 
 import pytest
 
@@ -81,3 +84,53 @@ def test_a_component_ending_during_start_up_stops_the_others_and_says_which(stac
     assert str(stack.log_file("scheduler")) in str(raised.value)
     assert "no database" in stack.log_file("scheduler").read_text()
     assert stack.processes == {}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_dataops_up_stops_every_component_when_it_is_told_to_stop_or_its_terminal_closes(sig, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dataops.cli import main
+    from dataops.cli import platform
+
+    started: list = []
+    start = processes.start
+
+    def recording_start(*args, **kwargs):
+        started.append(start(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(embedded, "_airflow", lambda *args: [sys.executable, *args])
+    monkeypatch.setattr(embedded, "components", lambda port: {
+        "api-server": (*SERVES, str(port)), "scheduler": SLEEPS, "dag-processor": SLEEPS, "triggerer": SLEEPS,
+    })
+    monkeypatch.setattr(processes, "start", recording_start)
+    monkeypatch.setattr(AirflowHome, "migrate", lambda self: None)
+    monkeypatch.setattr(platform, "_print_dags", lambda *args, **kwargs: None)
+    monkeypatch.setenv("DATAOPS_STATE_DIR", str(tmp_path / "state"))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    # Once the stack is up: the signal comes while `dataops up` waits on its components.
+    sender = threading.Thread(target=lambda: _signal_when_up(started, sig), daemon=True)
+    sender.start()
+    try:
+        result = CliRunner().invoke(main, ["up", "--port", str(processes.free_port())])
+    finally:
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
+    assert "Airflow is up" in result.output and result.output.rstrip().endswith("Stopped."), result.output
+    assert len(started) == 4 and not any(_alive(proc.pid) for proc in started)
+
+
+def _signal_when_up(started: list, sig: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (len(started) == 4 and _record_written(started)):
+        time.sleep(0.1)
+    os.kill(os.getpid(), sig)
+
+
+def _record_written(started: list) -> bool:
+    """`dataops up` has written that the stack runs (after the health check answered)."""
+    from pathlib import Path
+
+    state = Path(os.environ["DATAOPS_STATE_DIR"]) / "airflow" / "running.json"
+    return state.is_file()

@@ -267,8 +267,10 @@ def _up_embedded(port: int, scheduled_runs: bool, bundle_store: str | None) -> N
     dags = DagSource(store=bundle_store)
     stack = EmbeddedStack(AirflowHome.for_settings(settings, api_port=port, scheduled_runs=scheduled_runs, dags=dags))
     click.echo("Starting Airflow (SQLite, LocalExecutor: API server, scheduler, DAG processor, triggerer)...")
-    # SIGTERM (from a service manager or `kill`) stops as cleanly as Ctrl-C.
+    # SIGTERM (from a service manager or `kill`) and a closed terminal (SIGHUP) stop as cleanly as Ctrl-C:
+    # the components run in a process group of their own, which neither reaches.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
     try:
         stack.start()
         user, password = stack.admin
