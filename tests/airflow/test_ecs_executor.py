@@ -278,8 +278,13 @@ def test_a_container_that_never_ran_reports_why_without_waiting_for_logs(aws, mo
     assert "CannotPullContainerError" in result.failure_reason()
 
 
-def test_stopping_the_airflow_task_stops_the_ecs_task(aws):
-    executor, stubber = executor_with_stubbed_ecs(aws)
+def test_stopping_the_airflow_task_stops_the_ecs_task(aws, monkeypatch):
+    # Its log's last lines are waited for briefly: the stopped task never writes the entrypoint's end.
+    monkeypatch.setattr("dataops.airflow.executors.ecs.CANCELLED_DRAIN_S", 0.2)
+    reads = []
+    read = _LogFollower.read
+    monkeypatch.setattr(_LogFollower, "read", lambda self: reads.append(1) or read(self))
+    executor, stubber = executor_with_stubbed_ecs(aws, log_drain_timeout_s=60)
     no_earlier_task(stubber)
     stubber.add_response("run_task", task("PROVISIONING"), expected_request(aws))
     # The Airflow task is killed while dbt runs (on_kill calls cancel), before the first poll.
@@ -299,6 +304,8 @@ def test_stopping_the_airflow_task_stops_the_ecs_task(aws):
     result = executor.run(JOB, lambda event: None)
     stubber.assert_no_pending_responses()
     assert result.returncode == 137
+    # 0.2 s at the 0.01 s poll interval: about 20 reads, where the 60 s drain makes over a thousand.
+    assert len(reads) < 500, len(reads)
 
 
 def test_a_failed_poll_is_retried(aws):

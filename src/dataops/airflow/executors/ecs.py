@@ -52,6 +52,9 @@ _MAX_LINE_PARTS = 64
 ENTRYPOINT_DONE = "dbt-entrypoint: done"
 # Consecutive failed polls (throttling, a network blip) before the run gives up.
 _MAX_POLL_ERRORS = 5
+# After the Airflow task was stopped, the log's last lines are waited for this long at most:
+# Airflow gives a killed task little time before it kills its process.
+CANCELLED_DRAIN_S = 5.0
 # How long a retry waits for an earlier try's ECS task to stop (Fargate's stopTimeout is at most 120 s).
 EARLIER_TASK_STOP_TIMEOUT_S = 300.0
 
@@ -231,6 +234,8 @@ class EcsDbtExecutor(DbtExecutor):
         returncode, stop_reason = self._exit(task)
         # A container that never ran (no exit code) has no more lines to wait for.
         drain_s = self.config.log_drain_timeout_s if returncode != -1 else 0.0
+        if self._cancelled.is_set():
+            drain_s = min(drain_s, CANCELLED_DRAIN_S)
         follower.drain(drain_s, min(self.config.poll_interval_s, 1.0))
 
         run_results = self._artifact(uri, "run_results.json")
