@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_S = 30.0
 
 # Airflow imports these by name in each of its processes:
-# [database] sql_alchemy_connect_args and sql_alchemy_connect_args_async.
+# [database] sql_alchemy_connect_args and sql_alchemy_connect_args_async. Two dicts, because
+# Airflow adds the sync driver's check_same_thread to the one it is given.
 CONNECT_ARGS = {"timeout": BUSY_TIMEOUT_S}
 CONNECT_ARGS_ASYNC = {"timeout": BUSY_TIMEOUT_S}
 
