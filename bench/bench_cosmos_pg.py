@@ -40,7 +40,7 @@ def run(n: int = 200) -> dict[str, object]:
             return {"errors_postgres": [f"N={n} on PostgreSQL: the server of the DATAOPS_PG_* settings is unreachable"]}
         root = Path(tmp)
         (root / "dags").mkdir()
-        ws = Workspace(root, load_settings(target="duckdb", state_dir=root / "state"), pg_env=pg[1])
+        ws = Workspace(root, load_settings(target="duckdb", state_dir=root / "state"), pg_env=pg.dbt_env())
         ours_id, cosmos_id = ws.add_synthetic_postgres(n)
         try:
             ws.start_airflow()

@@ -63,14 +63,10 @@ def measure(settings, reps: int) -> float:
 
 
 def _postgres(reps: int) -> float | None:
-    from dataops.warehouses.postgres import PostgresSettings
-
     with bench_database("publish_s_200_postgres") as database:
         if database is None:
             return None
-        name, _ = database
-        settings = load_settings(target="postgres").with_section(PostgresSettings().model_copy(update={"database": name}))
-        return measure(settings, reps)
+        return measure(load_settings(target="postgres").with_section(database), reps)
 
 
 def run(quick: bool = False) -> dict[str, float]:

@@ -6,14 +6,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dataops.warehouses.postgres import PostgresSettings
+
 
 @contextmanager
-def bench_database(purpose: str) -> Iterator[tuple[str, dict[str, str]] | None]:
-    """A new database (its name and the DATAOPS_PG_* variables that point at it), dropped afterwards;
-    None, with a printed reason, when the server cannot be reached."""
+def bench_database(purpose: str) -> Iterator[PostgresSettings | None]:
+    """A new database, as the settings that point at it (``dbt_env()`` gives its DATAOPS_PG_*
+    variables), dropped afterwards; None, with a printed reason, when the server cannot be reached."""
     import psycopg
-
-    from dataops.warehouses.postgres import PostgresSettings
 
     pg = PostgresSettings()
     name = f"dataops_bench_{uuid.uuid4().hex[:10]}"
@@ -24,9 +24,8 @@ def bench_database(purpose: str) -> Iterator[tuple[str, dict[str, str]] | None]:
         print(f"PostgreSQL unavailable, {purpose} not measured: {exc}")
         yield None
         return
-    env = pg.model_copy(update={"database": name}).dbt_env()
     try:
-        yield name, env
+        yield pg.model_copy(update={"database": name})
     finally:
         with psycopg.connect(pg.conninfo("postgres"), autocommit=True) as admin:
             admin.execute(f'drop database if exists "{name}" with (force)')

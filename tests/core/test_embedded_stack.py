@@ -34,7 +34,7 @@ SERVES = (
 
 @pytest.fixture
 def stack(tmp_path, monkeypatch):
-    monkeypatch.setattr(embedded, "_airflow", lambda *args: [sys.executable, *args])
+    monkeypatch.setattr(embedded, "airflow_argv", lambda *args: [sys.executable, *args])
     monkeypatch.setattr(AirflowHome, "migrate", lambda self: None)
     home = AirflowHome.for_settings(load_settings(state_dir=tmp_path / "state"), api_port=processes.free_port())
     stack = embedded.EmbeddedStack(home)
@@ -100,7 +100,7 @@ def test_dataops_up_stops_every_component_when_it_is_told_to_stop_or_its_termina
         started.append(start(*args, **kwargs))
         return started[-1]
 
-    monkeypatch.setattr(embedded, "_airflow", lambda *args: [sys.executable, *args])
+    monkeypatch.setattr(embedded, "airflow_argv", lambda *args: [sys.executable, *args])
     monkeypatch.setattr(embedded, "components", lambda port: {
         "api-server": (*SERVES, str(port)), "scheduler": SLEEPS, "dag-processor": SLEEPS, "triggerer": SLEEPS,
     })

@@ -57,6 +57,11 @@ LOCAL_SETTINGS = (
 )
 
 
+def airflow_argv(*args: str) -> list[str]:
+    """The ``airflow`` command of this environment (beside this Python), with ``args``."""
+    return [str(Path(sys.executable).parent / "airflow"), *args]
+
+
 def write_local_settings(home: Path) -> Path:
     """The stack's ``airflow_local_settings.py``, in Airflow's home (rewritten when it differs)."""
     path = home / "config" / "airflow_local_settings.py"

@@ -11,13 +11,12 @@ import json
 import os
 import secrets
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from dataops.config import Settings
 from dataops.errors import DataOpsError
-from dataops.local.airflow_env import ADMIN_USER, DagSource, airflow_env
+from dataops.local.airflow_env import ADMIN_USER, DagSource, airflow_argv, airflow_env
 from dataops.local.dag_states import airflow_settings
 from dataops.local.sqlite_metadata import AIRFLOW_ENV as SQLITE_ENV
 from dataops.local.sqlite_metadata import use_write_ahead_log
@@ -90,9 +89,8 @@ class AirflowHome:
     def airflow(self, *args: str, check: bool = True, capture: bool = False) -> subprocess.CompletedProcess:
         """Run the ``airflow`` command with this home's environment."""
         self.path.mkdir(parents=True, exist_ok=True)
-        airflow_bin = Path(sys.executable).parent / "airflow"
         result = subprocess.run(
-            [str(airflow_bin), *args],
+            airflow_argv(*args),
             env=self.env(),
             cwd=self.path,
             text=True,

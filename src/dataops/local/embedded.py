@@ -12,20 +12,15 @@ stopping the stack stops every process they started.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from dataops.errors import DataOpsError
 from dataops.local import processes
-from dataops.local.airflow_env import write_local_settings
+from dataops.local.airflow_env import airflow_argv, write_local_settings
 from dataops.local.airflow_home import ADMIN_USER, AirflowHome
 from dataops.local.running import forget_running, record_running
-
-
-def _airflow(*args: str) -> list[str]:
-    return [str(Path(sys.executable).parent / "airflow"), *args]
 
 
 def components(api_port: int) -> dict[str, tuple[str, ...]]:
@@ -80,7 +75,7 @@ class EmbeddedStack:
         group = 0
         try:
             for name, args in components(self.home.api_port).items():
-                proc = processes.start(_airflow(*args), env, self.log_file(name), cwd=self.home.path, group=group)
+                proc = processes.start(airflow_argv(*args), env, self.log_file(name), cwd=self.home.path, group=group)
                 self.processes[name] = proc
                 group = group or proc.pid
             processes.wait_until(

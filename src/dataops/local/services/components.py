@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
+from dataops.local.airflow_env import airflow_argv
 from dataops.local.services.config import ServicesConfig
 
 
@@ -16,7 +15,7 @@ class Component:
 
 
 def _airflow(*args: str) -> tuple[str, ...]:
-    return (str(Path(sys.executable).parent / "airflow"), *args)
+    return tuple(airflow_argv(*args))
 
 
 def components(config: ServicesConfig) -> list[Component]:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import concurrent.futures
 
 import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from dataops.config import Settings
 from dataops.errors import DataOpsError
-from dataops.local.airflow_env import write_local_settings
+from dataops.local.airflow_env import airflow_argv, write_local_settings
 from dataops.local.services.config import PostgresServer, ServicesConfig
 from dataops.warehouses.postgres import PostgresSettings
 
@@ -83,10 +81,9 @@ def migrate_airflow(config: ServicesConfig, env: dict[str, str]) -> None:
     write_local_settings(config.airflow_home)
     log_file = config.log_file("migrate")
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    airflow = str(Path(sys.executable).parent / "airflow")
     with open(log_file, "ab") as log:
         result = subprocess.run(
-            [airflow, "db", "migrate"], env=env, cwd=config.airflow_home, stdout=log, stderr=subprocess.STDOUT
+            airflow_argv("db", "migrate"), env=env, cwd=config.airflow_home, stdout=log, stderr=subprocess.STDOUT
         )
     if result.returncode != 0:
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-15:])
