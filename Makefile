@@ -12,6 +12,9 @@ export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 # Installed packages are byte-compiled once, at install: a machine that sets
 # PYTHONDONTWRITEBYTECODE would otherwise recompile Airflow and dbt at every start.
 export UV_COMPILE_BYTECODE := 1
+# uv gives up on a file after 60 s: aws_cdk's largest modules took longer while the
+# platform's tests ran beside the infra install (make test), and the install failed.
+export UV_COMPILE_BYTECODE_TIMEOUT ?= 0
 STACK ?= embedded
 
 .PHONY: help setup demo up test test-platform test-infra test-services bench lock clean
