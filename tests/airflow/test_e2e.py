@@ -413,3 +413,4 @@ def test_a_dag_of_hundreds_of_models_runs_whole_with_each_model_task_its_own_sta
         assert outcome["state"] == "success" and outcome["finished_at"], (uid, outcome)
     triggerer_log = e2e_stack.airflow.log_file("triggerer").read_text(errors="replace")
     assert "dataops: the triggerer's workloads of start_from_trigger tasks carry their own task" in triggerer_log
+    assert "dataops: the triggerer's in-process API is built for API version" in triggerer_log

@@ -9,7 +9,7 @@ module. Importing it stays cheap: the fixes to the triggerer patch its module
 when it is imported, which only the triggerer does (dataops.airflow.patching).
 """
 
-from dataops.airflow import triggerer_comms, triggerer_logs, triggerer_workloads
+from dataops.airflow import triggerer_api, triggerer_comms, triggerer_logs, triggerer_workloads
 
 # The triggerer's work per model task does not grow with the DAG's size.
 triggerer_workloads.install()
@@ -17,3 +17,5 @@ triggerer_workloads.install()
 triggerer_comms.install()
 # Nor does it drop a finished trigger's last log records (dbt's time in a model task's log).
 triggerer_logs.install()
+# Nor does it build its in-process API for every API version at each start.
+triggerer_api.install()
