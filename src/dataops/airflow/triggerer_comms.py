@@ -22,6 +22,14 @@ requests socket there (a request is answered only after this reply). The
 runner's log writes then always complete, its event loop reads the reply, and
 the send finishes. ``patches/airflow-triggerer-one-task-workload.patch`` has
 the same change to Airflow itself.
+
+Reading a socket there can empty it after the supervisor's loop was told it
+was readable, in the same ``select`` whose events it is still handling: the
+loop's next handler would then block in ``recv`` on an empty socket, and the
+supervisor with it (seen on a 1,000-model run: the loop in ``recv_into`` on the
+log socket, the runner waiting for a reply). So every handler the supervisor
+registers reads only when its socket is readable at that moment
+(:func:`reading_when_ready`).
 """
 
 from __future__ import annotations
@@ -47,12 +55,36 @@ RELIES_ON = {
     "airflow.jobs.triggerer_job_runner:TriggerCommsDecoder.asend": "4c7e3a98d044664d8d5b6e3a4ac51aae8661aa3c58f1953f2d3f0198d999e567",
 }
 _PATCHED = "__dataops_draining_send__"
+_GUARDED = "__dataops_read_when_ready__"
 # How long one wait for room or for the runner's output lasts before looking again (s).
 _WAIT_S = 1.0
 
 
 def changed_internals() -> list[str]:
     return patching.changed(RELIES_ON)
+
+
+def reading_when_ready(handler):
+    """``handler(sock)``, called only if ``sock`` has something to read now (data or its end);
+    otherwise the socket stays registered (True), for the next wait to report."""
+
+    def read(sock) -> bool:
+        ready, _, _ = select.select([sock], [], [], 0)
+        return handler(sock) if ready else True
+
+    read.__wrapped__ = handler
+    setattr(read, _GUARDED, True)
+    return read
+
+
+def guard_handlers(supervisor) -> None:
+    """Every socket the supervisor reads: its handler wrapped by :func:`reading_when_ready`."""
+    import selectors
+
+    for key in list(supervisor.selector.get_map().values()):
+        handler, on_close = key.data
+        if not getattr(handler, _GUARDED, False):
+            supervisor.selector.modify(key.fileobj, selectors.EVENT_READ, (reading_when_ready(handler), on_close))
 
 
 def send_draining(supervisor, data: bytes) -> None:
@@ -106,10 +138,18 @@ def patch(module) -> bool:
             frame = _ResponseFrame(id=request_id, error=err_resp)
         send_draining(self, frame.as_bytes())
 
-    setattr(send_msg, _PATCHED, True)
-    send_msg.__wrapped__ = supervisor_cls.send_msg
-    supervisor_cls.send_msg = send_msg
-    log.info("dataops: the triggerer's supervisor reads its runner's logs while it waits to reply (%s)", __name__)
+    original_register = supervisor_cls._register_pipe_readers
+
+    def _register_pipe_readers(self, *args, **kwargs):
+        original_register(self, *args, **kwargs)
+        guard_handlers(self)
+
+    for new, old in ((send_msg, supervisor_cls.send_msg), (_register_pipe_readers, original_register)):
+        setattr(new, _PATCHED, True)
+        new.__wrapped__ = old
+    supervisor_cls.send_msg, supervisor_cls._register_pipe_readers = send_msg, _register_pipe_readers
+    log.info("dataops: the triggerer's supervisor reads its runner's logs while it waits to reply, "
+             "and a socket only when it is readable (%s)", __name__)
     return True
 
 
