@@ -101,6 +101,8 @@ def test_a_handler_whose_socket_was_emptied_since_the_wait_does_not_block():
     assert read[-1] is True  # nothing read; the socket stays registered
     runner_logs.close()
     assert guarded(logs) is False  # its end is still seen and closes it
+    logs.close()
+    assert guarded(logs) is True  # closed by send_draining meanwhile: left to its on_close, not read
 
 
 def test_the_patched_supervisor_registers_guarded_handlers():

@@ -69,6 +69,8 @@ def reading_when_ready(handler):
     otherwise the socket stays registered (True), for the next wait to report."""
 
     def read(sock) -> bool:
+        if sock.fileno() < 0:  # closed meanwhile, on its end, by send_draining (with its on_close)
+            return True
         ready, _, _ = select.select([sock], [], [], 0)
         return handler(sock) if ready else True
 
@@ -90,6 +92,7 @@ def guard_handlers(supervisor) -> None:
 def send_draining(supervisor, data: bytes) -> None:
     """``supervisor.stdin.sendall(data)``, reading the subprocess's other sockets whenever it has to wait."""
     sock: socket.socket = supervisor.stdin
+    guard_handlers(supervisor)  # any socket registered since the start, before this send reads it
     view = memoryview(data)
     timeout = sock.gettimeout()
     sock.setblocking(False)
