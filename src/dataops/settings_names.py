@@ -31,6 +31,8 @@ OTHER_NAMES = frozenset({
     "DATAOPS_DBT_ARTIFACTS_URI",
     # ... and the bundle version it fetches (the store is DATAOPS_BUNDLE_STORE, a setting).
     "DATAOPS_BUNDLE_VERSION",
+    # Set by the local stacks for their Airflow processes (dataops.airflow.one_version_api).
+    "DATAOPS_EXECUTION_API_ONE_VERSION",
     # The test suite's screenshots folder.
     "DATAOPS_TEST_ARTIFACTS",
     # The Airflow plugin's cache of published versions' dbt docs sites (dataops.airflow.ui.docs_site),

@@ -414,3 +414,10 @@ def test_a_dag_of_hundreds_of_models_runs_whole_with_each_model_task_its_own_sta
     triggerer_log = e2e_stack.airflow.log_file("triggerer").read_text(errors="replace")
     assert "dataops: the triggerer's workloads of start_from_trigger tasks carry their own task" in triggerer_log
     assert "dataops: the triggerer's in-process API is built for API version" in triggerer_log
+    assert "dataops: the triggerer queues no success callback request" in triggerer_log
+    # The DAG processor parsed no DAG file for the run's ended tasks (dataops.airflow.triggerer_callbacks).
+    parse_logs = (e2e_stack.airflow.home_dir / "logs" / "dag_processor").rglob("*.log")
+    ignored = [str(p) for p in parse_logs if "is not a failure callback" in p.read_text(errors="replace")]
+    assert not ignored, ignored
+    api_server_log = e2e_stack.airflow.log_file("api-server").read_text(errors="replace")
+    assert "dataops: the API server's Execution API is built for API version" in api_server_log

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dataops import paths
+from dataops.airflow import one_version_api
 
 ADMIN_USER = "admin"
 # Defaults the caller's AIRFLOW__* variables may override, on both stacks.
@@ -143,6 +144,9 @@ def airflow_env(
         # Tasks find the repository (and so the dbt project) through this.
         "DATAOPS_HOME": str(paths.repo_root()),
         "DATAOPS_STATE_DIR": str(state_dir),
+        # Every process of the stack runs this installation's Task SDK: the API server's
+        # Execution API is built for its one version (dataops.airflow.one_version_api).
+        one_version_api.LOCAL_STACK_VARIABLE: "true",
         **dbt_env,
         # Airflow starts processes of its own (task runners among them) by running `airflow` from PATH.
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}",
