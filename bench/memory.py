@@ -177,6 +177,16 @@ def tree_cpu_s(root_pid: int) -> float:
     return total
 
 
+def with_reaped_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of one process and of the children it has waited for (the DAG
+    processor's parsing processes, each gone when its file is parsed)."""
+    try:
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
+        return 0.0
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def own_cpu_s(pid: int) -> float:
     """User + system CPU seconds of one process, without its children."""
     try:

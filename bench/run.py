@@ -24,9 +24,10 @@ What runs, in one workspace and on one local Airflow started once (see workspace
   (``ratio_1000``, ``triggerer_cpu_s_1000``, ``scheduler_cpu_s_1000``, the
   same ``_2000``), each bounded to 20 minutes.
 * Per Airflow run: the triggerer's CPU (supervisor and trigger process), the
-  scheduler's own CPU, ``trigger_to_done_s`` (what a user who triggers a run
-  waits, the scheduler's pick-up included) and the stack's peak PSS, per
-  component (memory.py); ``idle_pss_mb``: the stack with no run going.
+  scheduler's own CPU, the DAG processor's with its parsing processes
+  (``dag_processor_cpu_s_200``), ``trigger_to_done_s`` (what a user who
+  triggers a run waits, the scheduler's pick-up included) and the stack's peak
+  PSS, per component (memory.py); ``idle_pss_mb``: the stack with no run going.
 * astronomer-cosmos's watcher mode (one ``dbt build``, each model task a
   sensor) on the same 200 models: ``cosmos_watcher_over_ours_200``.
 * ``peak_rss_mb``: the largest sum of the resident memory of every process of
@@ -297,6 +298,7 @@ def _run_figures(name: str, runs: list[Measured]) -> dict[str, object]:
     return {
         f"triggerer_cpu_s_{name}": round(statistics.median(m.triggerer_cpu_s for m in runs), 2),
         f"scheduler_cpu_s_{name}": round(statistics.median(m.scheduler_cpu_s for m in runs), 2),
+        f"dag_processor_cpu_s_{name}": round(statistics.median(m.dag_processor_cpu_s for m in runs), 2),
         f"trigger_to_done_s_{name}": round(statistics.median(m.trigger_to_done_s for m in runs), 2),
         f"peak_rss_mb_{name}": round(max(m.peak_rss_mb for m in runs), 1),
         f"peak_pss_mb_{name}": round(peak.peak_pss_mb, 1),

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memory import PeakRss, find_process, own_cpu_s, tree_cpu_s
+from memory import PeakRss, find_process, own_cpu_s, tree_cpu_s, with_reaped_cpu_s
 
 from dataops.dbt.project import DbtProject
 from dataops.dbt.runner import DbtInvocation, DbtRunner
@@ -35,14 +35,18 @@ class Measured:
     # The largest PSS sum of the stack during the run, and per component at that moment: (PSS MB, RSS MB).
     peak_pss_mb: float = 0.0
     peak_components: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # CPU seconds of the DAG processor and the parsing processes it started and ended during the run.
+    dag_processor_cpu_s: float = 0.0
 
 
 def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
     api = ws.api
     triggerer = find_process(ws.airflow_pids, "triggerer")
     scheduler = find_process(ws.airflow_pids, "scheduler")
+    dag_processor = find_process(ws.airflow_pids, "dag-processor")
     cpu_before = tree_cpu_s(triggerer) if triggerer else 0.0
     scheduler_before = own_cpu_s(scheduler) if scheduler else 0.0
+    dag_processor_before = with_reaped_cpu_s(dag_processor) if dag_processor else 0.0
     with PeakRss(ws.airflow_pids, interval_s=0.25, pss=True) as memory:
         started = time.monotonic()
         run_id = api.trigger(dag_id)
@@ -50,11 +54,12 @@ def airflow_run(ws, dag_id: str, timeout_s: float = 3600) -> Measured:
         waited = time.monotonic() - started
     cpu = (tree_cpu_s(triggerer) - cpu_before) if triggerer else 0.0
     scheduler_cpu = (own_cpu_s(scheduler) - scheduler_before) if scheduler else 0.0
+    dag_processor_cpu = (with_reaped_cpu_s(dag_processor) - dag_processor_before) if dag_processor else 0.0
     if info.state != "success":
         raise RuntimeError(failed_run_report(api, dag_id, run_id, info.state))
     return Measured(
         info.duration_s or 0.0, memory.peak_mb, info.state, cpu, scheduler_cpu, waited,
-        memory.peak_pss_mb, memory.peak_components,
+        memory.peak_pss_mb, memory.peak_components, dag_processor_cpu,
     )
 
 
