@@ -8,7 +8,6 @@ The end-to-end stack's 200-model run shows the DAG processor no longer parses th
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -99,15 +98,8 @@ def test_another_airflow_keeps_its_sink(monkeypatch, queued):
 
 def test_the_upstream_patch_applies_to_the_pinned_airflow(tmp_path):
     """patches/airflow-triggerer-no-success-callback-request.patch is the same change written for Airflow."""
-    import shutil
-
     from airflow.models import trigger
+    from upstream_patch import assert_applies
 
-    from dataops import paths
-
-    target = tmp_path / "airflow-core/src/airflow/models/trigger.py"
-    target.parent.mkdir(parents=True)
-    shutil.copy2(trigger.__file__, target)
-    patch = paths.repo_root() / "patches" / "airflow-triggerer-no-success-callback-request.patch"
-    result = subprocess.run(["git", "apply", "--check", str(patch)], cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_applies("airflow-triggerer-no-success-callback-request.patch", trigger,
+                   "airflow-core/src/airflow/models/trigger.py", tmp_path)

@@ -133,16 +133,8 @@ def test_without_a_trigger_runner_in_the_process_nothing_is_changed(monkeypatch)
 
 def test_the_upstream_patch_applies_to_the_pinned_airflow(tmp_path):
     """patches/airflow-triggerer-wake.patch is the same change written for Airflow itself."""
-    import shutil
-    import subprocess
-
     from airflow.jobs import triggerer_job_runner as runner
+    from upstream_patch import assert_applies
 
-    from dataops import paths
-
-    target = tmp_path / "airflow-core/src/airflow/jobs/triggerer_job_runner.py"
-    target.parent.mkdir(parents=True)
-    shutil.copy2(runner.__file__, target)
-    patch = paths.repo_root() / "patches" / "airflow-triggerer-wake.patch"
-    result = subprocess.run(["git", "apply", "--check", str(patch)], cwd=tmp_path, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    assert_applies("airflow-triggerer-wake.patch", runner, "airflow-core/src/airflow/jobs/triggerer_job_runner.py",
+                   tmp_path)
