@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             if plan.run_1000:
                 results |= measure_parse(ws, plan, 2000)
             _step("starting Airflow")
-            ws.start_airflow()
             try:
+                ws.start_airflow()  # inside: a stack whose DAGs never appear is stopped too
                 measure_runs(ws, plan, results)
             finally:
                 ws.stop()
