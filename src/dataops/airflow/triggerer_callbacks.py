@@ -57,8 +57,10 @@ def ignored_by_the_dag_processor(callback) -> bool:
     return isinstance(callback, TaskCallbackRequest) and not callback.is_failure_callback
 
 
-def patch(module=None) -> bool:
-    """Patch ``DatabaseCallbackSink.send`` (in this process, the triggerer's); False when it must not."""
+def patch(_triggerer_module=None) -> bool:
+    """Patch ``DatabaseCallbackSink.send`` (in this process, the triggerer's); False when it must not.
+
+    Called with the triggerer's module when it is imported; the sink is in a module of its own."""
     from airflow.callbacks.database_callback_sink import DatabaseCallbackSink
 
     if getattr(DatabaseCallbackSink.send, _PATCHED, False):
