@@ -15,7 +15,7 @@ from pathlib import Path
 
 from dataops import paths
 from dataops.local.api import AirflowApi
-from dataops.local.harness import LocalAirflow, pycache_env, write_dbt_dag
+from dataops.local.harness import LocalAirflow, write_dbt_dag
 from dataops.config import Settings, load_settings
 from dataops.dbt import synthetic
 from dataops.dbt.manifest import ensure_compiled
@@ -108,7 +108,7 @@ class Workspace:
             dags_folder=self.root / "dags",
             settings=self.settings,
             api_port=free_port(),
-            extra_env={**pycache_env(self.settings.state_dir), **self.pg_env, **COSMOS_OFFLINE},
+            extra_env={**self.pg_env, **COSMOS_OFFLINE},
         )
         self.airflow.start()
         self.api = self.airflow.api()

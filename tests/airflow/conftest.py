@@ -36,7 +36,7 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     from dataops.dbt.docs import generate_docs
     from dataops.dbt.manifest import ensure_compiled
     from dataops.dbt.project import DbtProject
-    from dataops.local.harness import LocalAirflow, pycache_env
+    from dataops.local.harness import LocalAirflow
     from dataops.local.processes import free_port
     from dataops.tickit.generator import generate
     from dataops.tickit.loaders import get_loader
@@ -78,7 +78,7 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         dags_folder=dags_folder,
         settings=settings,
         api_port=free_port(),
-        extra_env={**pycache_env(state), **s3_env, **IDLE_SCHEDULER},
+        extra_env={**s3_env, **IDLE_SCHEDULER},
         # Published versions are served too, beside the folder, from S3 (test_e2e.py's bundle tests).
         published_store=bundles.location,
     )

@@ -8,7 +8,6 @@ caller's choosing, in a home of its own so that it never meets the user's
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +22,7 @@ class _Home(AirflowHome):
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
-        env = {**super().env(), **self.extra_env}
-        if "PYTHONPYCACHEPREFIX" in self.extra_env:
-            env.pop("PYTHONDONTWRITEBYTECODE", None)
-        return env
+        return {**super().env(), **self.extra_env}
 
 
 @dataclass
@@ -101,14 +97,3 @@ def write_dbt_dag(dags_folder: Path, dag_id: str, project_dir: Path, **dag_args:
         f"start_date=datetime(2024, 1, 1), catchup=False{extra})\n"
     )
     return path
-
-
-def pycache_env(state_dir: Path) -> dict[str, str]:
-    """Bytecode caching for every Python process (the sandbox turns it off).
-
-    Without it each task, dbt and component process recompiles every module
-    it imports, which dwarfs everything measured here.
-    """
-    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        return {"PYTHONPYCACHEPREFIX": str(state_dir / "pycache")}
-    return {}
