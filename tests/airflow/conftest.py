@@ -33,7 +33,6 @@ IDLE_SCHEDULER = {"AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "1"}
 def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     from dataops import paths
     from dataops.config import load_settings
-    from dataops.dbt.docs import generate_docs
     from dataops.dbt.manifest import ensure_compiled
     from dataops.dbt.project import DbtProject
     from dataops.local.harness import LocalAirflow
@@ -55,11 +54,8 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
     loading = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tickit-load")
     loaded = loading.submit(load_tickit)
     loading.shutdown(wait=False)
-    ensure_compiled(DbtProject.from_settings(settings))
-    # dbt's docs site (the plugin's "dbt docs"), built while Airflow starts, as `dataops up` builds it.
-    docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
-    docs_built = docs.submit(generate_docs, DbtProject.from_settings(settings), project_dir / "target")
-    docs.shutdown(wait=False)
+    # With dbt's docs site (the plugin's "dbt docs"), as `dataops up` compiles it.
+    ensure_compiled(DbtProject.from_settings(settings), docs=True)
     # The 200-model DAG (test_e2e.py's last test) on the same Airflow: compiled while Airflow
     # starts, its DAG file written once its graph is there.
     def many_models() -> Path:
@@ -87,7 +83,6 @@ def e2e_stack(tmp_path_factory, aws_endpoint) -> Iterator[E2EStack]:
         api = airflow.api()
         api.wait_for_dag("redshift_transformations")
         loaded.result()
-        docs_built.result()
         yield E2EStack(settings.target, settings, airflow, api, *_duckdb(settings), bundle_store=bundles,
                        many_models_project=many_compiled.result())
     finally:

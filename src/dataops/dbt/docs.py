@@ -1,7 +1,7 @@
 """dbt's documentation site, built with each compile: ``dbt docs generate``.
 
-It runs after ``dbt parse`` with ``--no-compile`` (the manifest just written
-is reused) and ``--empty-catalog``: no query reaches the warehouse, so it
+It runs after ``dbt parse`` with ``--no-compile`` (the manifest just parsed
+is reused; with ``compile_project(docs=True)`` in the parse's own dbt process) and ``--empty-catalog``: no query reaches the warehouse, so it
 builds where none is reachable (a bundle build in CI, the local stacks'
 start) and costs about 3 s on TICKIT. The site then documents the models,
 their SQL, tests, lineage and descriptions, but not the warehouse's column
@@ -25,11 +25,18 @@ def has_docs(target: Path) -> bool:
     return all((Path(target) / name).is_file() for name in DOCS_FILES)
 
 
+def docs_invocation(target_path: Path | None = None):
+    """``dbt docs generate`` as a DbtInvocation: alone, or after a parse (its ``then``)."""
+    from dataops.dbt.runner import DbtInvocation
+
+    return DbtInvocation(command="docs generate", target_path=target_path, extra_args=DOCS_ARGS)
+
+
 def generate_docs(project, target_path: Path) -> Path:
     """``dbt docs generate`` into ``target_path`` (which holds the manifest of a parse); raises DbtError."""
-    from dataops.dbt.runner import DbtInvocation, DbtRunner, describe_failure
+    from dataops.dbt.runner import DbtRunner, describe_failure
 
-    run = DbtRunner(project).invoke(DbtInvocation(command="docs generate", target_path=target_path, extra_args=DOCS_ARGS))
+    run = DbtRunner(project).invoke(docs_invocation(target_path))
     if not run.succeeded or not has_docs(target_path):
         raise DbtError(f"dbt docs generate in {project.project_dir}: {describe_failure(run)}")
     return Path(target_path) / "index.html"

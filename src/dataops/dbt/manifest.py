@@ -35,23 +35,21 @@ def default_graph_path(project_dir: Path) -> Path:
 
 def compile_project(project, target_path: Path | None = None, docs: bool = False) -> CompiledProject:
     """Run ``dbt parse`` on ``project`` (a DbtProject) and write the graph artifact; with ``docs``,
-    dbt's documentation site too (dataops.dbt.docs)."""
+    dbt's documentation site too (dataops.dbt.docs), in the same dbt process."""
+    from dataops.dbt.docs import docs_invocation, has_docs
     from dataops.dbt.runner import DbtInvocation, DbtRunner, describe_failure
 
     target = Path(target_path or Path(project.project_dir) / "target")
     fingerprint = project_fingerprint(project.project_dir)
-    run = DbtRunner(project).invoke(DbtInvocation(command="parse", target_path=target))
-    if not run.succeeded:
+    then = (docs_invocation(),) if docs else ()
+    run = DbtRunner(project).invoke(DbtInvocation(command="parse", target_path=target, then=then))
+    if not run.succeeded or (docs and not has_docs(target)):
         raise DbtError(f"{project.project_dir} ({project.profile.describe()}): {describe_failure(run)}")
     manifest_path = target / "manifest.json"
     target_schema = project.env.get("DATAOPS_MODELS_SCHEMA", "")
     graph = graph_from_manifest(json.loads(manifest_path.read_text()), fingerprint, target_schema)
     graph_path = target / GRAPH_FILE
     graph.write(graph_path)
-    if docs:
-        from dataops.dbt.docs import generate_docs
-
-        generate_docs(project, target)
     return CompiledProject(manifest_path, graph_path, graph, run.deprecations)
 
 

@@ -12,11 +12,11 @@ import logging
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dataops.dbt.events import LogLineReader, failure_reason
-from dataops.dbt.launch import dbt_command
+from dataops.dbt.launch import THEN, chain_command, dbt_command
 from dataops.dbt.project import DbtProject
 from dataops.dbt.results import RunResults
 from dataops.errors import DbtError
@@ -42,6 +42,13 @@ class DbtInvocation:
     target_path: Path | None = None
     threads: int | None = None
     extra_args: Sequence[str] = field(default_factory=tuple)
+    # Commands run after this one, in the same target path, each only if the one before
+    # succeeded: in the same dbt process where dbt allows (dataops.dbt.launch.CHAIN).
+    then: Sequence[DbtInvocation] = ()
+
+    def describe(self) -> str:
+        """``parse`` or ``parse, then docs generate``."""
+        return ", then ".join(inv.command for inv in (self, *self.then))
 
 
 @dataclass(frozen=True)
@@ -72,7 +79,7 @@ class DbtRun:
 
 def describe_failure(run: DbtRun) -> str:
     """One message naming the failed models and tests and why, or what dbt said when it stopped."""
-    lines = [f"dbt {run.invocation.command} failed (exit code {run.returncode})."]
+    lines = [f"dbt {run.invocation.describe()} failed (exit code {run.returncode})."]
     failed = run.results.failed if run.results else ()
     for node in failed:
         message = (node.message or "").strip().splitlines()
@@ -104,7 +111,7 @@ class DbtRunner:
         self.project = project
 
     def argv(self, inv: DbtInvocation, target_path: Path) -> list[str]:
-        """dbt's command line as a user would type it (``dbt ...``)."""
+        """dbt's command line as a user would type it (``dbt ...``), ``inv.then`` left out."""
         p = self.project
         # A command of two words ("docs generate") is two arguments.
         args = [str(p.dbt_bin), "--log-format", "json", "--no-use-colors", *inv.command.split()]
@@ -112,6 +119,17 @@ class DbtRunner:
         args += ["--target-path", str(target_path), "--log-path", str(target_path)]
         args += selection_args(inv)
         return args
+
+    def _launch(self, inv: DbtInvocation, target_path: Path) -> list[str]:
+        """The argv that runs ``inv`` (``inv.then`` too, chained); see dataops.dbt.launch."""
+        argv = self.argv(inv, target_path)
+        if not inv.then:
+            log.info("running %s", " ".join(argv))
+            return [*dbt_command(self.project.dbt_bin), *argv[1:]]
+        for after in inv.then:
+            argv += [THEN, *self.argv(after, target_path)]
+        log.info("running %s", " ".join(argv))
+        return [*chain_command(self.project.dbt_bin), *argv]
 
     def invoke(
         self, inv: DbtInvocation, on_event: EventHandler | None = None, on_start: StartHandler | None = None
@@ -123,13 +141,13 @@ class DbtRunner:
         sent SIGTERM if that thread's process dies.
         """
         self.project.check_installed()
+        if inv.then and chain_command(self.project.dbt_bin) is None:
+            return self._invoke_one_by_one(inv, on_event, on_start)
         target_path = Path(inv.target_path or self.project.project_dir / "target")
         target_path.mkdir(parents=True, exist_ok=True)
         (target_path / "run_results.json").unlink(missing_ok=True)
 
-        argv = self.argv(inv, target_path)
-        log.info("running %s", " ".join(argv))
-        argv = [*dbt_command(self.project.dbt_bin), *argv[1:]]  # see dataops.dbt.launch
+        argv = self._launch(inv, target_path)
         reader = LogLineReader(on_event, log)
         started = time.monotonic()
         with subprocess.Popen(
@@ -167,3 +185,14 @@ class DbtRunner:
             plain_output=tuple(reader.plain_output),
             deprecations=tuple(reader.deprecations),
         )
+
+    def _invoke_one_by_one(self, inv: DbtInvocation, on_event, on_start) -> DbtRun:
+        """``inv`` and what follows it, one dbt process each (a ``dbt`` that is not dbt's console
+        script); the run that failed, else the last, stands for them all."""
+        first = replace(inv, then=())
+        run = self.invoke(first, on_event, on_start)
+        for after in inv.then:
+            if not run.succeeded:
+                break
+            run = self.invoke(replace(after, target_path=run.target_path), on_event, on_start)
+        return replace(run, invocation=inv)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import shutil
 from pathlib import Path
 
@@ -28,13 +27,6 @@ from dataops.delivery.git import ANALYTICS, Commit, export_tree
 from dataops.errors import DbtError
 
 
-def generate_docs(project, target: Path) -> None:
-    # dbt's runner is loaded only to build (as in _compile).
-    from dataops.dbt.docs import generate_docs as generate
-
-    generate(project, target)
-
-
 def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, progress: Progress) -> BuiltBundle:
     """Builds the bundle of ``commit`` in ``work``: archive, compile, check the DAG files, pack.
 
@@ -44,20 +36,11 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
     root = work / "bundle"
     progress(f"archive: {ANALYTICS}/{DAGS} and {ANALYTICS}/{DBT} at commit {commit.short}")
     export_tree(repo, commit, (DAGS, DBT), root)
-    progress("compile: dbt parse")
-    project = _compile(root / DBT, commit, settings)
-    # dbt's docs site (dataops.dbt.docs) is built while the DAG files are checked: both only read the parse.
-    progress("check DAGs: importing each DAG file (and dbt docs generate)")
-    docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
-    site = docs.submit(generate_docs, project, root / DBT / "target")
-    docs.shutdown(wait=False)
-    try:
-        check_dag_files(root / DAGS, root / DBT, commit)
-    finally:
-        try:
-            site.result()
-        except DbtError as exc:
-            raise DeliveryError(f"commit {commit.short}: {exc}. Nothing was published.") from None
+    # dbt's docs site (dataops.dbt.docs) is built by the parse's own dbt process.
+    progress("compile: dbt parse, then dbt docs generate")
+    _compile(root / DBT, commit, settings)
+    progress("check DAGs: importing each DAG file")
+    check_dag_files(root / DAGS, root / DBT, commit)
     dbt_version = _keep_artifacts(root / DBT / "target")
     info = BundleInfo(
         digest=content_digest(root),
@@ -74,8 +57,8 @@ def build_bundle(repo: Path, commit: Commit, work: Path, settings: Settings, pro
     return BuiltBundle(root, archive, info)
 
 
-def _compile(project_dir: Path, commit: Commit, settings: Settings):
-    """Runs ``dbt parse`` in the bundle; returns the project (a DbtProject)."""
+def _compile(project_dir: Path, commit: Commit, settings: Settings) -> None:
+    """Runs ``dbt parse`` and ``dbt docs generate`` in the bundle."""
     # dbt's runner is loaded only to build: reading bundles (dataops.delivery.store) does not need it.
     from dataops.dbt.manifest import compile_project
     from dataops.dbt.project import DbtProject
@@ -88,13 +71,12 @@ def _compile(project_dir: Path, commit: Commit, settings: Settings):
         shutil.rmtree(project_dir / generated, ignore_errors=True)
     project = DbtProject.from_settings(settings, project_dir)
     try:
-        compile_project(project)
+        compile_project(project, docs=True)
     except DbtError as exc:
         raise DeliveryError(
             f"commit {commit.short}: the dbt project {ANALYTICS}/{DBT} does not compile: {_parse_failure(exc)}. "
             "Fix it and commit again; nothing was published."
         ) from None
-    return project
 
 
 def _keep_artifacts(target: Path) -> str:

@@ -3,7 +3,6 @@ Airflow's schema. Each step does nothing when its work is already done."""
 
 from __future__ import annotations
 
-import concurrent.futures
 
 import subprocess
 from collections.abc import Callable
@@ -59,21 +58,12 @@ def load_tickit(settings: Settings) -> dict[str, int]:
 
 
 def compile_dbt_project(settings: Settings) -> None:
-    """Parses the dbt project once, so DAG files read its graph, never dbt."""
+    """Parses the dbt project once, so DAG files read its graph, never dbt; dbt's documentation
+    site (dataops.dbt.docs, the plugin's "dbt docs") is built beside it."""
     from dataops.dbt import DbtProject
     from dataops.dbt.manifest import compile_project
 
-    compile_project(DbtProject.from_settings(settings))
-
-
-def generate_dbt_docs(settings: Settings) -> None:
-    """dbt's documentation site beside the compiled graph (dataops.dbt.docs), for the plugin's "dbt docs"."""
-    from dataops.dbt import DbtProject
-    from dataops.dbt.docs import generate_docs
-    from dataops.dbt.manifest import default_graph_path
-
-    project = DbtProject.from_settings(settings)
-    generate_docs(project, default_graph_path(project.project_dir).parent)
+    compile_project(DbtProject.from_settings(settings), docs=True)
 
 
 def migrate_airflow(config: ServicesConfig, env: dict[str, str]) -> None:
@@ -105,10 +95,5 @@ def provision(config: ServicesConfig, settings: Settings, env: dict[str, str], a
         load_tickit(warehouse)
     announce("compiling the dbt project")
     compile_dbt_project(warehouse)
-    # dbt's docs site (the Airflow UI's "dbt docs") is built while Airflow's database migrates.
-    docs = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="dbt-docs")
-    site = docs.submit(generate_dbt_docs, warehouse)
-    docs.shutdown(wait=False)
     announce(f"migrating Airflow's metadata database {config.metadata_db!r}")
     migrate_airflow(config, env)
-    site.result()
