@@ -20,6 +20,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# How both scripts below end once dbt is done with `code`: dbt's connections closed (DuckDB
+# checkpoints its file there), logs flushed, the interpreter's teardown skipped.
+_END = """\
+try:
+    from dbt.adapters.factory import cleanup_connections, reset_adapters
+    cleanup_connections()
+    reset_adapters()
+finally:
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
+"""
+
 # Run by dbt's own interpreter as `python -c FAST_EXIT <dbt> <args>`: dbt sees argv as its script would.
 FAST_EXIT = """\
 import logging, os, sys
@@ -33,16 +47,7 @@ except SystemExit as exc:
 if code is not None and not isinstance(code, int):
     print(code, file=sys.stderr)
     code = 1
-try:
-    from dbt.adapters.factory import cleanup_connections, reset_adapters
-    cleanup_connections()
-    reset_adapters()
-finally:
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code or 0)
-"""
+""" + _END
 
 # Between two commands of a chain: `python -c CHAIN <dbt> <args> && <dbt> <args>`.
 THEN = "&&"
@@ -71,16 +76,7 @@ for command in commands:
             print("".join(traceback.format_exception_only(result.exception)).rstrip(), file=sys.stderr)
         code = 1 if result.exception is None else 2
         break
-try:
-    from dbt.adapters.factory import cleanup_connections, reset_adapters
-    cleanup_connections()
-    reset_adapters()
-finally:
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-""" % THEN
+""" % THEN + _END
 
 _CONSOLE_SCRIPT_ENTRY = "from dbt.cli.main import cli"
 
