@@ -93,7 +93,7 @@ def provision(config: ServicesConfig, settings: Settings, env: dict[str, str], a
     if not tickit_loaded(warehouse):
         announce(f"loading TICKIT (scale {warehouse.scale:g}) into {config.warehouse_db}.{warehouse.tickit_schema}")
         load_tickit(warehouse)
-    announce("compiling the dbt project")
+    announce("compiling the dbt project and its docs site")
     compile_dbt_project(warehouse)
     announce(f"migrating Airflow's metadata database {config.metadata_db!r}")
     migrate_airflow(config, env)
