@@ -37,6 +37,7 @@ def entrypoint(monkeypatch, tmp_path):
         "DATAOPS_DBT_PROJECT_DIR",
         "DBT_TARGET_PATH",
         "DATAOPS_DBT_ARTIFACTS_URI",
+        "DATAOPS_DBT_PARSE_CACHE_URI",
         "DATAOPS_S3_ENDPOINT_URL",
     ):
         monkeypatch.delenv(name, raising=False)
@@ -62,6 +63,9 @@ def fake_dbt(tmp_path, monkeypatch):
         'mkdir -p "$target"\n'
         "echo '{}' > \"$target/manifest.json\"\n"
         "echo '{}' > \"$target/run_results.json\"\n"
+        # dbt's partial-parse file: what this run found, then its own.
+        f'cat "$target/partial_parse.msgpack" > {record}.parse-found 2>/dev/null || rm -f {record}.parse-found\n'
+        'echo "parse of the project at $(pwd)" > "$target/partial_parse.msgpack"\n'
         'exit "${FAKE_DBT_EXIT:-0}"\n'
     )
     script.chmod(0o755)
@@ -274,3 +278,86 @@ def test_rejects_a_uri_that_is_not_s3(entrypoint, fake_dbt, local_project, uploa
     monkeypatch.setenv("DATAOPS_DBT_ARTIFACTS_URI", "/tmp/artifacts")
     with pytest.raises(SystemExit, match="s3://bucket/prefix"):
         entrypoint.main(["run"])
+
+
+# -- dbt's saved parse (DATAOPS_DBT_PARSE_CACHE_URI) ----------------------------------------------
+
+PARSE_URI = "s3://artifacts-bucket/dbt-parse-cache/synthetic/0123abcd/partial_parse.msgpack"
+
+
+@pytest.fixture
+def s3_objects(monkeypatch, tmp_path):
+    """An S3 stand-in holding objects in a dict, {(bucket, key): bytes}; set "fail" to make calls raise."""
+    objects: dict = {}
+
+    class NotFound(Exception):
+        def __str__(self) -> str:
+            return "An error occurred (404) when calling the HeadObject operation: Not Found"
+
+    def download_file(bucket, key, path):
+        if objects.get("fail"):
+            raise ConnectionError("could not reach the endpoint")
+        if (bucket, key) not in objects:
+            raise NotFound()
+        Path(path).write_bytes(objects[(bucket, key)])
+
+    def upload_file(path, bucket, key):
+        if objects.get("fail"):
+            raise ConnectionError("could not reach the endpoint")
+        objects[(bucket, key)] = Path(path).read_bytes()
+
+    client = types.SimpleNamespace(download_file=download_file, upload_file=upload_file)
+    monkeypatch.setitem(sys.modules, "boto3", types.SimpleNamespace(client=lambda service: client))
+    return objects
+
+
+def parse_found(record: Path) -> str | None:
+    """The partial-parse file the stand-in dbt found in its target folder, if any."""
+    found = Path(f"{record}.parse-found")
+    return found.read_text() if found.exists() else None
+
+
+def test_dbts_parse_is_saved_and_the_next_version_starts_from_it_at_the_same_path(
+    entrypoint, fake_dbt, bundle, s3_objects, tmp_path, monkeypatch, capfd
+):
+    key = ("artifacts-bucket", PARSE_URI[len("s3://artifacts-bucket/"):])
+    monkeypatch.setenv("DATAOPS_DBT_PARSE_CACHE_URI", PARSE_URI)
+    assert entrypoint.main(["build"]) == 0
+    first_args, _ = dbt_call(fake_dbt)
+    assert parse_found(fake_dbt) is None
+    said = capfd.readouterr().out
+    assert f"no saved parse at {PARSE_URI} (none saved yet): dbt parses the whole project" in said
+    saved = s3_objects[key]
+
+    # The next run builds another version: dbt finds the saved parse, and the project at the same
+    # path (dbt's parse records the project's absolute path: a seed is read from it).
+    monkeypatch.setenv("DATAOPS_BUNDLE_VERSION", publish(tmp_path / "store", tmp_path / "work2", n=2))
+    assert entrypoint.main(["build"]) == 0
+    second_args, _ = dbt_call(fake_dbt)
+    assert parse_found(fake_dbt) == saved.decode()
+    assert "dbt's saved parse from " + PARSE_URI in capfd.readouterr().out
+    project_dir = second_args.split("--project-dir ")[1]
+    assert first_args == second_args and Path(project_dir).parent == tmp_path / "scratch" / "dataops-bundles" / "stable"
+    # ... which is this run's version.
+    version = os.environ["DATAOPS_BUNDLE_VERSION"]
+    assert Path(project_dir).resolve() == (fetched(tmp_path, version) / "dbt").resolve()
+    assert s3_objects[key] != saved
+
+
+def test_an_unreachable_parse_store_costs_a_full_parse_not_the_run(entrypoint, fake_dbt, bundle, s3_objects,
+                                                                  monkeypatch, capfd):
+    monkeypatch.setenv("DATAOPS_DBT_PARSE_CACHE_URI", PARSE_URI)
+    monkeypatch.setenv("FAKE_DBT_EXIT", "1")
+    s3_objects["fail"] = True
+    assert entrypoint.main(["build"]) == 1  # dbt's own outcome
+    out = capfd.readouterr().out
+    assert f"no saved parse at {PARSE_URI} (ConnectionError: could not reach the endpoint)" in out
+    assert f"could not save dbt's parse to {PARSE_URI} (ConnectionError" in out
+    assert out.rstrip().endswith("dbt-entrypoint: done (dbt exit code 1)")
+
+
+def test_a_parse_uri_that_is_not_an_s3_object_is_refused(entrypoint, fake_dbt, bundle, s3_objects, monkeypatch, capfd):
+    monkeypatch.setenv("DATAOPS_DBT_PARSE_CACHE_URI", "s3://artifacts-bucket")
+    message = refused(entrypoint, fake_dbt, capfd)
+    assert message == ("dbt-entrypoint: DATAOPS_DBT_PARSE_CACHE_URI must look like s3://bucket/key "
+                       "(got 's3://artifacts-bucket').")

@@ -46,13 +46,18 @@ def test_dbt_signs_in_with_iam_over_verified_tls_and_holds_no_password(templates
     assert secrets(container) == {}
 
 
-def test_task_role_reads_bundles_writes_its_artifacts_and_signs_in_as_dbt(templates):
+def test_task_role_reads_bundles_writes_its_artifacts_keeps_dbts_parse_and_signs_in_as_dbt(templates):
     dbt = templates["dataops-dbt"]
     role = only(dbt, "AWS::IAM::Role")["Properties"]
     assert role["RoleName"] == "dataops-dbt-task"
     statements = statements_of_role(dbt, "DbtTaskRole")
     bucket = "arn:aws:s3:::dataops-artifacts-123456789012-us-east-1"
-    assert sorted(statements, key=lambda s: s["Action"]) == [
+    assert sorted(statements, key=lambda s: str(s["Action"])) == [
+        {
+            "Action": ["s3:GetObject", "s3:PutObject"],
+            "Effect": "Allow",
+            "Resource": f"{bucket}/dbt-parse-cache/*",
+        },
         {
             "Action": "redshift:GetClusterCredentials",
             "Effect": "Allow",

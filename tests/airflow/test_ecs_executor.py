@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -101,6 +103,30 @@ def executor_with_stubbed_ecs(aws, **overrides) -> tuple[EcsDbtExecutor, Stubber
     return EcsDbtExecutor(config(aws, **overrides), hooks), stubber
 
 
+def parse_cache_uri(aws, job: DbtJob) -> str:
+    return EcsDbtExecutor(config(aws), hooks=None).parse_cache_uri(job)
+
+
+def test_runs_share_dbts_saved_parse_when_what_the_parse_depends_on_is_the_same(aws):
+    """One file per DAG, command, profile flags and schema (the run's place): the next run of the
+    same DAG in the same place finds it; a run whose parse would differ gets a file of its own."""
+    from dataclasses import replace
+
+    uri = parse_cache_uri(aws, JOB)
+    assert uri.startswith(f"s3://{aws.bucket}/dbt-parse-cache/redshift_transformations/")
+    assert uri.endswith("/partial_parse.msgpack")
+    later_try = replace(JOB, task=TaskTry("redshift_transformations", "scheduled__2026-11-26", "dbt_build", 1),
+                        invocation=DbtInvocation(select=("fqn:tickit.marts.other",), threads=2))
+    assert parse_cache_uri(aws, later_try) == uri  # the selection is not part of dbt's parse
+    others = [
+        replace(JOB, models_schema="analytics__wap_6e1fdc_s01"),
+        replace(JOB, profile=DbtProfile(target="prod")),
+        replace(JOB, invocation=DbtInvocation(command="run")),
+        replace(JOB, task=TaskTry("other_dag", "manual__1", "dbt_build", 1)),
+    ]
+    assert len({uri, *(parse_cache_uri(aws, job) for job in others)}) == len(others) + 1
+
+
 def expected_request(aws) -> dict:
     return {
         "cluster": "dataops",
@@ -125,7 +151,8 @@ def expected_request(aws) -> dict:
                         "--threads", "4",
                     ],
                     "environment": [
-                        {"name": "DATAOPS_DBT_ARTIFACTS_URI", "value": f"s3://{aws.bucket}/{ARTIFACTS}"}
+                        {"name": "DATAOPS_DBT_ARTIFACTS_URI", "value": f"s3://{aws.bucket}/{ARTIFACTS}"},
+                        {"name": "DATAOPS_DBT_PARSE_CACHE_URI", "value": parse_cache_uri(aws, JOB)},
                     ],
                 }
             ]
@@ -437,6 +464,8 @@ class FakeFargate:
         self.cluster, self.log_group, self.project_dir, self.env = cluster, log_group, project_dir, env
         self.ecs = boto3.client("ecs")
         self.started: list[dict] = []
+        # Each task's output, in the order they ran.
+        self.output: list[list[str]] = []
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -474,7 +503,9 @@ class FakeFargate:
             cwd=self.project_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         batch: list[str] = []
+        self.output.append(output := [])
         for line in proc.stdout:
+            output.append(line.rstrip("\n"))
             batch.append(line.rstrip("\n"))
             if len(batch) >= 20:
                 put_lines(self.log_group, stream, batch)
@@ -560,17 +591,21 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
                          bundle_instance=SimpleNamespace(version=version, store_location=store.location))
     ti.xcom_push = lambda key, value: ti.pushed.append(value)
     ti.get_task_states = lambda **_: {}
+    # The next run of the DAG, as a container starting with nothing: dbt's parse comes from S3.
+    next_ti = SimpleNamespace(**{**vars(ti), "run_id": "manual__2", "pushed": []})
+    next_ti.xcom_push = lambda key, value: next_ti.pushed.append(value)
     with FakeFargate(cluster="dataops", log_group=aws.log_group, project_dir=tmp_path, env=dbt_env) as fargate:
         returned = producer.execute({"ti": ti, "dag_run": SimpleNamespace(start_date=None)})
+        for fetched in Path(tempfile.gettempdir(), "dataops-bundles").glob(f"{version}*"):
+            shutil.rmtree(fetched)
+        again = producer.execute({"ti": next_ti, "dag_run": SimpleNamespace(start_date=None)})
 
-    assert len(fargate.started) == 1
+    assert len(fargate.started) == 2
     sent = fargate.started[0]["overrides"]["containerOverrides"][0]
     assert sent["command"][:6] == ["--log-format", "json", "--no-use-colors", "build", "--target", "duckdb"]
     sent_env = {e["name"]: e["value"] for e in sent["environment"]}
     assert sent_env["DATAOPS_BUNDLE_VERSION"] == version and sent_env["DATAOPS_BUNDLE_STORE"] == store.location
     # The container fetched exactly that version and built it (the broken model is the bundle's).
-    import tempfile
-
     assert json.loads((Path(tempfile.gettempdir(), "dataops-bundles", version, "bundle.json")).read_text())["digest"] == version
     report = RunReport.from_json(ti.pushed[-1])
     assert report.final and report.error is None
@@ -593,6 +628,15 @@ def test_a_dag_run_on_ecs_end_to_end_with_real_dbt(aws, tmp_path, monkeypatch):
     # The run's artifacts are where the entrypoint put them, run_results included.
     keys = {o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=aws.bucket)["Contents"]}
     assert any(k.endswith("dbt_build.1/run_results.json") for k in keys)
+    # The first run parsed the whole project and left dbt's parse in S3; the second, a container
+    # that fetched the bundle afresh, started from it, and built the same.
+    parse_key = sent_env["DATAOPS_DBT_PARSE_CACHE_URI"].split(f"s3://{aws.bucket}/", 1)[1]
+    assert parse_key in keys and parse_key.startswith("dbt-parse-cache/synthetic/")
+    first, second = ("\n".join(lines) for lines in fargate.output)
+    assert "Unable to do partial parsing" in first, first[-3000:]
+    assert "dbt's saved parse from" in second and "Unable to do partial parsing" not in second, second[-3000:]
+    assert again["failed"] == [broken_uid]
+    assert RunReport.from_json(next_ti.pushed[-1]).nodes[broken_uid]["state"] == "failed"
 
 
 EARLIER_ARN = f"arn:aws:ecs:{REGION}:123456789012:task/dataops/1111aaaa2222bbbb3333cccc4444dddd"

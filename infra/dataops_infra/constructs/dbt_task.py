@@ -25,6 +25,8 @@ from dataops_infra.nag import acknowledge, allow_pattern
 CONTAINER_NAME = "dbt"
 LOG_STREAM_PREFIX = "dbt"
 ARTIFACTS_PREFIX = "dbt"
+# dbt's partial-parse file per DAG, which each run reads and writes (dataops.airflow.executors.ecs).
+PARSE_CACHE_PREFIX = "dbt-parse-cache"
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class DbtTask(Construct):
         self.task_role = task_role(
             self,
             "TaskRole",
-            description="dbt runs: read published bundles, write their artifacts under dbt/ of the artifacts bucket",
+            description="dbt runs: read published bundles, write their artifacts under dbt/, keep dbt's parse under dbt-parse-cache/",
             # Fixed: the warehouse names dbt's database user after it (Serverless) or grants it one user.
             role_name=props.warehouse.clients["dbt"].role_name,
         )
@@ -75,6 +77,13 @@ class DbtTask(Construct):
             props.artifacts_bucket.arn_for_objects(f"{ARTIFACTS_PREFIX}/*"),
             "A dbt run writes its artifacts under dbt/<run id>/; PutObject needs a key pattern and is "
             "limited to that prefix of the artifacts bucket (no read, no delete).",
+        )
+        allow_pattern(
+            self.task_role,
+            ["s3:GetObject", "s3:PutObject"],
+            props.artifacts_bucket.arn_for_objects(f"{PARSE_CACHE_PREFIX}/*"),
+            "A dbt run reads and rewrites dbt's partial-parse file of its DAG under dbt-parse-cache/<dag>/; "
+            "the keys are per DAG, so the actions need a key pattern, limited to that prefix (no delete).",
         )
 
 

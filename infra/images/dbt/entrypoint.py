@@ -27,10 +27,21 @@ run's ``manifest.json``, ``run_results.json`` and ``sources.json`` are uploaded
 there from the project's target folder (``DBT_TARGET_PATH``, default
 ``target``), also after a failed run, so Airflow can read the results.
 Otherwise dbt's exit code is returned.
+
+When ``DATAOPS_DBT_PARSE_CACHE_URI`` (``s3://bucket/dbt-parse-cache/<dag>/<key>/partial_parse.msgpack``)
+is set, dbt's partial-parse file is fetched from there into the target folder
+before dbt runs, and kept there again afterwards: a container starts with
+none, and without it dbt would parse the whole project on every run. dbt
+records the project's absolute path in that file (a seed is read from it), so
+dbt is given the project through a path that stays the same from one run to
+the next, whatever the version: ``$TMPDIR/dataops-bundles/stable/<key>``, a
+link to this run's project. A missing or unreadable file only costs a full
+parse, and a failed save is one line, never the run's outcome.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -40,6 +51,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ARTIFACTS = ("manifest.json", "run_results.json", "sources.json")
+PARSE_FILE = "partial_parse.msgpack"
 # What a refusal exits with (dbt's own codes are 0, 1 and 2: 2 is also dbt's "could not run").
 REFUSED = 2
 VERSION = re.compile(r"^[0-9a-f]{64}$")
@@ -66,6 +78,57 @@ def upload_artifacts(target_dir: Path, uri: str) -> None:
             key = f"{prefix}/{name}" if prefix else name
             s3.upload_file(str(path), parsed.netloc, key)
             print(f"uploaded {name} to s3://{parsed.netloc}/{key}", flush=True)
+
+
+def parse_cache_location(uri: str) -> tuple[str, str]:
+    """(bucket, key) of DATAOPS_DBT_PARSE_CACHE_URI; Refused when it is no S3 object's URI."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc or not parsed.path.strip("/"):
+        raise Refused(f"DATAOPS_DBT_PARSE_CACHE_URI must look like s3://bucket/key (got {uri!r}).")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+def restore_parse(uri: str, target_dir: Path) -> None:
+    """dbt's partial-parse file from ``uri`` into ``target_dir``; without it dbt parses everything."""
+    bucket, key = parse_cache_location(uri)
+    import boto3
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        boto3.client("s3").download_file(bucket, key, str(target_dir / PARSE_FILE))
+    except Exception as exc:  # a first run (no such key) or S3 unreachable: dbt parses the whole project
+        missing = "404" in str(exc) or "NoSuchKey" in str(exc) or "Not Found" in str(exc)
+        why = "none saved yet" if missing else f"{type(exc).__name__}: {exc}"
+        print(f"dbt-entrypoint: no saved parse at {uri} ({why}): dbt parses the whole project", flush=True)
+        return
+    print(f"dbt-entrypoint: dbt's saved parse from {uri}", flush=True)
+
+
+def save_parse(target_dir: Path, uri: str) -> None:
+    """dbt's partial-parse file, as this run left it, back to ``uri`` (nothing if dbt wrote none)."""
+    path = target_dir / PARSE_FILE
+    if not path.is_file():
+        return
+    bucket, key = parse_cache_location(uri)
+    import boto3
+
+    try:
+        boto3.client("s3").upload_file(str(path), bucket, key)
+    except Exception as exc:  # the next run parses everything; this run's outcome stands
+        print(f"dbt-entrypoint: could not save dbt's parse to {uri} ({type(exc).__name__}: {exc})", flush=True)
+
+
+def stable_project_path(project: Path, uri: str) -> Path:
+    """A path to ``project`` that is the same for every run sharing the saved parse at ``uri``."""
+    key = hashlib.blake2b(uri.encode(), digest_size=8).hexdigest()
+    link = bundles_dir() / "stable" / key
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not (link.is_symlink() and Path(os.readlink(link)) == project):
+        staged = link.with_name(f".{key}.{os.getpid()}")
+        staged.unlink(missing_ok=True)
+        staged.symlink_to(project, target_is_directory=True)
+        os.replace(staged, link)
+    return link
 
 
 def bundles_dir() -> Path:
@@ -124,19 +187,29 @@ def find_project(env: os._Environ | dict[str, str]) -> Path:
 
 
 def main(argv: list[str]) -> int:
+    parse_uri = os.environ.get("DATAOPS_DBT_PARSE_CACHE_URI", "").strip()
     try:
         project = find_project(os.environ)
+        if parse_uri:
+            parse_cache_location(parse_uri)
     except Refused as exc:
         print(f"dbt-entrypoint: {exc}", file=sys.stderr, flush=True)
         return REFUSED
     command = ["dbt", *argv]
     if "--project-dir" not in argv:
+        if parse_uri:
+            project = stable_project_path(project, parse_uri)
         command += ["--project-dir", str(project)]
+    target_dir = project / os.environ.get("DBT_TARGET_PATH", "target")
+    if parse_uri:
+        restore_parse(parse_uri, target_dir)
     completed = subprocess.run(command, cwd=project, check=False)
     try:
+        if parse_uri:
+            save_parse(target_dir, parse_uri)
         uri = os.environ.get("DATAOPS_DBT_ARTIFACTS_URI")
         if uri:
-            upload_artifacts(project / os.environ.get("DBT_TARGET_PATH", "target"), uri)
+            upload_artifacts(target_dir, uri)
     finally:
         # The last line, always: Airflow's ecs executor reads the log until it sees it.
         print(f"{DONE} (dbt exit code {completed.returncode})", flush=True)
