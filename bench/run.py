@@ -40,6 +40,9 @@ What runs, in one workspace and on one local Airflow started once (see workspace
   default) divided by the same DAG with ``publish="direct"``, alternated;
   ``publish_s_200``: the publish step alone for 200 models, on DuckDB and
   PostgreSQL (bench_publish.py).
+* ``ecs_parse_saved_over_cold_1000``: dbt's parse in the dbt image's
+  entrypoint, a fresh container each run, with the parse saved in S3 ÷
+  without (bench_ecs_parse.py; N=200 with --quick).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ except ImportError:  # a checkout without the package installed
 
 import bench_cosmos_pg  # noqa: E402
 import bench_delivery  # noqa: E402
+import bench_ecs_parse  # noqa: E402
 import bench_generator  # noqa: E402
 import bench_publish  # noqa: E402
 import bench_slim_ci  # noqa: E402
@@ -143,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             results["errors_delivery"] = [f"delivery benchmark: {exc}"]
         _step("dataops ci (Slim CI) at N=500")
         results |= bench_slim_ci.run(quick=args.quick)
+        _step("dbt's parse in the dbt image on ECS, with and without the saved parse")
+        results |= bench_ecs_parse.run(quick=args.quick)
         results["complete"] = True
     finally:
         # Also when interrupted: what was measured is kept, marked incomplete.
@@ -405,6 +411,14 @@ TABLES = [
         ("slim_ci_ratio_500", "slim_ci_ratio_500"),
         ("dbt's fixed start-up s", "slim_ci_startup_s_500"),
         ("slim_ci_ratio_net_500 (target <= 0.05)", "slim_ci_ratio_net_500"),
+    ]),
+    ("dbt's parse in the dbt image on ECS, N = 1,000 (bench_ecs_parse.py; 200 with --quick)", [
+        ("cold: CPU s (every run before the saved parse)", "ecs_parse_cold_cpu_s_1000"),
+        ("saved parse: CPU s", "ecs_parse_saved_cpu_s_1000"),
+        ("saved ÷ cold", "ecs_parse_saved_over_cold_1000"),
+        ("cold, N = 200: CPU s", "ecs_parse_cold_cpu_s_200"),
+        ("saved parse, N = 200: CPU s", "ecs_parse_saved_cpu_s_200"),
+        ("saved ÷ cold, N = 200", "ecs_parse_saved_over_cold_200"),
     ]),
     ("Memory and the triggerer", [
         ("peak_rss_mb (whole stack, N=200 run)", "peak_rss_mb"),

@@ -29,6 +29,8 @@ OTHER_NAMES = frozenset({
     "DATAOPS_HOME",
     # The ecs dbt executor hands it to the dbt image's entrypoint.
     "DATAOPS_DBT_ARTIFACTS_URI",
+    # ... where it keeps dbt's partial-parse file between runs,
+    "DATAOPS_DBT_PARSE_CACHE_URI",
     # ... and the bundle version it fetches (the store is DATAOPS_BUNDLE_STORE, a setting).
     "DATAOPS_BUNDLE_VERSION",
     # Set by the local stacks for their Airflow processes (dataops.airflow.one_version_api).

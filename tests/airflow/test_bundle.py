@@ -164,11 +164,13 @@ def test_the_ecs_task_is_sent_the_runs_version_and_store():
     )
     executor = EcsDbtExecutor(config, hooks=None)
     task = TaskTry("d", "r", "dbt_build", 1)
-    pinned = executor.container_environment(DbtJob(task, bundle=BundleRef("ab" * 32, "s3://b/bundles")))
+    job = DbtJob(task, bundle=BundleRef("ab" * 32, "s3://b/bundles"))
+    pinned = executor.container_environment(job)
     assert {e["name"]: e["value"] for e in pinned} == {
         "DATAOPS_DBT_ARTIFACTS_URI": "s3://artifacts/dbt/d/r/dbt_build.1",
+        "DATAOPS_DBT_PARSE_CACHE_URI": executor.parse_cache_uri(job),
         "DATAOPS_BUNDLE_VERSION": "ab" * 32,
         "DATAOPS_BUNDLE_STORE": "s3://b/bundles",
     }
     unpinned = executor.container_environment(DbtJob(task))
-    assert [e["name"] for e in unpinned] == ["DATAOPS_DBT_ARTIFACTS_URI"]
+    assert [e["name"] for e in unpinned] == ["DATAOPS_DBT_ARTIFACTS_URI", "DATAOPS_DBT_PARSE_CACHE_URI"]
