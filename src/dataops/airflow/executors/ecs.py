@@ -149,11 +149,11 @@ class EcsDbtExecutor(DbtExecutor):
     def parse_cache_uri(self, job: DbtJob) -> str:
         """Where the dbt task finds, and leaves, dbt's partial-parse file for this DAG.
 
-        Without it every run would parse the whole project again (about 12
-        CPU-s more than a partial parse at 1,000 models here). One file per
-        DAG, dbt command and what dbt's parse depends on besides the files
-        (profile and target flags, the schema: the run's place, which cycles
-        through a few slots). dbt checks the file itself (its version, the
+        Without it every run would parse the whole project again (at 1,000
+        models, 2.5 times the CPU of a partial parse: bench/bench_ecs_parse.py).
+        One file per DAG, dbt command and what dbt's parse depends on besides
+        the files (profile and target flags, the schema: the run's place,
+        which cycles through a few slots). dbt checks the file itself (its version, the
         profile, vars, each file's checksum) and parses again whatever
         changed, so a stale or foreign file costs a full parse, never a wrong
         build.
@@ -179,7 +179,8 @@ class EcsDbtExecutor(DbtExecutor):
         return ["--log-format", "json", "--no-use-colors", inv.command, *profile.args(), *selection_args(inv)]
 
     def container_environment(self, job: DbtJob) -> list[dict[str, str]]:
-        """Where the artifacts and dbt's parse go, the run's place and, for a DAG from a published bundle, the run's version."""
+        """Where the artifacts and dbt's parse go, the run's place and, for a DAG from a published bundle,
+        the run's version."""
         env = {ARTIFACTS_URI_VARIABLE: self.artifacts_uri(job), PARSE_CACHE_URI_VARIABLE: self.parse_cache_uri(job)}
         if job.models_schema:
             env["DATAOPS_MODELS_SCHEMA"] = job.models_schema  # the run's place (dataops.wap)
