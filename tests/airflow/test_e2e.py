@@ -415,6 +415,7 @@ def test_a_dag_of_hundreds_of_models_runs_whole_with_each_model_task_its_own_sta
     assert "dataops: the triggerer's workloads of start_from_trigger tasks carry their own task" in triggerer_log
     assert "dataops: the triggerer's in-process API is built for API version" in triggerer_log
     assert "dataops: the triggerer queues no success callback request" in triggerer_log
+    assert "dataops: the triggerer's supervisor loads and cleans triggers at most once a second" in triggerer_log
     # The DAG processor parsed no DAG file for the run's ended tasks (dataops.airflow.triggerer_callbacks).
     parse_logs = (e2e_stack.airflow.home_dir / "logs" / "dag_processor").rglob("*.log")
     ignored = [str(p) for p in parse_logs if "is not a failure callback" in p.read_text(errors="replace")]

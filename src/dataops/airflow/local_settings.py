@@ -11,7 +11,7 @@ its own module (dataops.airflow.patching).
 """
 
 from dataops.airflow import (
-    one_version_api, triggerer_callbacks, triggerer_comms, triggerer_logs, triggerer_workloads,
+    one_version_api, triggerer_callbacks, triggerer_comms, triggerer_logs, triggerer_pace, triggerer_workloads,
 )
 
 # The triggerer's work per model task does not grow with the DAG's size.
@@ -24,3 +24,5 @@ triggerer_logs.install()
 one_version_api.install()
 # Nor does it queue success callback requests, for which the DAG processor parses a DAG file and does nothing.
 triggerer_callbacks.install()
+# Nor does it query for its triggers on every message its trigger process sends.
+triggerer_pace.install()
