@@ -56,6 +56,68 @@ def test_polls_slow_down_until_dbt_reports_a_node_then_keep_the_poll_interval(mo
     assert published == [1, 2, 3]
 
 
+def _state_reads(monkeypatch, waiting_for: frozenset[str]) -> list[float]:
+    """When a watcher read the task states over a run: idle, eight polls of dbt reporting, final;
+    ``waiting_for``: a trigger's interest, listening throughout."""
+    clock = [0.0]
+    monkeypatch.setattr(triggers, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    started = RunReport(run_epoch="e", try_number=1)
+    reports = [RunReport(run_epoch="e", try_number=1, nodes={f"model.m{i}": {"state": "success"} for i in range(n)})
+               for n in range(1, 9)]
+    final = RunReport(run_epoch="e", try_number=1, final=True, nodes=reports[-1].nodes)
+    polls = iter([None, started, *reports, final, final])
+    read_states_at: list[float] = []
+
+    async def report(self):
+        try:
+            return next(polls)
+        except StopIteration:
+            raise asyncio.CancelledError from None
+
+    async def states(self):
+        read_states_at.append(clock[0])
+        return {"dbt_build": "running"}
+
+    real_sleep = asyncio.sleep
+
+    async def sleep(seconds):
+        clock[0] += seconds
+        await real_sleep(0)
+
+    fake = types.SimpleNamespace(**{n: getattr(asyncio, n) for n in dir(asyncio) if not n.startswith("_")})
+    fake.sleep = sleep
+    monkeypatch.setattr(triggers, "asyncio", fake)
+    monkeypatch.setattr(triggers._RunWatcher, "_report", report)
+    monkeypatch.setattr(triggers._RunWatcher, "_states", states)
+
+    async def run():
+        watcher = triggers._RunWatcher("dag", "run", "dbt_build", interval=0.25)
+        watcher._add(waiting_for)
+        try:
+            await watcher._poll()
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(run())
+    return read_states_at
+
+
+def test_while_dbt_reports_and_a_model_task_waits_the_task_states_are_read_once_a_second(monkeypatch):
+    # Each read loads every task instance of the run; the model tasks end from the report.
+    reads = _state_reads(monkeypatch, frozenset({triggers.node_key("model.z"), triggers.task_key("dbt_build")}))
+    # Before dbt's first node, every poll (at 0 and 0.25, the idle polls doubling). The eight polls
+    # of nodes, 0.25 s apart from 0.75: a second after the last read only (1.25, 2.25). The final
+    # report, and after: every poll again (2.75, 3.0).
+    assert reads == [0.0, 0.25, 1.25, 2.25, 2.75, 3.0]
+
+
+def test_once_no_model_task_waits_the_task_states_are_read_at_every_poll(monkeypatch):
+    # Only the run's last task listens (it decides from every task's state): it ends as soon as
+    # the last model task's state is read.
+    reads = _state_reads(monkeypatch, frozenset({triggers.task_key("dbt_build"), triggers.task_key("orders")}))
+    assert reads == [0.0, 0.25, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 2.75, 3.0]
+
+
 def test_a_snapshot_where_the_producer_has_ended_holds_the_report_it_wrote_before_ending(monkeypatch):
     # The report and the states are read at once: the producer can push its last report and end
     # between the two reads. The snapshot must not pair "dbt_build ended" with the report before.
