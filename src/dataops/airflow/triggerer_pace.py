@@ -50,11 +50,10 @@ LOAD_INTERVAL_S = 1.0
 
 @dataclass
 class Pace:
-    """When a supervisor last loaded triggers, and whether events were handled since it last cleaned."""
+    """When a supervisor last loaded triggers."""
 
     interval_s: float = LOAD_INTERVAL_S
     loaded_at: float | None = None
-    clean_pending: bool = True
 
     def load_due(self, now: float) -> bool:
         return self.loaded_at is None or now - self.loaded_at >= self.interval_s
@@ -95,14 +94,12 @@ def apply_to(cls) -> None:
         now = time.monotonic()
         if not pace.load_due(now):
             return
-        if pace.clean_pending:
-            clean_unused(self)
-            pace.clean_pending = False
+        clean_unused(self)  # the triggers whose events were handled since the last load
         load_triggers(self)
         pace.loaded_at = now
 
     def deferred_clean_unused(self):
-        pace_of(self).clean_pending = True  # done before the next load
+        pass  # done before the next load
 
     for new, old in ((paced_load_triggers, load_triggers), (deferred_clean_unused, clean_unused)):
         setattr(new, _PATCHED, True)
