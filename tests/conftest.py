@@ -202,11 +202,12 @@ def pytest_collection_modifyitems(config, items):
 
 
 # The files whose local Airflow the suite waits for longest: its critical path.
-# Each runs an Airflow of its own (CPU seconds of each file alone on a 2-core machine, 2026-11-30):
+# Each runs an Airflow of its own (CPU seconds of the machine with each file alone on two cores,
+# 2026-12-01; the whole suite took 947 CPU-s, so it is bound by CPU, not by these files' length):
 LONGEST_FILES = (
-    "tests/services/test_stack.py",        # 273 CPU-s, 220 s
-    "tests/services/test_stack_faults.py", # 247, 208 s
-    "tests/airflow/test_e2e.py",           # 290, 197 s, and a 200-model run beside (170 and 106 s on its own)
+    "tests/services/test_stack.py",        # 182 CPU-s, 169 s
+    "tests/services/test_stack_faults.py", # 145, 155 s
+    "tests/airflow/test_e2e.py",           # 178, 147 s, with a 200-model run beside
 )
 # Started first, heaviest first.
 FIRST_FILES = (
@@ -229,6 +230,27 @@ def pytest_runtest_setup(item):
     if item.nodeid.split("::")[0] not in LONGEST_FILES:
         os.nice(10)
         _niced = True
+
+
+_started = None
+
+
+def pytest_configure(config):
+    global _started
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        from machine_cpu import Reading
+
+        _started = Reading.now()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter):
+    """After the slowest tests: how busy the machine's cores were (tests/machine_cpu.py)."""
+    from machine_cpu import Reading, summary
+
+    end = Reading.now()
+    if _started is not None and end is not None:
+        terminalreporter.write_line(summary(_started, end, os.cpu_count() or 1))
 
 
 def pytest_sessionfinish(session, exitstatus):
