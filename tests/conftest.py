@@ -201,7 +201,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=order)
 
 
-# The files whose local Airflow the suite waits for longest: its critical path.
+# The files that take longest, each waiting on a local Airflow: started first, so none is left for the end.
 # Each runs an Airflow of its own (CPU seconds of the machine with each file alone on two cores,
 # 2026-12-01; the whole suite took 947 CPU-s, so it is bound by CPU, not by these files' length):
 LONGEST_FILES = (
