@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ SCALE = 0.02
 # A DAG of a few hundred models, run beside the file's other runs (test_e2e.py's first and last tests).
 MANY_MODELS_DAG = "many_models"
 MANY_MODELS = 200
+# A wait for a task's log longer than this is reported as a warning (log_records).
+SLOW_LOG_S = 5.0
 
 
 @dataclass
@@ -110,10 +113,19 @@ class E2EStack:
         """A task try's log records, read again until ``until`` holds or ``timeout_s`` passed: the
         triggerer writes a trigger's records on its own time, and Airflow 3.3's can drop its last
         ones (apache/airflow#66158), so a task can end before its log does."""
-        deadline = time.monotonic() + timeout_s
+        started = time.monotonic()
         while True:
             records = self.api.log_records(DAG_ID, run_id, task_id, try_number)
-            if until(records) or time.monotonic() > deadline:
+            done = until(records)
+            waited = time.monotonic() - started
+            if done or waited > timeout_s:
+                if waited > SLOW_LOG_S:
+                    # Shown in the run's warnings summary: where a passing test spent its time.
+                    warnings.warn(
+                        f"the log of {task_id} (try {try_number}) of run {run_id} "
+                        f"{'had what was waited for after' if done else 'still lacked it after'} {waited:.0f} s",
+                        stacklevel=2,
+                    )
                 return records
             time.sleep(0.5)
 
