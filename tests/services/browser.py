@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -26,7 +27,7 @@ CHROMIUM_ARGS = [
 
 
 # Test workers side by side may each find chromium missing: one installs it while the others wait.
-_INSTALL_LOCK = Path("/tmp/dataops-tests-chromium.lock")
+_INSTALL_LOCK = Path(tempfile.gettempdir()) / "dataops-tests-chromium.lock"
 # apt-get waits this long for the dpkg lock (another apt-get of the machine) instead of failing at once.
 _APT_LOCK_WAIT = ["-o", "DPkg::Lock::Timeout=600"]
 
