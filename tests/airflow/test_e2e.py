@@ -282,6 +282,18 @@ def _states(tasks) -> dict[str, str | None]:
 # --- The example DAG -----------------------------------------------------------
 
 
+def test_the_scheduler_runs_no_process_but_its_local_executor_workers(e2e_stack: E2EStack):
+    """No scheduler health server: it would be a forked copy of the scheduler (about 75 MB PSS, a
+    tenth of the idle stack) on a port every local stack shares; the stack's health is the API
+    server's."""
+    import psutil
+
+    scheduler = next(p for p in map(psutil.Process, e2e_stack.airflow.pids) if "scheduler" in p.cmdline())
+    children = [" ".join(child.cmdline()) for child in scheduler.children()]
+    assert len(children) == e2e_stack.airflow.home().parallelism, children
+    assert all("LocalExecutor" in title for title in children), children
+
+
 def test_the_example_dag_runs(e2e_stack: E2EStack):
     from dataops.local import demo
 

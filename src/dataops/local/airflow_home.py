@@ -66,7 +66,10 @@ class AirflowHome:
                 "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
                 "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.database}",
                 **SQLITE_ENV,
-                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+                # The stack's health is the API server's /api/v2/monitor/health. The scheduler's own
+                # health server would be a forked copy of the scheduler (about 75 MB) on a fixed port
+                # (8974) that every local stack on the machine would try to take.
+                "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
                 **airflow_settings(self.scheduled_runs),
                 # The scheduler notices a finished run within a quarter second rather than a second.
                 "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.25",
