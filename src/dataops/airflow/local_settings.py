@@ -11,7 +11,8 @@ its own module (dataops.airflow.patching).
 """
 
 from dataops.airflow import (
-    one_version_api, triggerer_callbacks, triggerer_comms, triggerer_logs, triggerer_pace, triggerer_workloads,
+    fork_sharing, one_version_api, triggerer_callbacks, triggerer_comms, triggerer_logs, triggerer_pace,
+    triggerer_workloads,
 )
 
 # The triggerer's work per model task does not grow with the DAG's size.
@@ -26,3 +27,5 @@ one_version_api.install()
 triggerer_callbacks.install()
 # Nor does it query for its triggers on every message its trigger process sends.
 triggerer_pace.install()
+# And the triggerer's runner and the LocalExecutor's workers keep sharing the memory they were forked with.
+fork_sharing.install()
