@@ -80,14 +80,13 @@ def failed_run_report(api, dag_id: str, run_id: str, state: str, tail_lines: int
     return "\n".join(lines)
 
 
-def bare_dbt_build(ws, project_dir: Path, command: str = "build") -> Measured:
+def bare_dbt_build(ws, project_dir: Path) -> Measured:
     """``dbt build`` of the whole project as one process, into the workspace's warehouse.
 
     It keeps one target folder across repetitions, so from the second run on
-    dbt reuses its partial parse, as our runs do through their parse cache
-    (``command="parse"`` only writes that parse, in a fraction of a build's
-    time). It builds into a schema of its own: the DAGs' runs publish views
-    into the models schema, over which dbt would refuse to build a seed's table.
+    dbt reuses its partial parse, as our runs do through their parse cache. It
+    builds into a schema of its own: the DAGs' runs publish views into the
+    models schema, over which dbt would refuse to build a seed's table.
     """
     settings = ws.settings.model_copy(update={"models_schema": f"bare_{project_dir.name}"})
     project = DbtProject.from_settings(settings, project_dir)
@@ -96,7 +95,7 @@ def bare_dbt_build(ws, project_dir: Path, command: str = "build") -> Measured:
     stack = ws.airflow_pids if ws.airflow is not None else []
     with PeakRss([os.getpid()], include_roots=False, exclude_pids=stack) as rss:
         started = time.perf_counter()
-        run = runner.invoke(DbtInvocation(command=command, target_path=target))
+        run = runner.invoke(DbtInvocation(command="build", target_path=target))
         seconds = time.perf_counter() - started
     run.raise_for_status()
     return Measured(seconds, rss.peak_mb)
