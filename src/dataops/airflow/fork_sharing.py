@@ -21,16 +21,17 @@ settled peak 1,204 → 1,109 MB.
 
 The fix, narrow:
 
-- in the triggerer (the process that imports its job runner), the first fork
-  is preceded by a collection and ``gc.freeze()``; that fork is its trigger
-  runner's, and there is no other;
+- in the triggerer (the process that imports its job runner), its first fork
+  is preceded by a collection and ``gc.freeze()``: it forks at start only (its
+  trigger runner, and its log server where it serves logs), so what is frozen
+  is what it started with;
 - in the scheduler, ``LocalExecutor._spawn_workers_with_gc_freeze`` collects,
   freezes and forks, and leaves the objects frozen.
 
 Frozen objects are still freed when nothing refers to them; only the cycle
 collector skips them, and what is frozen is what is alive when the component
 starts (modules, classes, settings) or when a dead worker is replaced. On
-another Airflow the LocalExecutor half logs why and leaves Airflow as it is;
+another Airflow each half logs why and leaves Airflow as it is;
 ``tests/airflow/test_fork_sharing.py`` fails naming what changed.
 ``patches/airflow-gc-freeze-before-fork.patch`` is the same change to Airflow.
 """
