@@ -99,6 +99,7 @@ def _patch_triggerer(_triggerer_module=None) -> bool:
         patching.refuse(__name__, found, "The triggerer's runner copies its supervisor's memory.")
         return False
     freeze_before_first_fork()
+    log.info("dataops: the triggerer freezes its objects before it forks its trigger runner (%s)", __name__)
     return True
 
 
@@ -122,6 +123,7 @@ def patch_local_executor(_module=None) -> bool:
     spawn_workers_frozen.__wrapped__ = spawn
     setattr(spawn_workers_frozen, _PATCHED, True)
     LocalExecutor._spawn_workers_with_gc_freeze = spawn_workers_frozen
+    log.info("dataops: the LocalExecutor's objects stay frozen once its workers are forked (%s)", __name__)
     return True
 
 
